@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * The backend interface: how attachments are made for a run.
+ *
+ * Lifecycle, driven by the run engine (run.c):
+ *   setup()           main thread: open the device, allocate n_domains translation
+ *                     domains, prepare every attachment point; nothing attached yet.
+ *   attach(ap, d)     main thread: first attachment of each point.
+ *   traffic_start()   main thread: start the DMA engine, if the scenario wants traffic.
+ *   replace(ap, d)    worker threads, the hot path: one worker owns each point, so
+ *                     calls for one ap never overlap. Must not take locks shared with
+ *                     the main thread and must never touch the bus.
+ *   traffic_stop()    main thread, after the workers have been joined.
+ *   detach(ap)        main thread.
+ *   teardown()        main thread; must release everything after a setup() that
+ *                     failed half way, after a failed attach, or with the device gone.
+ *
+ * Errors are negative errno. setup() explains failures in *error (malloc'd), in
+ * words a lab engineer can act on ("device 0000:00:03.0 is bound to e1000e, not
+ * vfio-pci; set Bind=yes or bind it").
+ *
+ * Faults go to the FaultSink queues the backend creates at setup(); fatal
+ * asynchronous problems (device removed) go to fault_sink_fail().
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fault.h"
+#include "scenario.h"
+#include "shared/json.h"
+
+/* Host paths, overridable so that tests run unprivileged against fakes. */
+typedef struct DaemonEnv {
+	const char *dev_iommu;	/* /dev/iommu */
+	const char *sysfs;	/* /sys */
+	const char *dev_kmsg;	/* /dev/kmsg */
+	const char *tracefs;	/* /sys/kernel/tracing */
+	const char *proc;	/* /proc */
+} DaemonEnv;
+
+/*
+ * Per attachment point state shared by the worker (writer) and backends'
+ * threads (readers). window_seq is a seqcount: odd while a replace() of this
+ * point is in flight, so a fault producer can tell whether a fault fell in a
+ * replacement window. window_end_ns is when the last replace() returned, for
+ * SettleTime= attribution.
+ */
+typedef struct AttachPointState {
+	_Alignas(64) uint64_t window_seq;
+	uint64_t window_end_ns;
+	uint32_t pasid; /* ATTACH_POINT_RID or a PASID */
+	uint32_t index;
+} AttachPointState;
+
+static inline void attach_point_window_open(AttachPointState *a)
+{
+	__atomic_store_n(&a->window_seq, a->window_seq + 1, __ATOMIC_RELEASE);
+	/* Make the odd count visible before the backend touches the entry. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+static inline void attach_point_window_close(AttachPointState *a, uint64_t now)
+{
+	__atomic_store_n(&a->window_end_ns, now, __ATOMIC_RELAXED);
+	__atomic_store_n(&a->window_seq, a->window_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Is a fault observed at time t (CLOCK_MONOTONIC ns) attributable to a replacement of a? */
+static inline bool attach_point_in_window(const AttachPointState *a, uint64_t t, uint64_t settle_ns)
+{
+	if (__atomic_load_n(&a->window_seq, __ATOMIC_ACQUIRE) & 1)
+		return true;
+	return t <= __atomic_load_n(&a->window_end_ns, __ATOMIC_RELAXED) + settle_ns;
+}
+
+typedef struct BackendSetup {
+	const DaemonEnv *env;
+	const Scenario *scenario;
+	FaultSink *sink;
+	AttachPointState *aps; /* scenario->n_points entries, owned by the run */
+	size_t n_aps;
+} BackendSetup;
+
+/* Counters a backend publishes; sampled by the main loop a few times a second. */
+typedef struct BackendCounters {
+	uint64_t dma_transfers; /* issued and completed (ok + failed) */
+	uint64_t dma_ok;
+	uint64_t dma_errors;	/* failed or corrupted, also reported as dma-verify faults */
+} BackendCounters;
+
+typedef struct BackendDevice {
+	char *id;	   /* "model0", "mock0", "0000:00:03.0" */
+	char *description; /* "QEMU edu (1234:11e8)" */
+	char *driver;	   /* bound driver, "" if none */
+	char *state;	   /* "ready", "not bound to vfio-pci", … */
+} BackendDevice;
+
+void backend_device_clear(BackendDevice *d);
+
+typedef struct BackendOps {
+	const char *name;
+	const char *description;
+
+	/* 0 if usable here; else -errno and *reason saying why (malloc'd). */
+	int (*probe)(const DaemonEnv *env, char **reason);
+	/* Devices this backend can drive; *ret is a malloc'd array. */
+	int (*list_devices)(const DaemonEnv *env, BackendDevice **ret, size_t *ret_n);
+
+	int (*setup)(const BackendSetup *setup, void **ret_ctx, char **error);
+	int (*attach)(void *ctx, unsigned ap, unsigned domain);
+	int (*replace)(void *ctx, unsigned ap, unsigned domain);
+	int (*detach)(void *ctx, unsigned ap);
+	int (*traffic_start)(void *ctx); /* may be NULL: no DMA engine */
+	void (*traffic_stop)(void *ctx);
+	void (*sample)(void *ctx, BackendCounters *ret);
+	/* Adds backend-specific members to a run's Describe() object (may be NULL). */
+	void (*describe)(void *ctx, JsonWriter *j);
+	void (*teardown)(void *ctx);
+} BackendOps;
+
+extern const BackendOps backend_model;
+
+/* NULL-terminated table of all compiled-in backends. */
+extern const BackendOps *const backends[];
+const BackendOps *backend_find(const char *name);
