@@ -59,6 +59,14 @@ FaultSink *fault_sink_free(FaultSink *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(FaultSink *, fault_sink_free);
 int fault_sink_add_queue(FaultSink *s, const char *name, FaultQueue **ret);
 int fault_sink_eventfd(FaultSink *s);
+/*
+ * Main thread. fault_sink_ack() consumes the eventfd when it polled readable;
+ * producers stay quiet until fault_sink_rearm(), which the run calls from a
+ * short timer rather than right away, so a fault storm costs the producers at
+ * most one write(2) per timer period and the main loop one wake-up.
+ */
+void fault_sink_ack(FaultSink *s);
+void fault_sink_rearm(FaultSink *s);
 
 /* Producer thread: lock-free, never blocks; the record is copied. */
 void fault_queue_push(FaultQueue *q, const FaultRecord *f);

@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "run.h"
+#include "shared/log.h"
+#include "shared/parse-util.h"
+
+#define SHUTDOWN_TIMEOUT_USEC (30 * USEC_PER_SEC)
+#define UID_FMT "%" PRIu32
+
+int daemon_new(Daemon **ret)
+{
+	Daemon *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->config.admin_group = strdup("iommutest");
+	if (!d->config.admin_group) {
+		free(d);
+		return -ENOMEM;
+	}
+	d->config.keep_runs = 64;
+	d->config.fault_ring = 16384;
+	d->env = (DaemonEnv){
+		.dev_iommu = "/dev/iommu",
+		.sysfs = "/sys",
+		.dev_kmsg = "/dev/kmsg",
+		.tracefs = "/sys/kernel/tracing",
+		.proc = "/proc",
+	};
+	*ret = d;
+	return 0;
+}
+
+Daemon *daemon_free(Daemon *d)
+{
+	if (!d)
+		return NULL;
+	while (d->runs) {
+		Run *r = d->runs;
+		d->runs = r->next;
+		run_free(r);
+	}
+	sd_event_source_disable_unref(d->shutdown_timeout);
+	sd_bus_flush_close_unref(d->bus);
+	sd_event_unref(d->event);
+	daemon_config_done(&d->config);
+	free(d->bus_address);
+	free(d->config_path);
+	free(d);
+	return NULL;
+}
+
+void daemon_config_done(DaemonConfig *c)
+{
+	c->admin_group = mfree(c->admin_group);
+}
+
+static char *strstrip(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+/*
+ * iommutestd.conf: one [Daemon] section. A missing file is fine (defaults);
+ * a bad value is an error so a typo in AdminGroup= cannot silently lock
+ * everybody out or let everybody in.
+ */
+int daemon_config_load(DaemonConfig *c, const char *path)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_free_ char *line = NULL;
+	size_t size = 0;
+	unsigned n = 0;
+	bool in_daemon = false;
+
+	f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		return log_error_errno(errno, "Failed to open %s: %m", path);
+	}
+	while (getline(&line, &size, f) >= 0) {
+		char *l = strstrip(line), *eq, *key, *value;
+		uint32_t u;
+
+		n++;
+		if (!*l || *l == '#' || *l == ';')
+			continue;
+		if (*l == '[') {
+			in_daemon = streq(l, "[Daemon]");
+			if (!in_daemon)
+				log_warning("%s:%u: unknown section %s, ignoring.", path, n, l);
+			continue;
+		}
+		if (!in_daemon)
+			continue;
+		eq = strchr(l, '=');
+		if (!eq)
+			return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected Key=value.",
+					       path, n);
+		*eq = 0;
+		key = strstrip(l);
+		value = strstrip(eq + 1);
+		if (streq(key, "AdminGroup")) {
+			if (isempty(value))
+				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+						       "%s:%u: AdminGroup= must not be empty.", path, n);
+			free(c->admin_group);
+			c->admin_group = strdup(value);
+			if (!c->admin_group)
+				return log_oom();
+		} else if (streq(key, "KeepRuns")) {
+			if (parse_u32(value, &u) < 0 || u < 1 || u > 100000)
+				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+						       "%s:%u: KeepRuns=%s: expected 1…100000.", path,
+						       n, value);
+			c->keep_runs = u;
+		} else if (streq(key, "FaultRing")) {
+			if (parse_u32(value, &u) < 0 || u > 1u << 22)
+				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+						       "%s:%u: FaultRing=%s: expected 0…4194304.",
+						       path, n, value);
+			c->fault_ring = u;
+		} else
+			log_warning("%s:%u: unknown key %s=, ignoring.", path, n, key);
+	}
+	return 0;
+}
+
+int bus_verify_admin(Daemon *d, sd_bus_message *m, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+	const gid_t *gids = NULL;
+	struct group grp, *result = NULL;
+	char buf[4096];
+	uid_t uid;
+	gid_t gid;
+	int k, n;
+
+	k = sd_bus_query_sender_creds(m,
+				      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+					      SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
+				      &c);
+	if (k < 0)
+		return sd_bus_error_set_errnof(error, k, "Cannot determine the caller's credentials: %m");
+	k = sd_bus_creds_get_euid(c, &uid);
+	if (k < 0)
+		return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+					"Cannot determine the caller's user ID; access denied.");
+	if (uid == 0)
+		return 0;
+
+	/* Looked up per call: group membership may change while the daemon runs. */
+	if (getgrnam_r(d->config.admin_group, &grp, buf, sizeof(buf), &result) == 0 && result) {
+		if (sd_bus_creds_get_egid(c, &gid) >= 0 && gid == result->gr_gid)
+			return 0;
+		n = sd_bus_creds_get_supplementary_gids(c, &gids);
+		for (int i = 0; i < n; i++)
+			if (gids[i] == result->gr_gid)
+				return 0;
+	}
+	log_info("Refused a mutating call from UID " UID_FMT ": not root and not in group %s.", uid,
+		 d->config.admin_group);
+	return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+				 "Access denied: UID " UID_FMT
+				 " is neither root nor a member of group '%s' (AdminGroup=).",
+				 uid, d->config.admin_group);
+}
+
+unsigned daemon_active_runs(Daemon *d)
+{
+	unsigned n = 0;
+
+	for (Run *r = d->runs; r; r = r->next)
+		if (run_is_active(r))
+			n++;
+	return n;
+}
+
+Run *daemon_find_run(Daemon *d, unsigned id)
+{
+	for (Run *r = d->runs; r; r = r->next)
+		if (r->id == id)
+			return r;
+	return NULL;
+}
+
+Run *daemon_find_run_by_path(Daemon *d, const char *path)
+{
+	const char *p;
+	uint32_t id;
+
+	if (strncmp(path, RUN_PREFIX "/", strlen(RUN_PREFIX "/")) != 0)
+		return NULL;
+	p = path + strlen(RUN_PREFIX "/");
+	if (parse_u32(p, &id) < 0)
+		return NULL;
+	return daemon_find_run(d, id);
+}
+
+Run *daemon_device_busy(Daemon *d, const char *backend, const char *device)
+{
+	for (Run *r = d->runs; r; r = r->next)
+		if (run_is_active(r) && streq(r->scenario->backend, backend) &&
+		    streq_ptr(r->scenario->device, device))
+			return r;
+	return NULL;
+}
+
+void daemon_update_status(Daemon *d)
+{
+	unsigned active = 0;
+	Run *last = NULL;
+
+	if (d->shutting_down) {
+		(void)sd_notify(false, "STATUS=Shutting down: stopping runs…");
+		return;
+	}
+	for (Run *r = d->runs; r; r = r->next)
+		if (run_is_active(r)) {
+			active++;
+			last = r;
+		}
+	if (active == 0)
+		(void)sd_notify(false, "STATUS=Idle.");
+	else if (active == 1)
+		(void)sd_notifyf(false, "STATUS=Run %u (%s) %s on %s %s.", last->id,
+				 last->scenario->name, run_state_to_string(last->state),
+				 last->scenario->backend, last->scenario->device);
+	else
+		(void)sd_notifyf(false, "STATUS=%u runs active.", active);
+}
+
+static void emit_manager_runs_changed(Daemon *d)
+{
+	int k;
+
+	k = sd_bus_emit_properties_changed(d->bus, MANAGER_PATH, MANAGER_IFACE, "Runs", "ActiveRuns",
+					   NULL);
+	if (k < 0)
+		log_debug_errno(k, "Failed to emit Manager PropertiesChanged: %m");
+}
+
+void daemon_run_added(Daemon *d, Run *r)
+{
+	r->next = NULL;
+	if (d->runs_tail)
+		d->runs_tail->next = r;
+	else
+		d->runs = r;
+	d->runs_tail = r;
+	d->n_runs++;
+	emit_manager_runs_changed(d);
+	daemon_update_status(d);
+}
+
+/* Forgets the oldest finished runs beyond KeepRuns=, never the one that just ended. */
+static void daemon_prune_runs(Daemon *d, Run *keep)
+{
+	unsigned finished = 0;
+
+	for (Run *r = d->runs; r; r = r->next)
+		if (!run_is_active(r))
+			finished++;
+	while (finished > d->config.keep_runs) {
+		Run *prev = NULL, *r;
+
+		for (r = d->runs; r; prev = r, r = r->next)
+			if (!run_is_active(r) && r != keep)
+				break;
+		if (!r)
+			break;
+		if (prev)
+			prev->next = r->next;
+		else
+			d->runs = r->next;
+		if (d->runs_tail == r)
+			d->runs_tail = prev;
+		d->n_runs--;
+		finished--;
+		log_debug("Forgetting run %u (KeepRuns=%u).", r->id, d->config.keep_runs);
+		run_free(r);
+	}
+}
+
+void daemon_run_ended(Daemon *d, Run *r)
+{
+	daemon_prune_runs(d, r);
+	emit_manager_runs_changed(d);
+	daemon_update_status(d);
+	if (d->shutting_down && daemon_active_runs(d) == 0)
+		(void)sd_event_exit(d->event, d->exit_code);
+}
+
+static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	Daemon *d = userdata;
+
+	log_error("Runs did not stop within %llu s; exiting anyway.",
+		  (unsigned long long)(SHUTDOWN_TIMEOUT_USEC / USEC_PER_SEC));
+	return sd_event_exit(d->event, EXIT_FAILURE);
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	Daemon *d = userdata;
+	int k;
+
+	if (d->shutting_down) {
+		log_warning("Received %s again; exiting without waiting for runs.",
+			    strsignal((int)si->ssi_signo));
+		return sd_event_exit(d->event, EXIT_FAILURE);
+	}
+	log_info("Received %s; stopping all runs.", strsignal((int)si->ssi_signo));
+	d->shutting_down = true;
+	daemon_update_status(d);
+	(void)sd_notify(false, "STOPPING=1");
+
+	for (Run *r = d->runs, *next; r; r = next) {
+		next = r->next; /* a run that finishes at once may prune others */
+		run_request_stop(r, "daemon shutting down");
+	}
+	if (daemon_active_runs(d) == 0)
+		return sd_event_exit(d->event, 0);
+
+	k = sd_event_add_time_relative(d->event, &d->shutdown_timeout, CLOCK_MONOTONIC,
+				       SHUTDOWN_TIMEOUT_USEC, USEC_PER_SEC, on_shutdown_timeout, d);
+	if (k < 0)
+		log_warning_errno(k, "Failed to arm the shutdown timeout: %m");
+	return 0;
+}
+
+static int daemon_connect_bus(Daemon *d)
+{
+	int k;
+
+	if (d->bus_address) {
+		k = sd_bus_new(&d->bus);
+		if (k < 0)
+			return log_error_errno(k, "Failed to allocate bus: %m");
+		k = sd_bus_set_address(d->bus, d->bus_address);
+		if (k < 0)
+			return log_error_errno(k, "Failed to set bus address %s: %m", d->bus_address);
+		(void)sd_bus_set_bus_client(d->bus, true);
+		(void)sd_bus_set_trusted(d->bus, false);
+		/* Credentials for access control (UID, groups) arrive with each message's sender. */
+		(void)sd_bus_negotiate_creds(d->bus, true,
+					     SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+						     SD_BUS_CREDS_SUPPLEMENTARY_GIDS);
+		k = sd_bus_start(d->bus);
+		if (k < 0)
+			return log_error_errno(k, "Failed to connect to bus %s: %m", d->bus_address);
+	} else if (d->user_bus) {
+		k = sd_bus_open_user(&d->bus);
+		if (k < 0)
+			return log_error_errno(k, "Failed to connect to the user bus: %m");
+	} else {
+		k = sd_bus_open_system(&d->bus);
+		if (k < 0)
+			return log_error_errno(k, "Failed to connect to the system bus: %m");
+	}
+	return 0;
+}
+
+int daemon_start(Daemon *d)
+{
+	int k;
+
+	k = sd_event_default(&d->event);
+	if (k < 0)
+		return log_error_errno(k, "Failed to allocate event loop: %m");
+
+	/* Blocked before any thread exists, so workers inherit the mask and never see them. */
+	{
+		sigset_t ss;
+
+		sigemptyset(&ss);
+		sigaddset(&ss, SIGTERM);
+		sigaddset(&ss, SIGINT);
+		sigaddset(&ss, SIGPIPE);
+		if (pthread_sigmask(SIG_BLOCK, &ss, NULL) != 0)
+			return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "Failed to block signals.");
+	}
+	k = sd_event_add_signal(d->event, NULL, SIGTERM, on_signal, d);
+	if (k >= 0)
+		k = sd_event_add_signal(d->event, NULL, SIGINT, on_signal, d);
+	if (k < 0)
+		return log_error_errno(k, "Failed to install signal handlers: %m");
+	k = sd_event_set_watchdog(d->event, true);
+	if (k < 0)
+		log_warning_errno(k, "Failed to enable the watchdog: %m");
+
+	k = daemon_connect_bus(d);
+	if (k < 0)
+		return k;
+
+	/* Objects first, then the name, then the loop: no call can arrive half-registered. */
+	k = manager_bus_register(d);
+	if (k < 0)
+		return k;
+	k = run_bus_register(d);
+	if (k < 0)
+		return k;
+	k = sd_bus_request_name(d->bus, BUS_NAME, 0);
+	if (k < 0)
+		return log_error_errno(k, "Failed to acquire bus name %s: %m", BUS_NAME);
+	k = sd_bus_attach_event(d->bus, d->event, SD_EVENT_PRIORITY_NORMAL);
+	if (k < 0)
+		return log_error_errno(k, "Failed to attach bus to event loop: %m");
+	/* When the bus goes away there is nobody left to serve. */
+	(void)sd_bus_set_exit_on_disconnect(d->bus, true);
+
+	log_info("iommutestd %s running; %s on %s.", PACKAGE_VERSION, BUS_NAME,
+		 d->bus_address ?: d->user_bus ? "the user bus" : "the system bus");
+	(void)sd_notify(false, "READY=1\nSTATUS=Idle.");
+	return 0;
+}
+
+int daemon_run(Daemon *d)
+{
+	int k = sd_event_loop(d->event);
+
+	if (k < 0)
+		return log_error_errno(k, "Event loop failed: %m");
+	return k;
+}

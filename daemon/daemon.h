@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "backend.h"
+#include "shared/macro.h"
+
+#define BUS_NAME      "org.iommutest1"
+#define MANAGER_PATH  "/org/iommutest1"
+#define MANAGER_IFACE "org.iommutest1.Manager"
+#define RUN_PREFIX    "/org/iommutest1/run"
+#define RUN_IFACE     "org.iommutest1.Run"
+
+#define BUS_ERROR_INVALID_SCENARIO    "org.iommutest1.Error.InvalidScenario"
+#define BUS_ERROR_DEVICE_BUSY	      "org.iommutest1.Error.DeviceBusy"
+#define BUS_ERROR_BACKEND_UNAVAILABLE "org.iommutest1.Error.BackendUnavailable"
+#define BUS_ERROR_SETUP_FAILED	      "org.iommutest1.Error.SetupFailed"
+#define BUS_ERROR_NO_SUCH_RUN	      "org.iommutest1.Error.NoSuchRun"
+#define BUS_ERROR_NOT_RUNNING	      "org.iommutest1.Error.NotRunning"
+
+typedef struct Run Run;
+
+typedef struct DaemonConfig {
+	char *admin_group; /* AdminGroup=, default "iommutest" */
+	unsigned keep_runs; /* KeepRuns=, finished runs kept on the bus */
+	unsigned fault_ring; /* FaultRing=, records retained per run */
+} DaemonConfig;
+
+typedef struct Daemon {
+	sd_event *event;
+	sd_bus *bus;
+
+	/* options */
+	char *bus_address;
+	bool user_bus;
+	char *config_path;
+	DaemonConfig config;
+	DaemonEnv env;
+
+	Run *runs, *runs_tail; /* oldest first */
+	unsigned n_runs;
+	unsigned next_run_id;
+
+	bool shutting_down;
+	sd_event_source *shutdown_timeout;
+	int exit_code;
+} Daemon;
+
+int daemon_new(Daemon **ret);
+Daemon *daemon_free(Daemon *d);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Daemon *, daemon_free);
+
+int daemon_config_load(DaemonConfig *c, const char *path);
+void daemon_config_done(DaemonConfig *c);
+
+int daemon_start(Daemon *d); /* bus objects, name, sd_notify READY=1 */
+int daemon_run(Daemon *d);   /* the loop; returns the exit status */
+
+/* Run bookkeeping, called by run.c. */
+void daemon_run_added(Daemon *d, Run *r);
+void daemon_run_ended(Daemon *d, Run *r);
+Run *daemon_find_run(Daemon *d, unsigned id);
+Run *daemon_find_run_by_path(Daemon *d, const char *path);
+Run *daemon_device_busy(Daemon *d, const char *backend, const char *device);
+unsigned daemon_active_runs(Daemon *d);
+void daemon_update_status(Daemon *d);
+
+/* Access control for mutating calls: root or AdminGroup=. 0, or <0 with error set. */
+int bus_verify_admin(Daemon *d, sd_bus_message *m, sd_bus_error *error);
+
+/* The vtables and their registration (manager-dbus.c, run-dbus.c). */
+int manager_bus_register(Daemon *d);
+int run_bus_register(Daemon *d);

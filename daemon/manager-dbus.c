@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+#include "config.h"
+#include "run.h"
+#include "shared/log.h"
+
+#define SCENARIO_TEXT_MAX (1024 * 1024)
+
+static int property_get_backends(sd_bus *bus, const char *path, const char *interface,
+				 const char *property, sd_bus_message *reply, void *userdata,
+				 sd_bus_error *error)
+{
+	int k;
+
+	k = sd_bus_message_open_container(reply, 'a', "s");
+	if (k < 0)
+		return k;
+	for (const BackendOps *const *b = backends; *b; b++) {
+		k = sd_bus_message_append(reply, "s", (*b)->name);
+		if (k < 0)
+			return k;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int property_get_runs(sd_bus *bus, const char *path, const char *interface,
+			     const char *property, sd_bus_message *reply, void *userdata,
+			     sd_bus_error *error)
+{
+	Daemon *d = userdata;
+	int k;
+
+	k = sd_bus_message_open_container(reply, 'a', "o");
+	if (k < 0)
+		return k;
+	for (Run *r = d->runs; r; r = r->next) {
+		k = sd_bus_message_append(reply, "o", r->path);
+		if (k < 0)
+			return k;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
+static int property_get_active_runs(sd_bus *bus, const char *path, const char *interface,
+				    const char *property, sd_bus_message *reply, void *userdata,
+				    sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "u", daemon_active_runs(userdata));
+}
+
+static int property_get_version(sd_bus *bus, const char *path, const char *interface,
+				const char *property, sd_bus_message *reply, void *userdata,
+				sd_bus_error *error)
+{
+	return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
+}
+
+/* Turns one a{sv} entry into "Section.Key=value"; the value is rendered as the file would spell it. */
+static int read_override(sd_bus_message *m, const char *key, char **ret, sd_bus_error *error)
+{
+	char type;
+	const char *contents;
+	union {
+		const char *s;
+		int b;
+		uint8_t y;
+		int16_t n;
+		uint16_t q;
+		int32_t i;
+		uint32_t u;
+		int64_t x;
+		uint64_t t;
+		double d;
+	} v;
+	int k;
+
+	k = sd_bus_message_peek_type(m, &type, &contents);
+	if (k < 0)
+		return k;
+	if (!contents || strlen(contents) != 1)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Override %s: value must be a string, boolean or number.",
+					 key);
+	k = sd_bus_message_enter_container(m, 'v', contents);
+	if (k < 0)
+		return k;
+	switch (contents[0]) {
+	case 's':
+		k = sd_bus_message_read_basic(m, 's', &v.s);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%s", key, v.s);
+		break;
+	case 'b':
+		k = sd_bus_message_read_basic(m, 'b', &v.b);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%s", key, v.b ? "yes" : "no");
+		break;
+	case 'y':
+		k = sd_bus_message_read_basic(m, 'y', &v.y);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%u", key, v.y);
+		break;
+	case 'n':
+		k = sd_bus_message_read_basic(m, 'n', &v.n);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%d", key, v.n);
+		break;
+	case 'q':
+		k = sd_bus_message_read_basic(m, 'q', &v.q);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%u", key, v.q);
+		break;
+	case 'i':
+		k = sd_bus_message_read_basic(m, 'i', &v.i);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%d", key, v.i);
+		break;
+	case 'u':
+		k = sd_bus_message_read_basic(m, 'u', &v.u);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%u", key, v.u);
+		break;
+	case 'x':
+		k = sd_bus_message_read_basic(m, 'x', &v.x);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%" PRIi64, key, v.x);
+		break;
+	case 't':
+		k = sd_bus_message_read_basic(m, 't', &v.t);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%" PRIu64, key, v.t);
+		break;
+	case 'd':
+		k = sd_bus_message_read_basic(m, 'd', &v.d);
+		if (k >= 0)
+			k = asprintf(ret, "%s=%.17g", key, v.d);
+		break;
+	default:
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Override %s: unsupported value type '%s'.", key, contents);
+	}
+	if (k < 0)
+		return k == -1 ? -ENOMEM : k;
+	return sd_bus_message_exit_container(m);
+}
+
+static void strv_free(char **l)
+{
+	for (char **i = l; i && *i; i++)
+		free(*i);
+	free(l);
+}
+
+static void strv_freep(char ***l)
+{
+	strv_free(*l);
+}
+
+static int method_start_scenario(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Daemon *d = userdata;
+	_cleanup_(strv_freep) char **overrides = NULL;
+	_cleanup_free_ char *source = NULL, *parse_error = NULL;
+	size_t n = 0, cap = 0;
+	const char *text;
+	Scenario *s = NULL;
+	Run *r;
+	int k;
+
+	k = bus_verify_admin(d, m, error);
+	if (k < 0)
+		return k;
+	if (d->shutting_down)
+		return sd_bus_error_set(error, SD_BUS_ERROR_NO_SERVER,
+					"iommutestd is shutting down; no new runs.");
+
+	k = sd_bus_message_read(m, "s", &text);
+	if (k < 0)
+		return k;
+	if (strlen(text) > SCENARIO_TEXT_MAX)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Scenario text is larger than %d bytes.", SCENARIO_TEXT_MAX);
+
+	k = sd_bus_message_enter_container(m, 'a', "{sv}");
+	if (k < 0)
+		return k;
+	while ((k = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *key;
+		char *entry = NULL;
+
+		k = sd_bus_message_read(m, "s", &key);
+		if (k < 0)
+			return k;
+		if (streq(key, "_source")) {
+			const char *v;
+
+			k = sd_bus_message_read(m, "v", "s", &v);
+			if (k < 0)
+				return sd_bus_error_set(error, SD_BUS_ERROR_INVALID_ARGS,
+							"Override _source must be a string.");
+			free(source);
+			source = strdup(v);
+			if (!source)
+				return -ENOMEM;
+		} else {
+			if (!strchr(key, '.') || key[0] == '.' || strchr(key, '='))
+				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+							 "Override key '%s' is not of the form Section.Key.",
+							 key);
+			k = read_override(m, key, &entry, error);
+			if (k < 0)
+				return k;
+			if (n + 2 > cap) {
+				char **l;
+
+				cap = MAX(cap * 2, 8);
+				l = realloc(overrides, cap * sizeof(char *));
+				if (!l) {
+					free(entry);
+					return -ENOMEM;
+				}
+				overrides = l;
+			}
+			overrides[n++] = entry;
+			overrides[n] = NULL;
+		}
+		k = sd_bus_message_exit_container(m);
+		if (k < 0)
+			return k;
+	}
+	if (k < 0)
+		return k;
+	k = sd_bus_message_exit_container(m);
+	if (k < 0)
+		return k;
+
+	k = scenario_parse(text, source ?: "scenario", overrides, &s, &parse_error);
+	if (k < 0) {
+		if (k == -ENOMEM)
+			return k;
+		log_info("Rejected scenario: %s", parse_error ?: "invalid");
+		return sd_bus_error_set(error, BUS_ERROR_INVALID_SCENARIO,
+					parse_error ?: "Invalid scenario.");
+	}
+
+	k = run_start(d, s, &r, error);
+	if (k < 0) {
+		if (sd_bus_error_is_set(error))
+			log_info("Scenario not started: %s", error->message);
+		return k;
+	}
+	return sd_bus_reply_method_return(m, "o", r->path);
+}
+
+static int method_list_runs(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Daemon *d = userdata;
+	int k;
+
+	k = sd_bus_message_new_method_return(m, &reply);
+	if (k < 0)
+		return k;
+	k = sd_bus_message_open_container(reply, 'a', "(uossss)");
+	if (k < 0)
+		return k;
+	for (Run *r = d->runs; r; r = r->next) {
+		k = sd_bus_message_append(reply, "(uossss)", r->id, r->path, r->scenario->name,
+					  r->scenario->backend, run_state_to_string(r->state),
+					  r->verdict);
+		if (k < 0)
+			return k;
+	}
+	k = sd_bus_message_close_container(reply);
+	if (k < 0)
+		return k;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_backends(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	Daemon *d = userdata;
+	int k;
+
+	k = sd_bus_message_new_method_return(m, &reply);
+	if (k < 0)
+		return k;
+	k = sd_bus_message_open_container(reply, 'a', "(ssbs)");
+	if (k < 0)
+		return k;
+	for (const BackendOps *const *b = backends; *b; b++) {
+		_cleanup_free_ char *why = NULL;
+		int p = (*b)->probe(&d->env, &why);
+
+		k = sd_bus_message_append(reply, "(ssbs)", (*b)->name, (*b)->description, p >= 0,
+					  p >= 0 ? "" : why ?: strerror(ERRNO_VALUE(p)));
+		if (k < 0)
+			return k;
+	}
+	k = sd_bus_message_close_container(reply);
+	if (k < 0)
+		return k;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+/* Calls cb for every device of every available backend. */
+static int foreach_device(Daemon *d, int (*cb)(const BackendOps *b, const BackendDevice *dev,
+						Run *busy, void *userdata),
+			  void *userdata)
+{
+	for (const BackendOps *const *b = backends; *b; b++) {
+		BackendDevice *devs = NULL;
+		size_t n = 0;
+		int k;
+
+		if (!(*b)->list_devices || (*b)->probe(&d->env, NULL) < 0)
+			continue;
+		k = (*b)->list_devices(&d->env, &devs, &n);
+		if (k < 0) {
+			log_debug_errno(k, "Backend %s: listing devices failed: %m", (*b)->name);
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (k >= 0)
+				k = cb(*b, &devs[i], daemon_device_busy(d, (*b)->name, devs[i].id),
+				       userdata);
+			backend_device_clear(&devs[i]);
+		}
+		free(devs);
+		if (k < 0)
+			return k;
+	}
+	return 0;
+}
+
+static int append_device(const BackendOps *b, const BackendDevice *dev, Run *busy, void *userdata)
+{
+	return sd_bus_message_append(userdata, "(ssssso)", b->name, dev->id,
+				     strempty(dev->description), strempty(dev->driver),
+				     strempty(dev->state), busy ? busy->path : "/");
+}
+
+static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	int k;
+
+	k = sd_bus_message_new_method_return(m, &reply);
+	if (k < 0)
+		return k;
+	k = sd_bus_message_open_container(reply, 'a', "(ssssso)");
+	if (k < 0)
+		return k;
+	k = foreach_device(userdata, append_device, reply);
+	if (k < 0)
+		return k;
+	k = sd_bus_message_close_container(reply);
+	if (k < 0)
+		return k;
+	return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_get_run(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	uint32_t id;
+	Run *r;
+	int k;
+
+	k = sd_bus_message_read(m, "u", &id);
+	if (k < 0)
+		return k;
+	r = daemon_find_run(userdata, id);
+	if (!r)
+		return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUN, "No run %u.", id);
+	return sd_bus_reply_method_return(m, "o", r->path);
+}
+
+static int describe_device(const BackendOps *b, const BackendDevice *dev, Run *busy, void *userdata)
+{
+	JsonWriter *j = userdata;
+
+	json_object_begin(j, NULL);
+	json_string(j, "backend", b->name);
+	json_string(j, "id", dev->id);
+	json_string(j, "description", strempty(dev->description));
+	json_string(j, "driver", strempty(dev->driver));
+	json_string(j, "state", strempty(dev->state));
+	if (busy)
+		json_string(j, "busy_run", busy->path);
+	else
+		json_null(j, "busy_run");
+	json_object_end(j);
+	return 0;
+}
+
+static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	Daemon *d = userdata;
+	_cleanup_free_ char *text = NULL;
+	JsonWriter j;
+	int k;
+
+	json_init(&j);
+	json_object_begin(&j, NULL);
+	json_string(&j, "version", PACKAGE_VERSION);
+	json_string(&j, "admin_group", d->config.admin_group);
+	json_u64(&j, "active_runs", daemon_active_runs(d));
+	json_array_begin(&j, "backends");
+	for (const BackendOps *const *b = backends; *b; b++) {
+		_cleanup_free_ char *why = NULL;
+		int p = (*b)->probe(&d->env, &why);
+
+		json_object_begin(&j, NULL);
+		json_string(&j, "name", (*b)->name);
+		json_string(&j, "description", (*b)->description);
+		json_bool(&j, "available", p >= 0);
+		json_string(&j, "reason", p >= 0 ? "" : why ?: strerror(ERRNO_VALUE(p)));
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_array_begin(&j, "devices");
+	(void)foreach_device(d, describe_device, &j);
+	json_array_end(&j);
+	json_array_begin(&j, "runs");
+	for (Run *r = d->runs; r; r = r->next)
+		run_describe_summary(r, &j);
+	json_array_end(&j);
+	json_object_end(&j);
+
+	text = json_finish(&j, &k);
+	if (!text)
+		return k;
+	return sd_bus_reply_method_return(m, "s", text);
+}
+
+static const sd_bus_vtable manager_vtable[] = {
+	SD_BUS_VTABLE_START(0),
+	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Backends", "as", property_get_backends, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Runs", "ao", property_get_runs, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("ActiveRuns", "u", property_get_active_runs, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("AdminGroup", "s", NULL, offsetof(Daemon, config.admin_group),
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	/* Access is decided by bus_verify_admin(), which knows AdminGroup=. */
+	SD_BUS_METHOD_WITH_ARGS("StartScenario", SD_BUS_ARGS("s", text, "a{sv}", overrides),
+				SD_BUS_RESULT("o", run), method_start_scenario,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListRuns", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(uossss)", runs),
+				method_list_runs, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListBackends", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbs)", backends),
+				method_list_backends, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS,
+				SD_BUS_RESULT("a(ssssso)", devices), method_list_devices,
+				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetRun", SD_BUS_ARGS("u", id), SD_BUS_RESULT("o", run),
+				method_get_run, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),
+				method_describe, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_VTABLE_END,
+};
+
+int manager_bus_register(Daemon *d)
+{
+	int k;
+
+	k = sd_bus_add_object_vtable(d->bus, NULL, MANAGER_PATH, MANAGER_IFACE, manager_vtable, d);
+	if (k < 0)
+		return log_error_errno(k, "Failed to register %s: %m", MANAGER_PATH);
+	return 0;
+}

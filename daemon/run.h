@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * A run: one scenario executing. The main thread owns the Run; worker threads
+ * (one per group of attachment points) own their RunPoint counters and publish
+ * them with single-writer relaxed atomics, waking the main loop through an
+ * eventfd only when they exit. The main loop merges counters on a timer
+ * (RUN_TICK_USEC), emits PropertiesChanged for what changed, drains faults,
+ * and drives the state machine:
+ *
+ *   starting → running → stopping → finished
+ *                  └──────────┴────→ failed (reason)
+ */
+
+#include <pthread.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "backend.h"
+#include "daemon.h"
+#include "histogram.h"
+
+#define RUN_TICK_USEC	   (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
+#define RUN_FAULT_REARM_USEC (20 * 1000) /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
+#define RUN_ERRNO_SLOTS	   134		 /* errno values counted individually (EHWPOISON = 133) */
+
+typedef enum RunState {
+	RUN_STARTING,
+	RUN_RUNNING,
+	RUN_STOPPING,
+	RUN_FINISHED,
+	RUN_FAILED,
+	_RUN_STATE_MAX,
+} RunState;
+
+typedef struct Worker Worker;
+
+/* Per attachment point: written by its worker only. */
+typedef struct RunPoint {
+	AttachPointState *state; /* in Run.ap_states, shared with the backend's threads */
+	_Alignas(CACHELINE) uint64_t replacements;
+	uint64_t errors;
+	unsigned domain; /* currently attached domain */
+	Histogram *hist;
+	/* main-thread side */
+	uint64_t faults, faults_during;
+} RunPoint;
+
+typedef struct RetainedFault {
+	FaultRecord rec;
+	uint64_t replace_count; /* the run's replacements when the fault was drained */
+	uint64_t time_realtime_usec;
+} RetainedFault;
+
+/* What the bus sees; recomputed by run_sample(). */
+typedef struct RunStats {
+	uint64_t replacements;
+	uint64_t replace_errors;
+	double rate;
+	uint64_t p50, p90, p99, p999, max, min;
+	double mean;
+	uint64_t dma_transfers, dma_errors;
+	uint64_t faults, faults_during, faults_at_rest;
+	uint64_t elapsed_usec;
+} RunStats;
+
+typedef struct Run {
+	Run *next;
+	Daemon *daemon;
+	unsigned id;
+	char *path;
+
+	Scenario *scenario;
+	const BackendOps *ops;
+	void *ctx; /* backend instance */
+	FaultSink *sink;
+
+	RunState state;
+	char *verdict;
+	char *reason;
+
+	RunPoint *points;
+	AttachPointState *ap_states; /* contiguous, as BackendSetup hands them out */
+	size_t n_points;
+	Worker *workers;
+	unsigned n_workers;
+	unsigned workers_running;
+	int wake_fd; /* workers → main loop */
+
+	/* set by the main thread, read by workers */
+	_Alignas(CACHELINE) bool stop;
+	_Alignas(CACHELINE) uint64_t error_count; /* all workers; only touched on errors */
+
+	uint64_t started_mono_ns, ended_mono_ns;
+	uint64_t started_realtime_usec, finished_realtime_usec;
+
+	RunStats stats, emitted;
+	Histogram *merged;
+	uint64_t errors_by_errno[RUN_ERRNO_SLOTS];
+	FaultTotals fault_totals;
+	bool *expect_pass; /* per scenario expectation, once ended */
+	double *expect_actual;
+	uint64_t mono_to_realtime_usec_offset;
+
+	/* retained faults: ring of config.fault_ring records */
+	RetainedFault *faults;
+	size_t fault_cap, fault_head; /* fault_head = records ever retained */
+	uint64_t fault_seq;
+
+	char *backend_info; /* the backend's Describe() members, kept after teardown */
+	bool attached, traffic_on;
+	sd_event_source *tick, *wake_source, *fault_source, *fault_rearm, *deadline;
+} Run;
+
+int run_start(Daemon *d, Scenario *s, Run **ret, sd_bus_error *error);
+void run_request_stop(Run *r, const char *why);
+Run *run_free(Run *r);
+bool run_is_active(const Run *r);
+const char *run_state_to_string(RunState s);
+
+/* Moves queued fault records into the run's ring (main thread). */
+void run_drain_faults(Run *r);
+
+/* Merges worker counters into r->stats (main thread). */
+void run_sample(Run *r);
+int run_describe(Run *r, char **ret_json);
+void run_describe_summary(Run *r, JsonWriter *j); /* the short form used in lists */
