@@ -32,8 +32,14 @@ int parse_u64(const char *s, uint64_t *ret)
 
 	if (isempty(s) || !isdigit((unsigned char)s[0]))
 		return -EINVAL;
+	/* Decimal, or hex with 0x; never octal: "Count=010" means ten. */
 	errno = 0;
-	v = strtoull(s, &end, 0);
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		v = strtoull(s + 2, &end, 16);
+	else
+		v = strtoull(s, &end, 10);
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && end == s + 2)
+		return -EINVAL;
 	if (errno == ERANGE)
 		return -ERANGE;
 	if (errno != 0 || *end)
@@ -174,7 +180,8 @@ int parse_duration_ns(const char *s, uint64_t *ret)
 		const char *suffix;
 
 		if (split_number(s, &num, &suffix) == 0 && !*suffix) {
-			if (num * 1e9 >= 18446744073709551615.0)
+			/* llround() is only defined up to INT64_MAX: refuse anything near it. */
+			if (num * 1e9 >= 9.2e18)
 				return -ERANGE;
 			*ret = (uint64_t)llround(num * 1e9);
 			return 0;
@@ -203,7 +210,7 @@ int parse_duration_ns(const char *s, uint64_t *ret)
 		for (size_t i = 0; i < ELEMENTSOF(t); i++)
 			if (strlen(t[i].suffix) == len && strncmp(suffix, t[i].suffix, len) == 0) {
 				double v = num * t[i].mult;
-				if (v + (double)total >= 18446744073709551615.0)
+				if (v + (double)total >= 9.2e18)
 					return -ERANGE;
 				total += (uint64_t)llround(v);
 				found = true;

@@ -74,6 +74,11 @@ START_TEST(test_numbers)
 	ck_assert_int_eq(parse_u64("-1", &u), -EINVAL);
 	ck_assert_int_eq(parse_u64(" 1", &u), -EINVAL);
 	ck_assert_int_eq(parse_u64("1x", &u), -EINVAL);
+	ck_assert_int_eq(parse_u64("010", &u), 0);
+	ck_assert_uint_eq(u, 10);
+	ck_assert_int_eq(parse_u64("0x10", &u), 0);
+	ck_assert_uint_eq(u, 16);
+	ck_assert_int_eq(parse_u64("0x", &u), -EINVAL);
 	ck_assert_int_eq(parse_u32("4294967296", &u32), -ERANGE);
 	ck_assert_int_eq(parse_count("1M", &u), 0);
 	ck_assert_uint_eq(u, 1000000);
