@@ -229,10 +229,12 @@ void run_sample(Run *r)
 	secs = (double)st->elapsed_usec / 1e6;
 	st->rate = secs > 0 ? (double)repl / secs : 0;
 
-	if (r->ctx && r->ops->sample)
+	/* After teardown the last sample stands: it was taken just before. */
+	if (r->ctx && r->ops->sample) {
 		r->ops->sample(r->ctx, &bc);
-	st->dma_transfers = bc.dma_transfers;
-	st->dma_errors = bc.dma_errors;
+		st->dma_transfers = bc.dma_transfers;
+		st->dma_errors = bc.dma_errors;
+	}
 
 	fault_sink_totals(r->sink, &r->fault_totals);
 	st->faults = st->faults_during = 0;

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The model backend: a VT-d scalable-mode PASID table in user space (model.c),
+ * written by the scenario's writer, read by a walker thread that translates
+ * the DMA of a traffic thread (walker.c). No hardware, no privileges: it is the
+ * backend the integration tests and the seeds' claims run on.
+ *
+ * Its Describe() members ("backend_info"):
+ *   writer, walker_running, walker_translations, walker_faults;
+ *   transitions: one object per kind in use, in the order points first use it:
+ *     kind, attach_points [names], predicted ("no-op"|"hitless"|"disruptive",
+ *     the entry_sync analysis over the pairs the pattern visits, whatever the
+ *     writer), critical_quanta, syncs (the most over those pairs),
+ *     pairs_analysed, replacements, faults (walker), dma_errors,
+ *     observed_syncs and observed_paths {path: count} (what the writer did,
+ *     attach and detach included);
+ *   attach_points: name, pasid_table_index (0 for the RID: RID_PASID), kind,
+ *     replacements, syncs, translations, faults, dma_ok, dma_errors.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backend-model.h"
+#include "backend.h"
+#include "model.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+#include "walker.h"
+
+#define MODEL_DEVICE_ID		 "model0"
+#define MODEL_DEVICE_DESCRIPTION "VT-d scalable-mode PASID table model"
+#define MODEL_ENGINE		 "model"
+/* One fault queue per producer thread, as the sink wants. */
+#define MODEL_FAULT_QUEUE   "model-walker"
+#define MODEL_TRAFFIC_QUEUE "model-traffic"
+
+typedef struct ModelBackend {
+	Model *model;
+	Walker *walker; /* NULL when the scenario has no traffic */
+} ModelBackend;
+
+Model *model_backend_get_model(void *ctx)
+{
+	ModelBackend *b = ctx;
+
+	return b ? b->model : NULL;
+}
+
+static int model_probe(const DaemonEnv *env, char **reason)
+{
+	/* Pure user space: available wherever the daemon runs. */
+	return 0;
+}
+
+static int model_list_devices(const DaemonEnv *env, BackendDevice **ret, size_t *ret_n)
+{
+	BackendDevice *d;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->id = strdup(MODEL_DEVICE_ID);
+	d->description = strdup(MODEL_DEVICE_DESCRIPTION);
+	d->driver = strdup("");
+	d->state = strdup("ready");
+	if (!d->id || !d->description || !d->driver || !d->state) {
+		backend_device_clear(d);
+		free(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	*ret_n = 1;
+	return 0;
+}
+
+static void model_teardown(void *ctx)
+{
+	ModelBackend *b = ctx;
+
+	if (!b)
+		return;
+	/* Threads first: they read the model. */
+	b->walker = walker_free(b->walker);
+	b->model = model_free(b->model);
+	free(b);
+}
+
+static int setup_error(char **error, int r, const char *fmt, ...) _printf_(3, 4);
+static int setup_error(char **error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (error) {
+		va_start(ap, fmt);
+		if (vasprintf(error, fmt, ap) < 0)
+			*error = NULL;
+		va_end(ap);
+	}
+	return r;
+}
+
+static int model_setup(const BackendSetup *setup, void **ret_ctx, char **error)
+{
+	const Scenario *s = setup->scenario;
+	ModelBackend *b;
+	ModelParams params;
+	FaultQueue *walker_q = NULL, *traffic_q = NULL;
+	int r;
+
+	if (!streq_ptr(s->backend, "model"))
+		return setup_error(error, -EINVAL, "scenario is for backend %s, not model",
+				   strempty(s->backend));
+	if (s->device && !streq(s->device, MODEL_DEVICE_ID))
+		return setup_error(
+			error, -ENODEV,
+			"device %s does not exist: the model backend has one device, " MODEL_DEVICE_ID,
+			s->device);
+	if (s->traffic && s->engine && !streq(s->engine, MODEL_ENGINE))
+		return setup_error(
+			error, -EINVAL,
+			"DMA engine %s is not available: the model backend's engine is " MODEL_ENGINE,
+			s->engine);
+	if (setup->n_aps != s->n_points)
+		return setup_error(error, -EINVAL, "%zu attachment point states for %zu points",
+				   setup->n_aps, s->n_points);
+	if (s->traffic && (s->dma_size == 0 || s->dma_size > s->map_size))
+		return setup_error(error, -EINVAL,
+				   "[Traffic] Size=%" PRIu32
+				   " must be between 1 and MapSize=%" PRIu64,
+				   s->dma_size, s->map_size);
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+
+	params = (ModelParams){
+		.iova = s->iova,
+		.map_size = s->map_size,
+		.n_domains = s->n_domains,
+		.layout = s->layout,
+		.pattern = s->pattern,
+		.writer = s->writer,
+		.points = s->points,
+		.n_points = s->n_points,
+		.transitions = s->transitions,
+		.n_transitions = s->n_transitions,
+		.aps = setup->aps,
+	};
+	r = model_new(&params, &b->model, error);
+	if (r < 0)
+		goto fail;
+
+	if (s->traffic) {
+		r = fault_sink_add_queue(setup->sink, MODEL_FAULT_QUEUE, &walker_q);
+		if (r < 0)
+			goto fail;
+		r = fault_sink_add_queue(setup->sink, MODEL_TRAFFIC_QUEUE, &traffic_q);
+		if (r < 0)
+			goto fail;
+		r = walker_new(b->model,
+			       &(WalkerParams){
+				       .walker_faults = walker_q,
+				       .traffic_faults = traffic_q,
+				       .dma_size = s->dma_size,
+				       .dma_rate = s->dma_rate,
+				       .verify = s->verify,
+				       .settle_ns = s->settle_ns,
+				       .seed = s->seed,
+			       },
+			       &b->walker);
+		if (r < 0)
+			goto fail;
+	}
+
+	*ret_ctx = b;
+	return 0;
+
+fail:
+	model_teardown(b);
+	if (error && !*error)
+		(void)setup_error(error, r, "%s", strerror(ERRNO_VALUE(r)));
+	return r;
+}
+
+static int model_attach(void *ctx, unsigned ap, unsigned domain)
+{
+	ModelBackend *b = ctx;
+
+	return model_write(b->model, ap, domain, NULL);
+}
+
+static int model_replace(void *ctx, unsigned ap, unsigned domain)
+{
+	ModelBackend *b = ctx;
+	int r;
+
+	r = model_write(b->model, ap, domain, NULL);
+	if (_likely_(r >= 0))
+		MODEL_COUNTER_ADD(b->model->points[ap].replacements, 1);
+	return r;
+}
+
+static int model_detach(void *ctx, unsigned ap)
+{
+	ModelBackend *b = ctx;
+
+	return model_clear(b->model, ap, NULL);
+}
+
+static int model_traffic_start(void *ctx)
+{
+	ModelBackend *b = ctx;
+
+	if (!b->walker)
+		return 0;
+	return walker_start(b->walker);
+}
+
+static void model_traffic_stop(void *ctx)
+{
+	ModelBackend *b = ctx;
+
+	walker_stop(b->walker);
+}
+
+static void model_sample(void *ctx, BackendCounters *ret)
+{
+	ModelBackend *b = ctx;
+	WalkerCounters c;
+
+	walker_counters(b->model, &c);
+	/* Transfers derived from ok + errors: exact whatever the sampling moment. */
+	*ret = (BackendCounters){
+		.dma_transfers = c.dma_ok + c.dma_errors,
+		.dma_ok = c.dma_ok,
+		.dma_errors = c.dma_errors,
+	};
+}
+
+static void describe_paths(JsonWriter *j, const char *key, const uint64_t *paths)
+{
+	json_object_begin(j, key);
+	for (unsigned p = 0; p < _ENTRY_SYNC_PATH_MAX; p++)
+		json_u64(j, entry_sync_path_to_string(p), paths[p]);
+	json_object_end(j);
+}
+
+static void describe_kind(JsonWriter *j, const Model *m, const ModelKind *k)
+{
+	uint64_t replacements = 0, syncs = 0, faults = 0, dma_errors = 0;
+	uint64_t paths[_ENTRY_SYNC_PATH_MAX] = {};
+	char name[32];
+
+	json_object_begin(j, NULL);
+	json_string(j, "kind", transition_kind_to_string(k->kind));
+	json_array_begin(j, "attach_points");
+	for (size_t i = 0; i < m->n_points; i++) {
+		const ModelPoint *p = &m->points[i];
+
+		if (p->kind != k)
+			continue;
+		json_string(j, NULL, attach_point_to_string(p->pasid, name, sizeof(name)));
+		replacements += MODEL_COUNTER_GET(p->replacements);
+		syncs += MODEL_COUNTER_GET(p->syncs);
+		faults += MODEL_COUNTER_GET(p->faults);
+		dma_errors += MODEL_COUNTER_GET(p->dma_errors);
+		for (unsigned x = 0; x < _ENTRY_SYNC_PATH_MAX; x++)
+			paths[x] += MODEL_COUNTER_GET(p->paths[x]);
+	}
+	json_array_end(j);
+	/* The entry_sync analysis, whichever writer runs: what the seeds' algorithm would do. */
+	json_string(j, "predicted", entry_sync_path_to_string(k->predicted.path));
+	json_u64(j, "critical_quanta", k->predicted.critical);
+	json_u64(j, "syncs", k->predicted.syncs);
+	json_u64(j, "pairs_analysed", k->n_pairs);
+	json_u64(j, "replacements", replacements);
+	json_u64(j, "faults", faults);
+	json_u64(j, "dma_errors", dma_errors);
+	/* What the writer actually did, attach and detach included. */
+	json_u64(j, "observed_syncs", syncs);
+	describe_paths(j, "observed_paths", paths);
+	json_object_end(j);
+}
+
+static void model_describe(void *ctx, JsonWriter *j)
+{
+	ModelBackend *b = ctx;
+	const Model *m = b->model;
+	WalkerCounters c;
+	bool seen[_TRANSITION_KIND_MAX] = {};
+	char name[32];
+
+	walker_counters(m, &c);
+	json_string(j, "writer", model_writer_to_string(m->writer));
+	json_bool(j, "walker_running", walker_running(b->walker));
+	json_u64(j, "walker_translations", c.translations);
+	json_u64(j, "walker_faults", c.faults);
+
+	/* One entry per kind in use, in the order the points first use them. */
+	json_array_begin(j, "transitions");
+	for (size_t i = 0; i < m->n_points; i++) {
+		const ModelKind *k = m->points[i].kind;
+
+		if (seen[k->kind])
+			continue;
+		seen[k->kind] = true;
+		describe_kind(j, m, k);
+	}
+	json_array_end(j);
+
+	json_array_begin(j, "attach_points");
+	for (size_t i = 0; i < m->n_points; i++) {
+		const ModelPoint *p = &m->points[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "name", attach_point_to_string(p->pasid, name, sizeof(name)));
+		json_u64(j, "pasid_table_index",
+			 p->pasid == ATTACH_POINT_RID ? PASID_RID_PASID : p->pasid);
+		json_string(j, "kind", transition_kind_to_string(p->kind->kind));
+		json_u64(j, "replacements", MODEL_COUNTER_GET(p->replacements));
+		json_u64(j, "syncs", MODEL_COUNTER_GET(p->syncs));
+		json_u64(j, "translations", MODEL_COUNTER_GET(p->translations));
+		json_u64(j, "faults", MODEL_COUNTER_GET(p->faults));
+		json_u64(j, "dma_ok", MODEL_COUNTER_GET(p->dma_ok));
+		json_u64(j, "dma_errors", MODEL_COUNTER_GET(p->dma_errors));
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+const BackendOps backend_model = {
+	.name = "model",
+	.description = "user-space model of a VT-d scalable-mode PASID table with entry_sync",
+	.probe = model_probe,
+	.list_devices = model_list_devices,
+	.setup = model_setup,
+	.attach = model_attach,
+	.replace = model_replace,
+	.detach = model_detach,
+	.traffic_start = model_traffic_start,
+	.traffic_stop = model_traffic_stop,
+	.sample = model_sample,
+	.describe = model_describe,
+	.teardown = model_teardown,
+};
