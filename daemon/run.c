@@ -506,6 +506,12 @@ static int on_faults(sd_event_source *s, int fd, uint32_t revents, void *userdat
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	Run *r = userdata;
+	int k;
+
+	/* A repeating timer in sd-event is one that moves its own deadline. */
+	k = sd_event_source_set_time(s, usec + RUN_TICK_USEC);
+	if (k < 0)
+		log_warning_errno(k, "Run %u: failed to re-arm the sampling timer: %m", r->id);
 
 	run_drain_faults(r);
 	run_sample(r);

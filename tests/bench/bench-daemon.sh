@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Model replacement rate with walker and traffic running, through the daemon
+# (iommuctl → D-Bus → iommutestd → worker) against the same engine driven
+# directly (bench-model-direct), alternating in one run. Prints both rates and
+# the ratio; fails only when the daemon is clearly broken (< 90% of direct).
+. "$(dirname "$0")/../integration/lib.sh"
+COUNT=${BENCH_COUNT:-2000000}
+ROUNDS=${BENCH_ROUNDS:-3}
+start_bus
+start_daemon
+
+sc=$(scenario model-hitless)
+direct=() daemon=()
+for i in $(seq "$ROUNDS"); do
+	d=$("$BENCH_DIRECT" "$sc" "$COUNT" | awk '$1=="rate"{print $2}')
+	j=$(ctl --json run --set=Replace.Count="$COUNT" --set=Attach.Points=RID "$sc")
+	r=$(jq -r '.rate | floor' <<<"$j")
+	[[ $(jq -r .faults <<<"$j") -eq 0 ]] || fail "daemon run had faults"
+	echo "round $i: direct $d/s  daemon $r/s"
+	direct+=("$d") daemon+=("$r")
+done
+med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+md=$(med "${direct[@]}") mr=$(med "${daemon[@]}")
+ratio=$(awk -v a="$mr" -v b="$md" 'BEGIN{printf "%.3f", a/b}')
+echo "model replacements/s (median of $ROUNDS, $COUNT each, walker+traffic on): direct $md, daemon $mr"
+echo "daemon/direct ratio: $ratio (target >= 0.97)"
+echo "daemon rate vs 1M/s target: $(awk -v a="$mr" 'BEGIN{printf "%.2f", a/1e6}')x"
+awk -v r="$ratio" 'BEGIN{exit !(r >= 0.90)}' || fail "daemon rate below 90% of direct"

@@ -1,0 +1,97 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared by the integration tests: a private dbus-daemon, the real iommutestd
+# on it with a captured NOTIFY_SOCKET, and the real iommuctl.
+# Environment from meson: IOMMUTESTD, IOMMUCTL, NOTIFY_CAPTURE, SCENARIO_DIR.
+
+set -euo pipefail
+
+for v in IOMMUTESTD IOMMUCTL NOTIFY_CAPTURE SCENARIO_DIR; do
+	[[ -n "${!v:-}" ]] || { echo "lib.sh: \$$v is not set (run through meson test)"; exit 99; }
+done
+command -v dbus-daemon >/dev/null || { echo "SKIP: dbus-daemon is not installed"; exit 77; }
+command -v jq >/dev/null || { echo "SKIP: jq is not installed"; exit 77; }
+
+T=$(mktemp -d /tmp/iommutest-it.XXXXXX)
+chmod 755 "$T"
+BUS_PID= DAEMON_PID= NOTIFY_PID=
+ADDR="unix:path=$T/bus"
+
+cleanup() {
+	local rc=$?
+	local p
+	for p in "$DAEMON_PID" "$NOTIFY_PID" "$BUS_PID"; do
+		[[ -n "$p" ]] || continue
+		{ kill -KILL "$p" && wait "$p"; } 2>/dev/null || true
+	done
+	if [[ $rc -ne 0 && $rc -ne 77 ]]; then
+		echo "--- daemon log ---"; cat "$T/daemon.log" 2>/dev/null || true
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+# A bus that lets anyone connect, own and monitor: access control under test is the daemon's own.
+start_bus() {
+	cat >"$T/bus.conf" <<CONF
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>custom</type>
+  <listen>$ADDR</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+  </policy>
+</busconfig>
+CONF
+	# dbus-daemon's complaint about raising its fd limit in a sandbox is noise.
+	dbus-daemon --config-file="$T/bus.conf" --nofork --nopidfile 2>>"$T/bus.log" &
+	BUS_PID=$!
+	for _ in $(seq 100); do [[ -S "$T/bus" ]] && return 0; sleep 0.05; done
+	fail "private dbus-daemon did not come up"
+}
+
+# start_daemon [extra iommutestd options…]; waits for READY=1 on the notify socket.
+start_daemon() {
+	: >"$T/notify.log"
+	"$NOTIFY_CAPTURE" "$T/notify" >"$T/notify.log" &
+	NOTIFY_PID=$!
+	for _ in $(seq 100); do [[ -S "$T/notify" ]] && break; sleep 0.02; done
+	cat >"$T/iommutestd.conf" <<CONF
+[Daemon]
+AdminGroup=${ADMIN_GROUP:-iommutest}
+CONF
+	NOTIFY_SOCKET="$T/notify" "$IOMMUTESTD" --bus-address="$ADDR" --config="$T/iommutestd.conf" \
+		--log-target=console "$@" >"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 200); do
+		grep -q '^READY=1' "$T/notify.log" && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || fail "iommutestd exited during start-up"
+		sleep 0.05
+	done
+	fail "iommutestd did not send READY=1"
+}
+
+ctl() {
+	"$IOMMUCTL" --bus-address="$ADDR" --no-pager "$@"
+}
+
+# scenario NAME → path of a shipped example
+scenario() {
+	local f="$SCENARIO_DIR/$1.conf"
+	[[ -f "$f" ]] || fail "missing example scenario $f"
+	echo "$f"
+}
+
+# json_get JSON FILTER → value (jq -r)
+jget() {
+	jq -er "$2" <<<"$1"
+}
