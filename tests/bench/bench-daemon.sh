@@ -5,8 +5,8 @@
 # directly (bench-model-direct), alternating in one run. Prints both rates and
 # the ratio; fails only when the daemon is clearly broken (< 90% of direct).
 . "$(dirname "$0")/../integration/lib.sh"
-COUNT=${BENCH_COUNT:-2000000}
-ROUNDS=${BENCH_ROUNDS:-3}
+COUNT=${BENCH_COUNT:-5000000}
+ROUNDS=${BENCH_ROUNDS:-5}
 start_bus
 start_daemon
 
