@@ -40,6 +40,7 @@ typedef struct DaemonEnv {
 	const char *dev_kmsg;	/* /dev/kmsg */
 	const char *tracefs;	/* /sys/kernel/tracing */
 	const char *proc;	/* /proc */
+	const char *dev_vfio;	/* /dev/vfio (cdevs under devices/) */
 } DaemonEnv;
 
 /*
@@ -109,6 +110,13 @@ typedef struct BackendOps {
 	int (*probe)(const DaemonEnv *env, char **reason);
 	/* Devices this backend can drive; *ret is a malloc'd array. */
 	int (*list_devices)(const DaemonEnv *env, BackendDevice **ret, size_t *ret_n);
+	/*
+	 * Everything known about one device, as members of an already opened JSON
+	 * object (Device.Describe(), iommuctl caps): identity, driver, IOMMU group,
+	 * PASID capability, decoded IOMMU_GET_HW_INFO. May be NULL. -ENODEV with
+	 * *error for an unknown device.
+	 */
+	int (*device_info)(const DaemonEnv *env, const char *id, JsonWriter *j, char **error);
 
 	int (*setup)(const BackendSetup *setup, void **ret_ctx, char **error);
 	int (*attach)(void *ctx, unsigned ap, unsigned domain);

@@ -37,6 +37,7 @@ int daemon_new(Daemon **ret)
 		.dev_kmsg = "/dev/kmsg",
 		.tracefs = "/sys/kernel/tracing",
 		.proc = "/proc",
+		.dev_vfio = "/dev/vfio",
 	};
 	*ret = d;
 	return 0;

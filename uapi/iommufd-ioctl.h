@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * One typed wrapper per iommufd / VFIO-cdev / IOMMU_TEST_CMD command.
+ *
+ * Every wrapper returns 0 or -errno (never -1 with errno), fills the
+ * command's .size/.argsz with sizeof() of the structure this build knows,
+ * and zeroes every field it does not set. Kernels that lack a command answer
+ * ENOTTY; uapi_probe_*() turn that into "not supported by this kernel".
+ *
+ * All ioctls go through uapi_ioctl_hook so unit tests can interpose a fake
+ * kernel (see tests/unit/test-uapi.c).
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iommufd-abi.h" /* the kernel ABI: system headers or our compat copy */
+
+/* The ioctl entry point; defaults to ioctl(2). Returns like ioctl(2). */
+extern int (*uapi_ioctl_hook)(int fd, unsigned long request, void *arg);
+
+/* --- /dev/iommu --- */
+int iommufd_open(const char *path, int *ret_fd);
+int iommufd_destroy(int fd, uint32_t id);
+int iommufd_ioas_alloc(int fd, uint32_t *ret_ioas_id);
+/* Maps [va, va+length) at exactly iova (IOMMU_IOAS_MAP_FIXED_IOVA) readable and writable. */
+int iommufd_ioas_map_fixed(int fd, uint32_t ioas_id, void *va, uint64_t length, uint64_t iova);
+int iommufd_ioas_unmap(int fd, uint32_t ioas_id, uint64_t iova, uint64_t length);
+/* data_type IOMMU_HWPT_DATA_NONE with data NULL for a paging domain. */
+int iommufd_hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id, uint32_t flags, uint32_t fault_id,
+		       uint32_t data_type, const void *data, uint32_t data_len,
+		       uint32_t *ret_hwpt_id);
+/*
+ * data/inout_len: buffer for the driver-specific info (e.g. struct
+ * iommu_hw_info_vtd); on return *inout_len is what the kernel filled.
+ */
+int iommufd_get_hw_info(int fd, uint32_t dev_id, uint32_t *ret_type, void *data,
+			uint32_t *inout_len, uint64_t *ret_capabilities, uint8_t *ret_max_pasid_log2);
+int iommufd_fault_queue_alloc(int fd, uint32_t *ret_fault_id, int *ret_fault_fd);
+
+/* --- VFIO device cdev (/dev/vfio/devices/vfioN) --- */
+int vfio_device_bind_iommufd(int device_fd, int iommufd, uint32_t *ret_dev_id);
+/* Attach, or replace when already attached. *ret_pt_id (may be NULL) gets the HWPT actually used. */
+int vfio_device_attach_iommufd_pt(int device_fd, uint32_t pt_id, uint32_t *ret_pt_id);
+int vfio_device_detach_iommufd_pt(int device_fd);
+int vfio_device_attach_pasid(int device_fd, uint32_t pasid, uint32_t pt_id); /* 6.15+ */
+int vfio_device_detach_pasid(int device_fd, uint32_t pasid);		    /* 6.15+ */
+int vfio_device_get_info(int device_fd, struct vfio_device_info *ret);
+int vfio_device_get_region_info(int device_fd, uint32_t index, struct vfio_region_info *ret);
+int vfio_device_reset(int device_fd);
+
+/* --- IOMMU_TEST_CMD (CONFIG_IOMMUFD_TEST) --- */
+/* Creates a mock device attached to ioas_id. */
+int iommufd_test_mock_domain(int fd, uint32_t ioas_id, uint32_t dev_flags, uint32_t *ret_stdev_id,
+			     uint32_t *ret_hwpt_id, uint32_t *ret_idev_id);
+int iommufd_test_mock_domain_replace(int fd, uint32_t stdev_id, uint32_t pt_id,
+				     uint32_t *ret_pt_id);
+
+/*
+ * Is this command implemented by the running kernel? Issues it with a zero
+ * size, which a kernel that knows the command rejects with EINVAL (or
+ * EOPNOTSUPP) before doing anything, and one that does not with ENOTTY.
+ * 1 supported, 0 not, <0 other errors.
+ */
+int uapi_probe_iommufd_command(int fd, unsigned long request);
+
+/* "IOMMU_HWPT_ALLOC" etc. for messages; NULL when unknown. */
+const char *uapi_request_name(unsigned long request);
