@@ -11,7 +11,9 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "kmsg.h"
 #include "run.h"
+#include "uevent.h"
 #include "shared/log.h"
 #include "shared/parse-util.h"
 
@@ -52,6 +54,8 @@ Daemon *daemon_free(Daemon *d)
 		d->runs = r->next;
 		run_free(r);
 	}
+	kmsg_source_free(d->kmsg);
+	uevent_monitor_free(d->uevent);
 	sd_event_source_disable_unref(d->shutdown_timeout);
 	sd_bus_flush_close_unref(d->bus);
 	sd_event_unref(d->event);
@@ -408,6 +412,14 @@ int daemon_start(Daemon *d)
 	k = sd_event_set_watchdog(d->event, true);
 	if (k < 0)
 		log_warning_errno(k, "Failed to enable the watchdog: %m");
+
+	/* Fault and device-lifecycle sources; a host without them still serves the model. */
+	k = kmsg_source_new(d, &d->kmsg);
+	if (k < 0)
+		log_info_errno(k, "Kernel log fault source unavailable (%s): %m", d->env.dev_kmsg);
+	k = uevent_monitor_new(d, &d->uevent);
+	if (k < 0)
+		log_info_errno(k, "Device uevents unavailable: %m");
 
 	k = daemon_connect_bus(d);
 	if (k < 0)

@@ -23,6 +23,8 @@
 #define BUS_ERROR_NOT_RUNNING	      "org.iommutest1.Error.NotRunning"
 
 typedef struct Run Run;
+typedef struct KmsgSource KmsgSource;
+typedef struct UeventMonitor UeventMonitor;
 
 typedef struct DaemonConfig {
 	char *admin_group; /* AdminGroup=, default "iommutest" */
@@ -44,6 +46,9 @@ typedef struct Daemon {
 	Run *runs, *runs_tail; /* oldest first */
 	unsigned n_runs;
 	unsigned next_run_id;
+
+	KmsgSource *kmsg;	/* NULL when /dev/kmsg cannot be read */
+	UeventMonitor *uevent; /* NULL when the uevent socket cannot be opened */
 
 	bool shutting_down;
 	sd_event_source *shutdown_timeout;

@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "kmsg.h"
 #include "run.h"
 #include "shared/log.h"
 #include "shared/parse-util.h"
@@ -147,9 +148,16 @@ static void *worker_main(void *userdata)
 
 		attach_point_window_open(pt->state);
 		t0 = now_ns(CLOCK_MONOTONIC);
+		if (pt->windows) {
+			pt->windows[pt->window_idx % RUN_WINDOW_RING][0] = t0;
+			HIST_STORE(pt->windows[pt->window_idx % RUN_WINDOW_RING][1], UINT64_MAX);
+			__atomic_store_n(&pt->window_idx, pt->window_idx + 1, __ATOMIC_RELEASE);
+		}
 		k = r->ops->replace(r->ctx, ap, d);
 		t1 = now_ns(CLOCK_MONOTONIC);
 		attach_point_window_close(pt->state, t1);
+		if (pt->windows)
+			HIST_STORE(pt->windows[(pt->window_idx - 1) % RUN_WINDOW_RING][1], t1);
 
 		if (_likely_(k >= 0)) {
 			pt->domain = d;
@@ -165,6 +173,30 @@ static void *worker_main(void *userdata)
 	__atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);
 	(void)!write(r->wake_fd, &(uint64_t){ 1 }, sizeof(uint64_t));
 	return NULL;
+}
+
+bool run_point_in_window(Run *r, size_t ap, uint64_t t)
+{
+	RunPoint *pt = &r->points[ap];
+	uint64_t settle = r->scenario->settle_ns, idx, oldest;
+
+	if (!pt->windows)
+		return attach_point_in_window(pt->state, t, settle);
+	idx = __atomic_load_n(&pt->window_idx, __ATOMIC_ACQUIRE);
+	oldest = idx > RUN_WINDOW_RING ? idx - RUN_WINDOW_RING : 0;
+	/* Windows are in time order: walk back to the last one that started before t. */
+	while (idx > oldest) {
+		uint64_t start, end;
+
+		idx--;
+		start = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][0]);
+		end = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][1]);
+		if (start > t)
+			continue;
+		return end == UINT64_MAX || t <= end + settle;
+	}
+	/* Older than every window we remember (or none yet): count it at rest. */
+	return false;
 }
 
 static void run_fault_cb(const FaultRecord *f, void *userdata)
@@ -397,6 +429,11 @@ static void run_finish(Run *r)
 	r->ended_mono_ns = now_ns(CLOCK_MONOTONIC);
 	r->finished_realtime_usec = now_ns(CLOCK_REALTIME) / NSEC_PER_USEC;
 	run_release_backend(r);
+	/* Fault lines the kernel printed up to now still belong to this run. */
+	if (r->kmsg_queue) {
+		kmsg_source_flush(r->daemon->kmsg);
+		run_drain_faults(r);
+	}
 
 	if (fault_sink_failed(r->sink, &err, &err_reason)) {
 		r->state = RUN_FAILED;
@@ -546,6 +583,8 @@ Run *run_free(Run *r)
 	}
 	for (size_t i = 0; r->points && i < r->n_points; i++) {
 		bool shared = false;
+
+		free(r->points[i].windows);
 		for (unsigned w = 0; r->workers && w < r->n_workers; w++)
 			shared = shared || r->points[i].hist == r->workers[w].hist;
 		if (!shared)
@@ -618,6 +657,36 @@ static int run_alloc_workers(Run *r)
 			if (!r->points[p].hist)
 				return -ENOMEM;
 		}
+	return 0;
+}
+
+/*
+ * Runs on a real PCI device follow the kernel log for its fault lines, and
+ * keep a log of replacement windows to attribute them by timestamp.
+ */
+static int run_setup_kmsg(Run *r)
+{
+	uint8_t bus, dev, fn;
+	int k;
+
+	if (!streq(r->scenario->backend, "vfio") || !r->daemon->kmsg)
+		return 0;
+	if (pci_bdf_parse(r->scenario->device, NULL, &bus, &dev, &fn) < 0)
+		return 0;
+	k = fault_sink_add_queue(r->sink, "kmsg", &r->kmsg_queue);
+	if (k < 0)
+		return k;
+	r->kmsg_match.valid = true;
+	r->kmsg_match.bus = bus;
+	r->kmsg_match.dev = dev;
+	r->kmsg_match.fn = fn;
+	for (size_t i = 0; i < r->n_points; i++) {
+		r->points[i].windows = calloc(RUN_WINDOW_RING, sizeof(*r->points[i].windows));
+		if (!r->points[i].windows)
+			return -ENOMEM;
+	}
+	kmsg_source_flush(r->daemon->kmsg); /* older lines are not this run's */
+	kmsg_source_mark(r->daemon->kmsg, r->path);
 	return 0;
 }
 
@@ -737,6 +806,9 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->wake_fd < 0)
 		return -errno;
+	k = run_setup_kmsg(r);
+	if (k < 0)
+		return k;
 
 	setup = (BackendSetup){
 		.env = &d->env,
@@ -991,6 +1063,15 @@ int run_describe(Run *r, char **ret_json)
 	}
 	json_object_end(&j);
 	json_u64(&j, "faults_retained", MIN((uint64_t)r->fault_head, (uint64_t)r->fault_cap));
+	json_object_begin(&j, "kmsg");
+	json_bool(&j, "enabled", r->kmsg_queue != NULL);
+	json_u64(&j, "fault_lines", r->kmsg_stats.lines);
+	json_u64(&j, "suppressed", r->kmsg_stats.suppressed);
+	json_u64(&j, "lost", r->kmsg_stats.lost);
+	json_u64(&j, "intr_remap_faults", r->kmsg_stats.intr_remap);
+	/* The kernel rate-limits DMAR lines (10 per 5 s): then the kmsg count is only a floor. */
+	json_bool(&j, "lower_bound", r->kmsg_stats.lower_bound);
+	json_object_end(&j);
 
 	describe_points(r, &j);
 	describe_expectations(r, &j);

@@ -24,6 +24,7 @@
 #define RUN_TICK_USEC	   (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
 #define RUN_FAULT_REARM_USEC (20 * 1000) /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
 #define RUN_ERRNO_SLOTS	   134		 /* errno values counted individually (EHWPOISON = 133) */
+#define RUN_WINDOW_RING	   8192		 /* replacement windows kept per point for timestamp attribution */
 
 typedef enum RunState {
 	RUN_STARTING,
@@ -43,6 +44,14 @@ typedef struct RunPoint {
 	uint64_t errors;
 	unsigned domain; /* currently attached domain */
 	Histogram *hist;
+	/*
+	 * The last RUN_WINDOW_RING replacement windows [start, end] in
+	 * CLOCK_MONOTONIC ns, for sources that learn of a fault after the fact
+	 * (the kernel log). end is UINT64_MAX while the window is open. Only
+	 * allocated for runs with such a source. Written by the worker.
+	 */
+	uint64_t (*windows)[2];
+	uint64_t window_idx;
 	/* main-thread side */
 	uint64_t faults, faults_during;
 } RunPoint;
@@ -109,6 +118,20 @@ typedef struct Run {
 	uint64_t fault_seq;
 
 	char *backend_info; /* the backend's Describe() members, kept after teardown */
+
+	/* Kernel log source: faults for this run's device (vfio). */
+	FaultQueue *kmsg_queue;
+	struct {
+		bool valid;
+		uint8_t bus, dev, fn;
+	} kmsg_match;
+	struct {
+		uint64_t lines;	     /* DMA fault lines for the device */
+		uint64_t suppressed; /* "dmar_fault: N callbacks suppressed" while running */
+		uint64_t lost;	     /* records overwritten before we read them */
+		uint64_t intr_remap; /* interrupt-remapping faults (not DMA faults) */
+		bool lower_bound;    /* the kmsg count misses faults */
+	} kmsg_stats;
 	bool attached, traffic_on;
 	sd_event_source *tick, *wake_source, *fault_source, *fault_rearm, *deadline;
 } Run;
@@ -118,6 +141,9 @@ void run_request_stop(Run *r, const char *why);
 Run *run_free(Run *r);
 bool run_is_active(const Run *r);
 const char *run_state_to_string(RunState s);
+
+/* Did time t (CLOCK_MONOTONIC ns) fall in a replacement window of point ap (+ SettleTime=)? */
+bool run_point_in_window(Run *r, size_t ap, uint64_t t);
 
 /* Moves queued fault records into the run's ring (main thread). */
 void run_drain_faults(Run *r);
