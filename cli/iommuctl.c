@@ -57,6 +57,8 @@ static const Verb verbs[] = {
 	{"backends", VERB_ANY, 1, 0, 0, verb_backends, "",
 	 "List backends and whether they can run here"},
 	{"devices", VERB_ANY, 1, 0, 0, verb_devices, "", "List devices and which run uses them"},
+	{"caps", 2, 2, 0, 0, verb_caps, "DEVICE",
+	 "Show a device's identity and IOMMU capabilities"},
 	{"runs", VERB_ANY, 1, 0, 0, verb_runs, "", "List runs with their counters"},
 	{"show", 2, 2, 0, 0, verb_show, "RUN",
 	 "Show a run: counters, latency, faults, expectations"},

@@ -49,6 +49,7 @@ int verb_faults(int argc, char *argv[], void *userdata);
 int verb_start(int argc, char *argv[], void *userdata);
 int verb_run(int argc, char *argv[], void *userdata);
 int verb_stop(int argc, char *argv[], void *userdata);
+int verb_caps(int argc, char *argv[], void *userdata);
 
 /* The human view of a Run.Describe() object, shared by show and run. */
 int show_run(const JsonValue *d);

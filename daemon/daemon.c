@@ -432,6 +432,9 @@ int daemon_start(Daemon *d)
 	k = run_bus_register(d);
 	if (k < 0)
 		return k;
+	k = device_bus_register(d);
+	if (k < 0)
+		return k;
 	k = sd_bus_request_name(d->bus, BUS_NAME, 0);
 	if (k < 0)
 		return log_error_errno(k, "Failed to acquire bus name %s: %m", BUS_NAME);

@@ -21,6 +21,7 @@
 #define BUS_ERROR_SETUP_FAILED	      "org.iommutest1.Error.SetupFailed"
 #define BUS_ERROR_NO_SUCH_RUN	      "org.iommutest1.Error.NoSuchRun"
 #define BUS_ERROR_NOT_RUNNING	      "org.iommutest1.Error.NotRunning"
+#define BUS_ERROR_NO_SUCH_DEVICE      "org.iommutest1.Error.NoSuchDevice"
 
 typedef struct Run Run;
 typedef struct KmsgSource KmsgSource;
@@ -80,3 +81,5 @@ int bus_verify_admin(Daemon *d, sd_bus_message *m, sd_bus_error *error);
 /* The vtables and their registration (manager-dbus.c, run-dbus.c). */
 int manager_bus_register(Daemon *d);
 int run_bus_register(Daemon *d);
+int device_bus_register(Daemon *d);
+int device_describe(Daemon *d, const char *id, char **ret_json, sd_bus_error *error);

@@ -47,7 +47,8 @@ void kmsg_source_mark(KmsgSource *k, const char *what)
 
 	if (!k)
 		return;
-	/* Writing needs CAP_SYSLOG-free write access to /dev/kmsg; without it we stay uncalibrated. */
+	/* Writing needs CAP_SYSLOG-free write access to /dev/kmsg; without it we stay uncalibrated.
+	 */
 	fd = open(k->daemon->env.dev_kmsg, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return;
@@ -140,9 +141,11 @@ static void handle_record(KmsgSource *k, const KmsgRecord *rec)
 		uint64_t id = strtoull(m + strlen(KMSG_MARKER), NULL, 10);
 
 		if (id == k->mark_id) {
-			k->offset_ns = (int64_t)k->mark_mono_ns - (int64_t)(rec->ts_usec * NSEC_PER_USEC);
+			k->offset_ns =
+				(int64_t)k->mark_mono_ns - (int64_t)(rec->ts_usec * NSEC_PER_USEC);
 			k->calibrated = true;
-			log_debug("kmsg clock offset to CLOCK_MONOTONIC: %" PRIi64 " ns", k->offset_ns);
+			log_debug("kmsg clock offset to CLOCK_MONOTONIC: %" PRIi64 " ns",
+				  k->offset_ns);
 		}
 		return;
 	}
@@ -180,11 +183,13 @@ void kmsg_source_flush(KmsgSource *k)
 			if (errno == EINTR)
 				continue;
 			if (errno == EPIPE) {
-				/* Records were overwritten since the last read; the seq gap says how many. */
+				/* Records were overwritten since the last read; the seq gap says
+				 * how many. */
 				continue;
 			}
 			if (errno != EAGAIN)
-				log_debug_errno(errno, "Reading %s failed: %m", k->daemon->env.dev_kmsg);
+				log_debug_errno(errno, "Reading %s failed: %m",
+						k->daemon->env.dev_kmsg);
 			return;
 		}
 		if (n == 0)

@@ -59,7 +59,8 @@ static const char *skip_prefix(const char *s, const char *prefix)
 	return strncmp(s, prefix, n) == 0 ? s + n : NULL;
 }
 
-/* " Request device [bb:dd.f] fault addr 0x… [fault reason 0x..] TEXT" (or "fault index" for interrupts) */
+/* " Request device [bb:dd.f] fault addr 0x… [fault reason 0x..] TEXT" (or "fault index" for
+ * interrupts) */
 static bool parse_vtd_tail(const char *p, bool intr, KmsgFault *f)
 {
 	unsigned bus, dev, fn, reason;
@@ -67,10 +68,13 @@ static bool parse_vtd_tail(const char *p, bool intr, KmsgFault *f)
 	int end = 0, n;
 
 	if (intr)
-		n = sscanf(p, " Request device [%2x:%2x.%1u] fault index 0x%llx [fault reason 0x%2x]%n",
-			   &bus, &dev, &fn, &addr, &reason, &end);
+		n = sscanf(
+			p,
+			" Request device [%2x:%2x.%1u] fault index 0x%llx [fault reason 0x%2x]%n",
+			&bus, &dev, &fn, &addr, &reason, &end);
 	else
-		n = sscanf(p, " Request device [%2x:%2x.%1u] fault addr 0x%llx [fault reason 0x%2x]%n",
+		n = sscanf(p,
+			   " Request device [%2x:%2x.%1u] fault addr 0x%llx [fault reason 0x%2x]%n",
 			   &bus, &dev, &fn, &addr, &reason, &end);
 	if (n != 5 || end == 0)
 		return false;

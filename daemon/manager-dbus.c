@@ -379,6 +379,21 @@ static int method_get_run(sd_bus_message *m, void *userdata, sd_bus_error *error
 	return sd_bus_reply_method_return(m, "o", r->path);
 }
 
+static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *id;
+	int k;
+
+	k = sd_bus_message_read(m, "s", &id);
+	if (k < 0)
+		return k;
+	k = device_describe(userdata, id, &text, error);
+	if (k < 0)
+		return k;
+	return sd_bus_reply_method_return(m, "s", text);
+}
+
 static int describe_device(const BackendOps *b, const BackendDevice *dev, Run *busy, void *userdata)
 {
 	JsonWriter *j = userdata;
@@ -457,6 +472,8 @@ static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS,
 				SD_BUS_RESULT("a(ssssso)", devices), method_list_devices,
 				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("DescribeDevice", SD_BUS_ARGS("s", id), SD_BUS_RESULT("s", json),
+				method_describe_device, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("GetRun", SD_BUS_ARGS("u", id), SD_BUS_RESULT("o", run),
 				method_get_run, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),

@@ -19,13 +19,27 @@ __iommuctl_runs() {
 	done
 }
 
+# The device ids the daemon offers (second column of "iommuctl devices").
+__iommuctl_devices() {
+	local -a bus=()
+	local w
+	for w in "$@"; do
+		case $w in
+			--user|--bus-address=*) bus+=("$w") ;;
+		esac
+	done
+	iommuctl "${bus[@]}" --no-legend --no-pager devices 2>/dev/null | while read -r _ id _; do
+		printf '%s\n' "$id"
+	done
+}
+
 _iommuctl() {
 	local cur=${COMP_WORDS[COMP_CWORD]}
 	local line=${COMP_LINE:0:COMP_POINT}
 	local -a words
 	local word verb='' expect_arg=0 i
 
-	local verbs='status backends devices runs show faults run start stop help'
+	local verbs='status backends devices caps runs show faults run start stop help'
 	local opts='-h --help --version --json --json= --no-pager --no-legend --user
 		--bus-address= --set= -q --quiet --timeout= --max= --follow'
 	# Options whose value may also come as the next word.
@@ -99,6 +113,9 @@ _iommuctl() {
 			;;
 		show|faults|stop)
 			mapfile -t COMPREPLY < <(compgen -W "$(__iommuctl_runs "${words[@]}")" -- "$cur")
+			;;
+		caps)
+			mapfile -t COMPREPLY < <(compgen -W "$(__iommuctl_devices "${words[@]}")" -- "$cur")
 			;;
 	esac
 	return 0

@@ -68,6 +68,17 @@ set -e
 echo "no bus → $msg"
 [[ $rc -eq 2 ]] || fail "no bus: exit status $rc"
 
+# Devices: the model's is described; an unknown one is a clear error.
+[[ $(ctl --json caps model0 | jq -r .state) == ready ]] || fail "caps model0"
+[[ $(busctl --address="$ADDR" get-property org.iommutest1 /org/iommutest1/device/model0 \
+	org.iommutest1.Device Backend) == 's "model"' ]] || fail "Device object for model0"
+set +e
+msg=$(ctl caps 0000:00:09.0 2>&1)
+rc=$?
+set -e
+echo "unknown device → $msg"
+[[ $rc -eq 2 ]] && grep -q "0000:00:09.0" <<<"$msg" || fail "caps on an unknown device: $msg"
+
 kill -0 "$DAEMON_PID" || fail "daemon died on bad input"
 [[ $(ctl --json status | jq -r .version) != "" ]] || fail "daemon no longer answers"
 echo "ok"
