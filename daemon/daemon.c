@@ -18,7 +18,7 @@
 #include "shared/parse-util.h"
 
 #define SHUTDOWN_TIMEOUT_USEC (30 * USEC_PER_SEC)
-#define UID_FMT "%" PRIu32
+#define UID_FMT		      "%" PRIu32
 
 int daemon_new(Daemon **ret)
 {
@@ -119,15 +119,16 @@ int daemon_config_load(DaemonConfig *c, const char *path)
 			continue;
 		eq = strchr(l, '=');
 		if (!eq)
-			return log_error_errno(SYNTHETIC_ERRNO(EINVAL), "%s:%u: expected Key=value.",
-					       path, n);
+			return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+					       "%s:%u: expected Key=value.", path, n);
 		*eq = 0;
 		key = strstrip(l);
 		value = strstrip(eq + 1);
 		if (streq(key, "AdminGroup")) {
 			if (isempty(value))
 				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-						       "%s:%u: AdminGroup= must not be empty.", path, n);
+						       "%s:%u: AdminGroup= must not be empty.",
+						       path, n);
 			free(c->admin_group);
 			c->admin_group = strdup(value);
 			if (!c->admin_group)
@@ -135,8 +136,8 @@ int daemon_config_load(DaemonConfig *c, const char *path)
 		} else if (streq(key, "KeepRuns")) {
 			if (parse_u32(value, &u) < 0 || u < 1 || u > 100000)
 				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-						       "%s:%u: KeepRuns=%s: expected 1…100000.", path,
-						       n, value);
+						       "%s:%u: KeepRuns=%s: expected 1…100000.",
+						       path, n, value);
 			c->keep_runs = u;
 		} else if (streq(key, "FaultRing")) {
 			if (parse_u32(value, &u) < 0 || u > 1u << 22)
@@ -162,10 +163,12 @@ int bus_verify_admin(Daemon *d, sd_bus_message *m, sd_bus_error *error)
 
 	k = sd_bus_query_sender_creds(m,
 				      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
-					      SD_BUS_CREDS_SUPPLEMENTARY_GIDS | SD_BUS_CREDS_AUGMENT,
+					      SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+					      SD_BUS_CREDS_AUGMENT,
 				      &c);
 	if (k < 0)
-		return sd_bus_error_set_errnof(error, k, "Cannot determine the caller's credentials: %m");
+		return sd_bus_error_set_errnof(error, k,
+					       "Cannot determine the caller's credentials: %m");
 	k = sd_bus_creds_get_euid(c, &uid);
 	if (k < 0)
 		return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
@@ -258,8 +261,8 @@ static void emit_manager_runs_changed(Daemon *d)
 {
 	int k;
 
-	k = sd_bus_emit_properties_changed(d->bus, MANAGER_PATH, MANAGER_IFACE, "Runs", "ActiveRuns",
-					   NULL);
+	k = sd_bus_emit_properties_changed(d->bus, MANAGER_PATH, MANAGER_IFACE, "Runs",
+					   "ActiveRuns", NULL);
 	if (k < 0)
 		log_debug_errno(k, "Failed to emit Manager PropertiesChanged: %m");
 }
@@ -363,16 +366,19 @@ static int daemon_connect_bus(Daemon *d)
 			return log_error_errno(k, "Failed to allocate bus: %m");
 		k = sd_bus_set_address(d->bus, d->bus_address);
 		if (k < 0)
-			return log_error_errno(k, "Failed to set bus address %s: %m", d->bus_address);
+			return log_error_errno(k, "Failed to set bus address %s: %m",
+					       d->bus_address);
 		(void)sd_bus_set_bus_client(d->bus, true);
 		(void)sd_bus_set_trusted(d->bus, false);
-		/* Credentials for access control (UID, groups) arrive with each message's sender. */
+		/* Credentials for access control (UID, groups) arrive with each message's sender.
+		 */
 		(void)sd_bus_negotiate_creds(d->bus, true,
 					     SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
 						     SD_BUS_CREDS_SUPPLEMENTARY_GIDS);
 		k = sd_bus_start(d->bus);
 		if (k < 0)
-			return log_error_errno(k, "Failed to connect to bus %s: %m", d->bus_address);
+			return log_error_errno(k, "Failed to connect to bus %s: %m",
+					       d->bus_address);
 	} else if (d->user_bus) {
 		k = sd_bus_open_user(&d->bus);
 		if (k < 0)
@@ -445,7 +451,9 @@ int daemon_start(Daemon *d)
 	(void)sd_bus_set_exit_on_disconnect(d->bus, true);
 
 	log_info("iommutestd %s running; %s on %s.", PACKAGE_VERSION, BUS_NAME,
-		 d->bus_address ?: d->user_bus ? "the user bus" : "the system bus");
+		 d->bus_address
+			 ?: d->user_bus ? "the user bus"
+					: "the system bus");
 	(void)sd_notify(false, "READY=1\nSTATUS=Idle.");
 	return 0;
 }

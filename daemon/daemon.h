@@ -28,8 +28,8 @@ typedef struct KmsgSource KmsgSource;
 typedef struct UeventMonitor UeventMonitor;
 
 typedef struct DaemonConfig {
-	char *admin_group; /* AdminGroup=, default "iommutest" */
-	unsigned keep_runs; /* KeepRuns=, finished runs kept on the bus */
+	char *admin_group;   /* AdminGroup=, default "iommutest" */
+	unsigned keep_runs;  /* KeepRuns=, finished runs kept on the bus */
 	unsigned fault_ring; /* FaultRing=, records retained per run */
 } DaemonConfig;
 
@@ -48,7 +48,7 @@ typedef struct Daemon {
 	unsigned n_runs;
 	unsigned next_run_id;
 
-	KmsgSource *kmsg;	/* NULL when /dev/kmsg cannot be read */
+	KmsgSource *kmsg;      /* NULL when /dev/kmsg cannot be read */
 	UeventMonitor *uevent; /* NULL when the uevent socket cannot be opened */
 
 	bool shutting_down;

@@ -172,7 +172,7 @@ void fault_sink_fail(FaultSink *s, int error, const char *reason)
 	snprintf(s->fail_reason, sizeof(s->fail_reason), "%s", reason ?: "backend failure");
 	__atomic_store_n(&s->fail_published, true, __ATOMIC_RELEASE);
 	/* Always wake: a failure must not wait behind a pending fault wake-up. */
-	(void)!write(s->efd, &(uint64_t){ 1 }, sizeof(uint64_t));
+	(void)!write(s->efd, &(uint64_t){1}, sizeof(uint64_t));
 }
 
 bool fault_sink_failed(FaultSink *s, int *ret_error, const char **ret_reason)

@@ -36,18 +36,19 @@ typedef enum FaultAccess {
 #define FAULT_REASON_TEXT_MAX 96
 
 typedef struct FaultRecord {
-	uint64_t seq;		/* assigned by the run when drained: 1, 2, … */
-	uint64_t time_ns;	/* CLOCK_MONOTONIC */
-	uint64_t address;	/* IOVA (or 0) */
-	uint32_t ap;		/* attachment point index into Scenario.points, UINT32_MAX if unknown */
-	uint32_t reason;	/* vendor reason code (VT-d fault reason, model reason) */
-	uint8_t source;		/* FaultSource */
-	uint8_t access;		/* FaultAccess */
-	bool during_replace;	/* fell inside a replace() window (+settle time) */
+	uint64_t seq;	  /* assigned by the run when drained: 1, 2, … */
+	uint64_t time_ns; /* CLOCK_MONOTONIC */
+	uint64_t address; /* IOVA (or 0) */
+	uint32_t ap;	  /* attachment point index into Scenario.points, UINT32_MAX if unknown */
+	uint32_t reason;  /* vendor reason code (VT-d fault reason, model reason) */
+	uint8_t source;	  /* FaultSource */
+	uint8_t access;	  /* FaultAccess */
+	bool during_replace; /* fell inside a replace() window (+settle time) */
 	char reason_text[FAULT_REASON_TEXT_MAX];
 } FaultRecord;
 
-const char *fault_source_to_string(FaultSource s); /* "model", "dma-verify", "kmsg", "iommufd", "tracefs" */
+const char *
+fault_source_to_string(FaultSource s); /* "model", "dma-verify", "kmsg", "iommufd", "tracefs" */
 const char *fault_access_to_string(FaultAccess a); /* "unknown", "read", "write" */
 
 typedef struct FaultQueue FaultQueue;

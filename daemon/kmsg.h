@@ -29,7 +29,8 @@ typedef struct KmsgRecord {
 	uint64_t seq;
 	uint64_t ts_usec; /* local_clock() at printk time */
 	int prio;
-	const char *text; /* points into the caller's buffer, NUL terminated, no continuation lines */
+	const char
+		*text; /* points into the caller's buffer, NUL terminated, no continuation lines */
 } KmsgRecord;
 
 /*
@@ -40,10 +41,10 @@ int kmsg_parse_record(char *buf, size_t n, KmsgRecord *ret);
 
 typedef enum KmsgKind {
 	KMSG_OTHER,
-	KMSG_VTD_DMA_FAULT,	 /* a DMA remapping fault record */
-	KMSG_VTD_INTR_FAULT,	 /* an interrupt-remapping fault: not a DMA fault, kept apart */
-	KMSG_VTD_FAULT_STATUS,	 /* "DRHD: handling fault status reg" */
-	KMSG_RATELIMIT,		 /* "FUNC: N callbacks suppressed" */
+	KMSG_VTD_DMA_FAULT,    /* a DMA remapping fault record */
+	KMSG_VTD_INTR_FAULT,   /* an interrupt-remapping fault: not a DMA fault, kept apart */
+	KMSG_VTD_FAULT_STATUS, /* "DRHD: handling fault status reg" */
+	KMSG_RATELIMIT,	       /* "FUNC: N callbacks suppressed" */
 } KmsgKind;
 
 typedef struct KmsgFault {

@@ -45,20 +45,19 @@ enum {
 static int parse_argv(Daemon *d, int argc, char *argv[], char **admin_group)
 {
 	static const struct option options[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, ARG_VERSION },
-		{ "bus-address", required_argument, NULL, ARG_BUS_ADDRESS },
-		{ "user", no_argument, NULL, ARG_USER },
-		{ "config", required_argument, NULL, ARG_CONFIG },
-		{ "admin-group", required_argument, NULL, ARG_ADMIN_GROUP },
-		{ "log-level", required_argument, NULL, ARG_LOG_LEVEL },
-		{ "log-target", required_argument, NULL, ARG_LOG_TARGET },
-		{ "dev-iommu", required_argument, NULL, ARG_DEV_IOMMU },
-		{ "sysfs", required_argument, NULL, ARG_SYSFS },
-		{ "kmsg", required_argument, NULL, ARG_KMSG },
-		{ "tracefs", required_argument, NULL, ARG_TRACEFS },
-		{}
-	};
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, ARG_VERSION},
+		{"bus-address", required_argument, NULL, ARG_BUS_ADDRESS},
+		{"user", no_argument, NULL, ARG_USER},
+		{"config", required_argument, NULL, ARG_CONFIG},
+		{"admin-group", required_argument, NULL, ARG_ADMIN_GROUP},
+		{"log-level", required_argument, NULL, ARG_LOG_LEVEL},
+		{"log-target", required_argument, NULL, ARG_LOG_TARGET},
+		{"dev-iommu", required_argument, NULL, ARG_DEV_IOMMU},
+		{"sysfs", required_argument, NULL, ARG_SYSFS},
+		{"kmsg", required_argument, NULL, ARG_KMSG},
+		{"tracefs", required_argument, NULL, ARG_TRACEFS},
+		{}};
 	int c, k;
 
 	while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)

@@ -58,7 +58,8 @@ static int property_get_version(sd_bus *bus, const char *path, const char *inter
 	return sd_bus_message_append(reply, "s", PACKAGE_VERSION);
 }
 
-/* Turns one a{sv} entry into "Section.Key=value"; the value is rendered as the file would spell it. */
+/* Turns one a{sv} entry into "Section.Key=value"; the value is rendered as the file would spell it.
+ */
 static int read_override(sd_bus_message *m, const char *key, char **ret, sd_bus_error *error)
 {
 	char type;
@@ -140,7 +141,8 @@ static int read_override(sd_bus_message *m, const char *key, char **ret, sd_bus_
 		break;
 	default:
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Override %s: unsupported value type '%s'.", key, contents);
+					 "Override %s: unsupported value type '%s'.", key,
+					 contents);
 	}
 	if (k < 0)
 		return k == -1 ? -ENOMEM : k;
@@ -182,7 +184,8 @@ static int method_start_scenario(sd_bus_message *m, void *userdata, sd_bus_error
 		return k;
 	if (strlen(text) > SCENARIO_TEXT_MAX)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Scenario text is larger than %d bytes.", SCENARIO_TEXT_MAX);
+					 "Scenario text is larger than %d bytes.",
+					 SCENARIO_TEXT_MAX);
 
 	k = sd_bus_message_enter_container(m, 'a', "{sv}");
 	if (k < 0)
@@ -207,9 +210,9 @@ static int method_start_scenario(sd_bus_message *m, void *userdata, sd_bus_error
 				return -ENOMEM;
 		} else {
 			if (!strchr(key, '.') || key[0] == '.' || strchr(key, '='))
-				return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-							 "Override key '%s' is not of the form Section.Key.",
-							 key);
+				return sd_bus_error_setf(
+					error, SD_BUS_ERROR_INVALID_ARGS,
+					"Override key '%s' is not of the form Section.Key.", key);
 			k = read_override(m, key, &entry, error);
 			if (k < 0)
 				return k;
@@ -308,8 +311,9 @@ static int method_list_backends(sd_bus_message *m, void *userdata, sd_bus_error 
 }
 
 /* Calls cb for every device of every available backend. */
-static int foreach_device(Daemon *d, int (*cb)(const BackendOps *b, const BackendDevice *dev,
-						Run *busy, void *userdata),
+static int foreach_device(Daemon *d,
+			  int (*cb)(const BackendOps *b, const BackendDevice *dev, Run *busy,
+				    void *userdata),
 			  void *userdata)
 {
 	for (const BackendOps *const *b = backends; *b; b++) {
@@ -469,9 +473,8 @@ static const sd_bus_vtable manager_vtable[] = {
 				method_list_runs, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("ListBackends", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssbs)", backends),
 				method_list_backends, SD_BUS_VTABLE_UNPRIVILEGED),
-	SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS,
-				SD_BUS_RESULT("a(ssssso)", devices), method_list_devices,
-				SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("ListDevices", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssso)", devices),
+				method_list_devices, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("DescribeDevice", SD_BUS_ARGS("s", id), SD_BUS_RESULT("s", json),
 				method_describe_device, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("GetRun", SD_BUS_ARGS("u", id), SD_BUS_RESULT("o", run),

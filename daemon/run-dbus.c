@@ -82,9 +82,10 @@ static int append_faults(Run *r, sd_bus_message *reply, uint64_t since, uint32_t
 		k = sd_bus_message_append(
 			reply, "(ttsssttusb)", f->rec.seq, f->time_realtime_usec,
 			fault_source_to_string(f->rec.source),
-			f->rec.ap < r->n_points ? attach_point_to_string(r->points[f->rec.ap].state->pasid,
-									 where, sizeof(where))
-						: "unknown",
+			f->rec.ap < r->n_points
+				? attach_point_to_string(r->points[f->rec.ap].state->pasid, where,
+							 sizeof(where))
+				: "unknown",
 			fault_access_to_string(f->rec.access), f->rec.address, f->replace_count,
 			f->rec.reason, f->rec.reason_text, f->rec.during_replace);
 		if (k < 0)
@@ -145,17 +146,22 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	return sd_bus_reply_method_return(m, "s", text);
 }
 
-#define RUN_STAT(name, sig, field) \
-	SD_BUS_PROPERTY(name, sig, NULL, offsetof(Run, stats.field), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+#define RUN_STAT(name, sig, field)                                   \
+	SD_BUS_PROPERTY(name, sig, NULL, offsetof(Run, stats.field), \
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
 static const sd_bus_vtable run_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Id", "u", NULL, offsetof(Run, id), SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Scenario", "s", property_get_scenario_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Backend", "s", property_get_scenario_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
-	SD_BUS_PROPERTY("Device", "s", property_get_scenario_string, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Scenario", "s", property_get_scenario_string, 0,
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Backend", "s", property_get_scenario_string, 0,
+			SD_BUS_VTABLE_PROPERTY_CONST),
+	SD_BUS_PROPERTY("Device", "s", property_get_scenario_string, 0,
+			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("State", "s", property_get_state, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("Verdict", "s", NULL, offsetof(Run, verdict), SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Verdict", "s", NULL, offsetof(Run, verdict),
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("FailureReason", "s", NULL, offsetof(Run, reason),
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	RUN_STAT("Replacements", "t", replacements),
@@ -175,7 +181,8 @@ static const sd_bus_vtable run_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("FinishedAt", "t", NULL, offsetof(Run, finished_realtime_usec),
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	SD_BUS_PROPERTY("Elapsed", "t", property_get_elapsed, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+	SD_BUS_PROPERTY("Elapsed", "t", property_get_elapsed, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	/* Access is decided by bus_verify_admin(), which knows AdminGroup=. */
 	SD_BUS_METHOD_WITH_ARGS("Stop", SD_BUS_NO_ARGS, SD_BUS_NO_RESULT, method_stop,
 				SD_BUS_VTABLE_UNPRIVILEGED),

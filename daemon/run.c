@@ -61,7 +61,8 @@ static unsigned next_domain(const Scenario *s, unsigned cur, uint64_t *rng)
 	case PATTERN_ROUND_ROBIN:
 		return cur + 1 >= s->n_domains ? 0 : cur + 1;
 	case PATTERN_RANDOM:
-		/* Uniform over the other domains: a replace with the current one would be a no-op. */
+		/* Uniform over the other domains: a replace with the current one would be a no-op.
+		 */
 		k = (unsigned)(xorshift64(rng) % (s->n_domains - 1));
 		return k >= cur ? k + 1 : k;
 	case PATTERN_PING_PONG:
@@ -113,8 +114,8 @@ static bool worker_error(Worker *w, RunPoint *pt, unsigned domain, int k)
 		return true;
 	}
 	if (total > r->scenario->max_errors) {
-		snprintf(reason, sizeof(reason), "replace of %s to domain %u failed: %s (%s)", where,
-			 domain, strerror(ERRNO_VALUE(k)), strempty(errno_to_name(k)));
+		snprintf(reason, sizeof(reason), "replace of %s to domain %u failed: %s (%s)",
+			 where, domain, strerror(ERRNO_VALUE(k)), strempty(errno_to_name(k)));
 		fault_sink_fail(r->sink, k, reason);
 		return true;
 	}
@@ -171,7 +172,7 @@ static void *worker_main(void *userdata)
 	}
 
 	__atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);
-	(void)!write(r->wake_fd, &(uint64_t){ 1 }, sizeof(uint64_t));
+	(void)!write(r->wake_fd, &(uint64_t){1}, sizeof(uint64_t));
 	return NULL;
 }
 
@@ -285,10 +286,10 @@ static void run_emit_changes(Run *r)
 	RunStats *a = &r->stats, *b = &r->emitted;
 	int k;
 
-#define CHANGED(field, name)                  \
-	do {                                  \
-		if (a->field != b->field)     \
-			names[n++] = name;    \
+#define CHANGED(field, name)               \
+	do {                               \
+		if (a->field != b->field)  \
+			names[n++] = name; \
 	} while (0)
 	CHANGED(replacements, "Replacements");
 	CHANGED(replace_errors, "ReplaceErrors");
@@ -316,7 +317,7 @@ static void run_emit_changes(Run *r)
 
 static void run_emit_state(Run *r, const char *extra)
 {
-	const char *names[] = { "State", "Verdict", "FailureReason", "FinishedAt", extra, NULL };
+	const char *names[] = {"State", "Verdict", "FailureReason", "FinishedAt", extra, NULL};
 	int k;
 
 	k = sd_bus_emit_properties_changed_strv(r->daemon->bus, r->path, RUN_IFACE, (char **)names);
@@ -391,7 +392,8 @@ static void run_release_backend(Run *r)
 		for (size_t i = 0; i < r->n_points; i++) {
 			int k = r->ops->detach(r->ctx, (unsigned)i);
 			if (k < 0)
-				log_debug_errno(k, "Run %u: detach of point %zu failed: %m", r->id, i);
+				log_debug_errno(k, "Run %u: detach of point %zu failed: %m", r->id,
+						i);
 		}
 	r->attached = false;
 	/* Final counters, faults and the backend's own report are read before it goes away. */
@@ -498,7 +500,8 @@ static int on_wake(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 
 	(void)!read(fd, &v, sizeof(v));
 	for (unsigned i = 0; i < r->n_workers; i++)
-		if (r->workers[i].started && !__atomic_load_n(&r->workers[i].exited, __ATOMIC_ACQUIRE))
+		if (r->workers[i].started &&
+		    !__atomic_load_n(&r->workers[i].exited, __ATOMIC_ACQUIRE))
 			running++;
 	r->workers_running = running;
 
@@ -644,7 +647,8 @@ static int run_alloc_workers(Run *r)
 		w->n_aps = n;
 		w->quota = s->count / nw + (i < s->count % nw ? 1 : 0);
 		w->interval_ns = s->rate > 0 ? (uint64_t)llround(1e9 * nw / s->rate) : 0;
-		w->rng = (s->seed ?: 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ULL);
+		w->rng = (s->seed ?: 0x9E3779B97F4A7C15ULL) ^
+			 ((uint64_t)(i + 1) * 0xBF58476D1CE4E5B9ULL);
 		if (w->rng == 0)
 			w->rng = 1;
 
@@ -784,8 +788,7 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	r->expect_pass = calloc(scenario->n_expect + 1, sizeof(bool));
 	r->expect_actual = calloc(scenario->n_expect + 1, sizeof(double));
 	if (!r->verdict || !r->reason || !r->merged || !r->points || !r->ap_states ||
-	    (r->fault_cap && !r->faults) ||
-	    !r->expect_pass || !r->expect_actual)
+	    (r->fault_cap && !r->faults) || !r->expect_pass || !r->expect_actual)
 		return -ENOMEM;
 	r->n_points = scenario->n_points;
 	memset(r->ap_states, 0, scenario->n_points * sizeof(AttachPointState));
@@ -974,7 +977,8 @@ static void describe_points(Run *r, JsonWriter *j)
 		hist_init(h);
 		hist_merge(h, pt->hist);
 		json_object_begin(j, NULL);
-		json_string(j, "name", attach_point_to_string(pt->state->pasid, name, sizeof(name)));
+		json_string(j, "name",
+			    attach_point_to_string(pt->state->pasid, name, sizeof(name)));
 		if (pt->state->pasid == ATTACH_POINT_RID)
 			json_null(j, "pasid");
 		else

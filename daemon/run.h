@@ -21,10 +21,10 @@
 #include "daemon.h"
 #include "histogram.h"
 
-#define RUN_TICK_USEC	   (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
-#define RUN_FAULT_REARM_USEC (20 * 1000) /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
-#define RUN_ERRNO_SLOTS	   134		 /* errno values counted individually (EHWPOISON = 133) */
-#define RUN_WINDOW_RING	   8192		 /* replacement windows kept per point for timestamp attribution */
+#define RUN_TICK_USEC	     (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
+#define RUN_FAULT_REARM_USEC (20 * 1000)  /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
+#define RUN_ERRNO_SLOTS	     134	  /* errno values counted individually (EHWPOISON = 133) */
+#define RUN_WINDOW_RING	     8192 /* replacement windows kept per point for timestamp attribution */
 
 typedef enum RunState {
 	RUN_STARTING,

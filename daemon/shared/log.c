@@ -29,7 +29,7 @@ int log_get_max_level(void)
 int log_parse_level(const char *s)
 {
 	static const char *const names[] = {
-		[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",	[LOG_CRIT] = "crit",
+		[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert",	  [LOG_CRIT] = "crit",
 		[LOG_ERR] = "err",     [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
 		[LOG_INFO] = "info",   [LOG_DEBUG] = "debug",
 	};
@@ -82,21 +82,22 @@ static int log_dispatch(int level, int error, const char *file, int line, const 
 
 		if (asprintf(&m, "MESSAGE=%s", msg) < 0)
 			return -ENOMEM;
-		iov[n++] = (struct iovec){ m, strlen(m) };
+		iov[n++] = (struct iovec){m, strlen(m)};
 		snprintf(buf[0], sizeof(buf[0]), "PRIORITY=%d", level);
-		iov[n++] = (struct iovec){ buf[0], strlen(buf[0]) };
-		snprintf(buf[1], sizeof(buf[1]), "SYSLOG_IDENTIFIER=%s", program_invocation_short_name);
-		iov[n++] = (struct iovec){ buf[1], strlen(buf[1]) };
+		iov[n++] = (struct iovec){buf[0], strlen(buf[0])};
+		snprintf(buf[1], sizeof(buf[1]), "SYSLOG_IDENTIFIER=%s",
+			 program_invocation_short_name);
+		iov[n++] = (struct iovec){buf[1], strlen(buf[1])};
 		if (error != 0) {
 			snprintf(buf[2], sizeof(buf[2]), "ERRNO=%d", ERRNO_VALUE(error));
-			iov[n++] = (struct iovec){ buf[2], strlen(buf[2]) };
+			iov[n++] = (struct iovec){buf[2], strlen(buf[2])};
 		}
 		if (file) {
 			snprintf(buf[3], sizeof(buf[3]), "CODE_LINE=%d", line);
-			iov[n++] = (struct iovec){ buf[3], strlen(buf[3]) };
+			iov[n++] = (struct iovec){buf[3], strlen(buf[3])};
 		}
 		for (; fields && *fields && n < ELEMENTSOF(iov); fields++)
-			iov[n++] = (struct iovec){ (void *)*fields, strlen(*fields) };
+			iov[n++] = (struct iovec){(void *)*fields, strlen(*fields)};
 		(void)sd_journal_sendv(iov, (int)n);
 		return 0;
 	}

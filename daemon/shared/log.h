@@ -35,16 +35,16 @@ int log_internal(int level, int error, const char *file, int line, const char *f
  * Structured variant: extra journal fields, a NULL-terminated list of
  * "FIELD=value" strings, are attached when logging to the journal.
  */
-int log_struct_internal(int level, int error, const char *const *fields, const char *format,
-			...) _printf_(4, 5);
+int log_struct_internal(int level, int error, const char *const *fields, const char *format, ...)
+	_printf_(4, 5);
 
-#define log_full_errno(level, error, ...)                                                    \
-	({                                                                                   \
-		int _level = (level), _e = (error);                                          \
-		_e = (log_get_max_level() >= _level)                                         \
+#define log_full_errno(level, error, ...)                                                          \
+	({                                                                                         \
+		int _level = (level), _e = (error);                                                \
+		_e = (log_get_max_level() >= _level)                                               \
 			     ? log_internal(_level, _e, __FILE__, __LINE__, __func__, __VA_ARGS__) \
-			     : -ERRNO_VALUE(_e);                                             \
-		_e < 0 ? _e : -ESTRPIPE;                                                     \
+			     : -ERRNO_VALUE(_e);                                                   \
+		_e < 0 ? _e : -ESTRPIPE;                                                           \
 	})
 
 #define log_full(level, ...) (void)log_full_errno((level), 0, __VA_ARGS__)

@@ -15,32 +15,32 @@
 #include <string.h>
 #include <unistd.h>
 
-#define _cleanup_(f)	 __attribute__((cleanup(f)))
-#define _unused_	 __attribute__((unused))
-#define _likely_(x)	 __builtin_expect(!!(x), 1)
-#define _unlikely_(x)	 __builtin_expect(!!(x), 0)
-#define _printf_(a, b)	 __attribute__((format(printf, a, b)))
-#define _noreturn_	 __attribute__((noreturn))
-#define _align_(n)	 __attribute__((aligned(n)))
-#define CACHELINE	 64
-#define ELEMENTSOF(x)	 (sizeof(x) / sizeof((x)[0]))
-#define MIN(a, b)	 ((a) < (b) ? (a) : (b))
-#define MAX(a, b)	 ((a) > (b) ? (a) : (b))
-#define STRINGIFY(x)	 #x
-#define XSTRINGIFY(x)	 STRINGIFY(x)
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
+#define _likely_(x)    __builtin_expect(!!(x), 1)
+#define _unlikely_(x)  __builtin_expect(!!(x), 0)
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _noreturn_     __attribute__((noreturn))
+#define _align_(n)     __attribute__((aligned(n)))
+#define CACHELINE      64
+#define ELEMENTSOF(x)  (sizeof(x) / sizeof((x)[0]))
+#define MIN(a, b)      ((a) < (b) ? (a) : (b))
+#define MAX(a, b)      ((a) > (b) ? (a) : (b))
+#define STRINGIFY(x)   #x
+#define XSTRINGIFY(x)  STRINGIFY(x)
 
-#define TAKE_PTR(p)                        \
-	({                                 \
-		typeof(p) _p_ = (p);       \
-		(p) = NULL;                \
-		_p_;                       \
+#define TAKE_PTR(p)                  \
+	({                           \
+		typeof(p) _p_ = (p); \
+		(p) = NULL;          \
+		_p_;                 \
 	})
 
-#define TAKE_FD(fd)                        \
-	({                                 \
-		int _fd_ = (fd);           \
-		(fd) = -EBADF;             \
-		_fd_;                      \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _fd_ = (fd); \
+		(fd) = -EBADF;   \
+		_fd_;            \
 	})
 
 /* Errors travel as negative errno; this folds either sign into a positive errno value. */
@@ -78,11 +78,11 @@ static inline void fclosep(FILE **f)
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)      \
-	static inline void func##p(type *p)          \
-	{                                            \
-		if (*p)                              \
-			*p = func(*p);               \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
+	static inline void func##p(type *p)     \
+	{                                       \
+		if (*p)                         \
+			*p = func(*p);          \
 	}
 
 static inline bool streq_ptr(const char *a, const char *b)

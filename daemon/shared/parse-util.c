@@ -13,8 +13,8 @@
 
 int parse_boolean(const char *s)
 {
-	static const char *const yes[] = { "1", "yes", "y", "true", "t", "on" };
-	static const char *const no[] = { "0", "no", "n", "false", "f", "off" };
+	static const char *const yes[] = {"1", "yes", "y", "true", "t", "on"};
+	static const char *const no[] = {"0", "no", "n", "false", "f", "off"};
 
 	for (size_t i = 0; i < ELEMENTSOF(yes); i++)
 		if (strcasecmp(s, yes[i]) == 0)
@@ -116,8 +116,8 @@ int parse_size(const char *s, uint64_t *ret)
 		const char *suffix;
 		double mult;
 	} t[] = {
-		{ "", 1 },	       { "B", 1 },	      { "K", 1024.0 },	    { "KiB", 1024.0 },
-		{ "M", 1048576.0 },    { "MiB", 1048576.0 }, { "G", 1073741824.0 }, { "GiB", 1073741824.0 },
+		{"", 1},	  {"B", 1},	      {"K", 1024.0},	   {"KiB", 1024.0},
+		{"M", 1048576.0}, {"MiB", 1048576.0}, {"G", 1073741824.0}, {"GiB", 1073741824.0},
 	};
 	const char *suffix;
 	double num;
@@ -141,7 +141,7 @@ int parse_count(const char *s, uint64_t *ret)
 		const char *suffix;
 		double mult;
 	} t[] = {
-		{ "", 1 }, { "k", 1e3 }, { "K", 1e3 }, { "M", 1e6 }, { "G", 1e9 },
+		{"", 1}, {"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9},
 	};
 	const char *suffix;
 	double num;
@@ -164,9 +164,9 @@ int parse_duration_ns(const char *s, uint64_t *ret)
 		const char *suffix;
 		double mult;
 	} t[] = {
-		{ "ns", 1 },	      { "us", 1e3 },	    { "µs", 1e3 },	     { "ms", 1e6 },
-		{ "s", 1e9 },	      { "sec", 1e9 },	    { "m", 60e9 },	     { "min", 60e9 },
-		{ "h", 3600e9 },      { "hr", 3600e9 },     { "d", 86400e9 },
+		{"ns", 1},     {"us", 1e3},    {"µs", 1e3},    {"ms", 1e6},
+		{"s", 1e9},    {"sec", 1e9},   {"m", 60e9},    {"min", 60e9},
+		{"h", 3600e9}, {"hr", 3600e9}, {"d", 86400e9},
 	};
 	uint64_t total = 0;
 	const char *p = s;
@@ -202,7 +202,8 @@ int parse_duration_ns(const char *s, uint64_t *ret)
 		r = split_number(p, &num, &suffix);
 		if (r < 0)
 			return r;
-		for (end = suffix; *end && !isdigit((unsigned char)*end) && *end != ' ' && *end != '.'; end++)
+		for (end = suffix;
+		     *end && !isdigit((unsigned char)*end) && *end != ' ' && *end != '.'; end++)
 			;
 		len = (size_t)(end - suffix);
 		if (len == 0)

@@ -66,12 +66,13 @@ int main(int argc, char *argv[])
 	h = malloc(sizeof(Histogram));
 	if (!aps || !h || fault_sink_new(&sink, 65536) < 0)
 		return 1;
-	*aps = (AttachPointState){ .pasid = ATTACH_POINT_RID };
+	*aps = (AttachPointState){.pasid = ATTACH_POINT_RID};
 	hist_init(h);
 
-	k = backend_model.setup(&(BackendSetup){ .env = &(DaemonEnv){}, .scenario = s,
-						  .sink = sink, .aps = aps, .n_aps = 1 },
-				&ctx, &err);
+	k = backend_model.setup(
+		&(BackendSetup){
+			.env = &(DaemonEnv){}, .scenario = s, .sink = sink, .aps = aps, .n_aps = 1},
+		&ctx, &err);
 	if (k < 0) {
 		fprintf(stderr, "setup: %s\n", err ?: "failed");
 		return 1;

@@ -26,12 +26,13 @@ START_TEST(test_push_drain_totals)
 	FaultSink *s = NULL;
 	FaultQueue *q = NULL;
 	FaultTotals t;
-	Collect c = { .ordered = true };
+	Collect c = {.ordered = true};
 
 	ck_assert_int_eq(fault_sink_new(&s, 16), 0);
 	ck_assert_int_eq(fault_sink_add_queue(s, "test", &q), 0);
 	for (uint64_t i = 0; i < 40; i++) {
-		FaultRecord f = { .address = i, .source = FAULT_SOURCE_MODEL, .during_replace = i % 2 };
+		FaultRecord f = {
+			.address = i, .source = FAULT_SOURCE_MODEL, .during_replace = i % 2};
 		fault_queue_push(q, &f);
 	}
 	/* A 16-slot ring keeps 16 records; the totals still count all 40. */
@@ -44,15 +45,15 @@ START_TEST(test_push_drain_totals)
 	ck_assert_uint_eq(t.total[FAULT_SOURCE_DMA_VERIFY], 0);
 	/* The eventfd was written once, however many pushes. */
 	{
-		struct pollfd p = { .fd = fault_sink_eventfd(s), .events = POLLIN };
+		struct pollfd p = {.fd = fault_sink_eventfd(s), .events = POLLIN};
 		ck_assert_int_eq(poll(&p, 1, 0), 1);
 		fault_sink_ack(s);
 		ck_assert_int_eq(poll(&p, 1, 0), 0);
 		/* Quiet until re-armed … */
-		fault_queue_push(q, &(FaultRecord){ .source = FAULT_SOURCE_MODEL });
+		fault_queue_push(q, &(FaultRecord){.source = FAULT_SOURCE_MODEL});
 		ck_assert_int_eq(poll(&p, 1, 0), 0);
 		fault_sink_rearm(s);
-		fault_queue_push(q, &(FaultRecord){ .source = FAULT_SOURCE_MODEL });
+		fault_queue_push(q, &(FaultRecord){.source = FAULT_SOURCE_MODEL});
 		ck_assert_int_eq(poll(&p, 1, 0), 1);
 	}
 	fault_sink_free(s);
@@ -86,7 +87,7 @@ static void *produce(void *p)
 	Producer *pr = p;
 
 	for (uint64_t i = 0; i < pr->n; i++) {
-		FaultRecord f = { .address = i, .source = FAULT_SOURCE_DMA_VERIFY };
+		FaultRecord f = {.address = i, .source = FAULT_SOURCE_DMA_VERIFY};
 		fault_queue_push(pr->q, &f);
 	}
 	return NULL;
@@ -96,7 +97,7 @@ static void *produce(void *p)
 START_TEST(test_concurrent)
 {
 	FaultSink *s = NULL;
-	Producer p[2] = { { .n = 500000 }, { .n = 500000 } };
+	Producer p[2] = {{.n = 500000}, {.n = 500000}};
 	pthread_t t[2];
 	uint64_t drained = 0;
 	FaultTotals tot;

@@ -31,7 +31,7 @@ static uint64_t exact_percentile(const uint64_t *sorted, size_t n, double p)
 	return sorted[rank - 1];
 }
 
-static const double percentiles[] = { 50, 90, 99, 99.9, 100 };
+static const double percentiles[] = {50, 90, 99, 99.9, 100};
 
 /* Log-uniform values over 1 ns … 100 ms, the span replace() latencies live in. */
 START_TEST(test_relative_error_log_uniform)

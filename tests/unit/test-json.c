@@ -73,7 +73,8 @@ START_TEST(test_pretty)
 
 	json_pretty_print(f, "{\"a\":[1,2],\"b\":{},\"c\":\"x,{y}\"}");
 	fclose(f);
-	ck_assert_str_eq(buf, "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {},\n  \"c\": \"x,{y}\"\n}\n");
+	ck_assert_str_eq(
+		buf, "{\n  \"a\": [\n    1,\n    2\n  ],\n  \"b\": {},\n  \"c\": \"x,{y}\"\n}\n");
 	free(buf);
 }
 END_TEST

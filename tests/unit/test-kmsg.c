@@ -19,38 +19,38 @@ static const struct {
 	uint32_t reason;
 	const char *reason_text;
 } lines[] = {
-	{ "DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr 0x100000 [fault reason 0x59] "
-	  "SM: Present bit in PASID Table Entry is clear",
-	  KMSG_VTD_DMA_FAULT, FAULT_ACCESS_READ, false, 0, 0, 3, 0, 0x100000, 0x59,
-	  "SM: Present bit in PASID Table Entry is clear" },
-	{ "DMAR: [DMA Read PASID 0x0] Request device [00:03.0] fault addr 0x100000 [fault reason 0x06] "
-	  "PTE Read access is not set",
-	  KMSG_VTD_DMA_FAULT, FAULT_ACCESS_READ, true, 0, 0, 3, 0, 0x100000, 0x06,
-	  "PTE Read access is not set" },
-	{ "DMAR: [DMA Write PASID 0x1f] Request device [3a:1f.7] fault addr 0xfffff000 [fault reason 0x05] "
-	  "PTE Write access is not set  ",
-	  KMSG_VTD_DMA_FAULT, FAULT_ACCESS_WRITE, true, 0x1f, 0x3a, 0x1f, 7, 0xfffff000, 0x05,
-	  "PTE Write access is not set" },
-	{ "DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x0 [fault reason 0x5b] "
-	  "SM: Invalid Scalable-Mode PASID Table Entry",
-	  KMSG_VTD_DMA_FAULT, FAULT_ACCESS_WRITE, false, 0, 0, 3, 0, 0, 0x5b,
-	  "SM: Invalid Scalable-Mode PASID Table Entry" },
-	{ "DMAR: [INTR-REMAP] Request device [00:1f.0] fault index 0x1a [fault reason 0x25] "
-	  "Blocked a compatibility format interrupt request",
-	  KMSG_VTD_INTR_FAULT, FAULT_ACCESS_UNKNOWN, false, 0, 0, 0x1f, 0, 0x1a, 0x25,
-	  "Blocked a compatibility format interrupt request" },
-	{ "DMAR: DRHD: handling fault status reg 2", KMSG_VTD_FAULT_STATUS },
-	{ "dmar_fault: 12 callbacks suppressed", KMSG_RATELIMIT },
+	{"DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr 0x100000 [fault reason 0x59] "
+	 "SM: Present bit in PASID Table Entry is clear",
+	 KMSG_VTD_DMA_FAULT, FAULT_ACCESS_READ, false, 0, 0, 3, 0, 0x100000, 0x59,
+	 "SM: Present bit in PASID Table Entry is clear"},
+	{"DMAR: [DMA Read PASID 0x0] Request device [00:03.0] fault addr 0x100000 [fault reason 0x06] "
+	 "PTE Read access is not set",
+	 KMSG_VTD_DMA_FAULT, FAULT_ACCESS_READ, true, 0, 0, 3, 0, 0x100000, 0x06,
+	 "PTE Read access is not set"},
+	{"DMAR: [DMA Write PASID 0x1f] Request device [3a:1f.7] fault addr 0xfffff000 [fault reason 0x05] "
+	 "PTE Write access is not set  ",
+	 KMSG_VTD_DMA_FAULT, FAULT_ACCESS_WRITE, true, 0x1f, 0x3a, 0x1f, 7, 0xfffff000, 0x05,
+	 "PTE Write access is not set"},
+	{"DMAR: [DMA Write NO_PASID] Request device [00:03.0] fault addr 0x0 [fault reason 0x5b] "
+	 "SM: Invalid Scalable-Mode PASID Table Entry",
+	 KMSG_VTD_DMA_FAULT, FAULT_ACCESS_WRITE, false, 0, 0, 3, 0, 0, 0x5b,
+	 "SM: Invalid Scalable-Mode PASID Table Entry"},
+	{"DMAR: [INTR-REMAP] Request device [00:1f.0] fault index 0x1a [fault reason 0x25] "
+	 "Blocked a compatibility format interrupt request",
+	 KMSG_VTD_INTR_FAULT, FAULT_ACCESS_UNKNOWN, false, 0, 0, 0x1f, 0, 0x1a, 0x25,
+	 "Blocked a compatibility format interrupt request"},
+	{"DMAR: DRHD: handling fault status reg 2", KMSG_VTD_FAULT_STATUS},
+	{"dmar_fault: 12 callbacks suppressed", KMSG_RATELIMIT},
 	/* Look-alikes that are not fault records. */
-	{ "DMAR: IOMMU enabled", KMSG_OTHER },
-	{ "DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr", KMSG_OTHER },
-	{ "DMAR: [DMA Read NO_PASID] Request device [00:33.0] fault addr 0x0 [fault reason 0x06] x",
-	  KMSG_OTHER },
-	{ "DMAR: [DMA Fetch PASID 0x1] Request device [00:03.0] fault addr 0x0 [fault reason 0x06] x",
-	  KMSG_OTHER },
-	{ "dmar_fault: many callbacks suppressed", KMSG_OTHER },
-	{ "dmar_fault: 3 callbacks suppressed and more", KMSG_OTHER },
-	{ "", KMSG_OTHER },
+	{"DMAR: IOMMU enabled", KMSG_OTHER},
+	{"DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault addr", KMSG_OTHER},
+	{"DMAR: [DMA Read NO_PASID] Request device [00:33.0] fault addr 0x0 [fault reason 0x06] x",
+	 KMSG_OTHER},
+	{"DMAR: [DMA Fetch PASID 0x1] Request device [00:03.0] fault addr 0x0 [fault reason 0x06] x",
+	 KMSG_OTHER},
+	{"dmar_fault: many callbacks suppressed", KMSG_OTHER},
+	{"dmar_fault: 3 callbacks suppressed and more", KMSG_OTHER},
+	{"", KMSG_OTHER},
 };
 
 START_TEST(test_fault_lines)
@@ -58,7 +58,8 @@ START_TEST(test_fault_lines)
 	KmsgFault f;
 	KmsgKind k = kmsg_parse_fault(lines[_i].text, &f);
 
-	ck_assert_msg(k == lines[_i].kind, "'%s': kind %d, want %d", lines[_i].text, k, lines[_i].kind);
+	ck_assert_msg(k == lines[_i].kind, "'%s': kind %d, want %d", lines[_i].text, k,
+		      lines[_i].kind);
 	if (k != KMSG_VTD_DMA_FAULT && k != KMSG_VTD_INTR_FAULT)
 		return;
 	ck_assert_int_eq(f.access, lines[_i].access);
@@ -77,7 +78,8 @@ START_TEST(test_ratelimit_and_status)
 {
 	KmsgFault f;
 
-	ck_assert_int_eq(kmsg_parse_fault("dmar_fault: 12 callbacks suppressed", &f), KMSG_RATELIMIT);
+	ck_assert_int_eq(kmsg_parse_fault("dmar_fault: 12 callbacks suppressed", &f),
+			 KMSG_RATELIMIT);
 	ck_assert_str_eq(f.func, "dmar_fault");
 	ck_assert_uint_eq(f.suppressed, 12);
 	ck_assert_int_eq(kmsg_parse_fault("DMAR: DRHD: handling fault status reg 402", &f),
@@ -89,9 +91,10 @@ END_TEST
 START_TEST(test_record)
 {
 	char buf[512];
-	const char *raw = "3,1234,5678901,-;DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault "
-			  "addr 0x100000 [fault reason 0x59] SM: Present bit in PASID Table Entry is "
-			  "clear\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:03.0\n";
+	const char *raw =
+		"3,1234,5678901,-;DMAR: [DMA Read NO_PASID] Request device [00:03.0] fault "
+		"addr 0x100000 [fault reason 0x59] SM: Present bit in PASID Table Entry is "
+		"clear\n SUBSYSTEM=pci\n DEVICE=+pci:0000:00:03.0\n";
 	KmsgRecord rec;
 	KmsgFault f;
 
@@ -156,7 +159,7 @@ START_TEST(test_uevent)
 	ck_assert_int_eq(uevent_parse(noheader, sizeof(noheader), &e), -EINVAL);
 	ck_assert_int_eq(uevent_parse("x", 1, &e), -EINVAL);
 
-	e = (Uevent){ .action = "remove", .devpath = "/devices/virtual/net/lo", .subsystem = "net" };
+	e = (Uevent){.action = "remove", .devpath = "/devices/virtual/net/lo", .subsystem = "net"};
 	ck_assert_ptr_null(uevent_pci_address(&e));
 }
 END_TEST

@@ -11,21 +11,21 @@ static const struct {
 	int ret;
 	uint64_t value;
 } durations[] = {
-	{ "10s", 0, 10 * NSEC_PER_SEC },
-	{ "10", 0, 10 * NSEC_PER_SEC },
-	{ "1.5", 0, 1500 * NSEC_PER_MSEC },
-	{ "250ms", 0, 250 * NSEC_PER_MSEC },
-	{ "5us", 0, 5 * NSEC_PER_USEC },
-	{ "7ns", 0, 7 },
-	{ "1min 30s", 0, 90 * NSEC_PER_SEC },
-	{ "1min30s", 0, 90 * NSEC_PER_SEC },
-	{ "2h", 0, 7200 * NSEC_PER_SEC },
-	{ "", -EINVAL, 0 },
-	{ "s", -EINVAL, 0 },
-	{ "10 parsecs", -EINVAL, 0 },
-	{ "-1s", -EINVAL, 0 },
-	{ "10s junk", -EINVAL, 0 },
-	{ "99999999999h", -ERANGE, 0 },
+	{"10s", 0, 10 * NSEC_PER_SEC},
+	{"10", 0, 10 * NSEC_PER_SEC},
+	{"1.5", 0, 1500 * NSEC_PER_MSEC},
+	{"250ms", 0, 250 * NSEC_PER_MSEC},
+	{"5us", 0, 5 * NSEC_PER_USEC},
+	{"7ns", 0, 7},
+	{"1min 30s", 0, 90 * NSEC_PER_SEC},
+	{"1min30s", 0, 90 * NSEC_PER_SEC},
+	{"2h", 0, 7200 * NSEC_PER_SEC},
+	{"", -EINVAL, 0},
+	{"s", -EINVAL, 0},
+	{"10 parsecs", -EINVAL, 0},
+	{"-1s", -EINVAL, 0},
+	{"10s junk", -EINVAL, 0},
+	{"99999999999h", -ERANGE, 0},
 };
 
 START_TEST(test_duration)
@@ -45,10 +45,9 @@ static const struct {
 	int ret;
 	uint64_t value;
 } sizes[] = {
-	{ "4096", 0, 4096 },   { "0x1000", 0, 4096 }, { "4K", 0, 4096 },	   { "2M", 0, 2 << 20 },
-	{ "1G", 0, 1 << 30 },  { "64KiB", 0, 65536 }, { "1.5K", 0, 1536 },	   { "1.1", -EINVAL, 0 },
-	{ "4Q", -EINVAL, 0 },  { "", -EINVAL, 0 },    { "-4K", -EINVAL, 0 },
-	{ "99999999999G", -ERANGE, 0 },
+	{"4096", 0, 4096},  {"0x1000", 0, 4096}, {"4K", 0, 4096},     {"2M", 0, 2 << 20},
+	{"1G", 0, 1 << 30}, {"64KiB", 0, 65536}, {"1.5K", 0, 1536},   {"1.1", -EINVAL, 0},
+	{"4Q", -EINVAL, 0}, {"", -EINVAL, 0},	 {"-4K", -EINVAL, 0}, {"99999999999G", -ERANGE, 0},
 };
 
 START_TEST(test_size)
