@@ -195,6 +195,12 @@ static const sd_bus_vtable run_vtable[] = {
 	SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),
 				method_describe, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", state, "s", verdict, "s", reason), 0),
+	SD_BUS_SIGNAL_WITH_ARGS("Fault",
+				SD_BUS_ARGS("t", seq, "t", merged, "t", time_usec, "s", source, "s",
+					    attach_point, "s", access, "t", address, "t",
+					    replace_count, "u", reason, "s", reason_text, "b",
+					    during_replace),
+				0),
 	SD_BUS_VTABLE_END,
 };
 

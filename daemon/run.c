@@ -203,26 +203,102 @@ bool run_point_in_window(Run *r, size_t ap, uint64_t t)
 static void run_fault_cb(const FaultRecord *f, void *userdata)
 {
 	Run *r = userdata;
-	RetainedFault *slot;
+	RetainedFault rf = {
+		.rec = *f,
+		.replace_count = r->stats.replacements,
+		.time_realtime_usec = f->time_ns / NSEC_PER_USEC + r->mono_to_realtime_usec_offset,
+	};
 
+	rf.rec.seq = ++r->fault_seq;
 	if (f->ap < r->n_points) {
 		r->points[f->ap].faults++;
 		if (f->during_replace)
 			r->points[f->ap].faults_during++;
 	}
+	r->signal_last = rf;
+	r->signal_pending++;
 	if (r->fault_cap == 0)
 		return;
-	slot = &r->faults[r->fault_head % r->fault_cap];
-	slot->rec = *f;
-	slot->rec.seq = ++r->fault_seq;
-	slot->replace_count = r->stats.replacements;
-	slot->time_realtime_usec = f->time_ns / NSEC_PER_USEC + r->mono_to_realtime_usec_offset;
+	r->faults[r->fault_head % r->fault_cap] = rf;
 	r->fault_head++;
+}
+
+/*
+ * One Fault signal stands for every record drained since the previous one
+ * ("merged") and carries the latest: a storm costs the bus at most 50
+ * signals a second. Each also goes to the journal with structured fields.
+ */
+static void run_emit_fault_signal(Run *r)
+{
+	const RetainedFault *f = &r->signal_last;
+	char where[32], f_run[32], f_src[48], f_addr[48], f_reason[32], f_dev[96], f_pasid[32];
+	const char *fields[] = {f_run, f_src, f_addr, f_reason, f_dev, f_pasid, NULL};
+	bool known = f->rec.ap < r->n_points;
+	int k;
+
+	if (r->signal_pending == 0)
+		return;
+	if (known)
+		attach_point_to_string(r->points[f->rec.ap].state->pasid, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "unknown");
+	k = sd_bus_emit_signal(
+		r->daemon->bus, r->path, RUN_IFACE, "Fault", "tttsssttusb", f->rec.seq,
+		r->signal_pending, f->time_realtime_usec, fault_source_to_string(f->rec.source),
+		where, fault_access_to_string(f->rec.access), f->rec.address, f->replace_count,
+		f->rec.reason, f->rec.reason_text, (int)f->rec.during_replace);
+	if (k < 0)
+		log_debug_errno(k, "Run %u: failed to emit Fault: %m", r->id);
+
+	snprintf(f_run, sizeof(f_run), "IOMMUTEST_RUN=%u", r->id);
+	snprintf(f_src, sizeof(f_src), "FAULT_SOURCE=%s", fault_source_to_string(f->rec.source));
+	snprintf(f_addr, sizeof(f_addr), "FAULT_ADDR=0x%" PRIx64, f->rec.address);
+	snprintf(f_reason, sizeof(f_reason), "FAULT_REASON=0x%" PRIx32, f->rec.reason);
+	snprintf(f_dev, sizeof(f_dev), "DEVICE=%s", strempty(r->scenario->device));
+	if (known && r->points[f->rec.ap].state->pasid != ATTACH_POINT_RID)
+		snprintf(f_pasid, sizeof(f_pasid), "PASID=%" PRIu32,
+			 r->points[f->rec.ap].state->pasid);
+	else
+		snprintf(f_pasid, sizeof(f_pasid), "PASID=none");
+	(void)log_struct_internal(
+		LOG_NOTICE, 0, fields,
+		"Run %u: %s fault on %s %s at 0x%" PRIx64 ", reason 0x%" PRIx32 " %s%s (%" PRIu64
+		" since the last report)",
+		r->id, fault_source_to_string(f->rec.source), strempty(r->scenario->device), where,
+		f->rec.address, f->rec.reason, f->rec.reason_text,
+		f->rec.during_replace ? ", during a replacement" : "", r->signal_pending);
+	r->signal_pending = 0;
+	r->signal_last_usec = now_ns(CLOCK_MONOTONIC) / NSEC_PER_USEC;
+}
+
+static int on_fault_signal(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	run_emit_fault_signal(userdata);
+	return 0;
+}
+
+static void run_schedule_fault_signal(Run *r)
+{
+	uint64_t now = now_ns(CLOCK_MONOTONIC) / NSEC_PER_USEC;
+	int k;
+
+	if (r->signal_pending == 0)
+		return;
+	if (!r->fault_signal || now >= r->signal_last_usec + RUN_FAULT_SIGNAL_USEC) {
+		run_emit_fault_signal(r);
+		return;
+	}
+	k = sd_event_source_set_time(r->fault_signal, r->signal_last_usec + RUN_FAULT_SIGNAL_USEC);
+	if (k >= 0)
+		k = sd_event_source_set_enabled(r->fault_signal, SD_EVENT_ONESHOT);
+	if (k < 0)
+		run_emit_fault_signal(r);
 }
 
 void run_drain_faults(Run *r)
 {
 	(void)fault_sink_drain(r->sink, run_fault_cb, r);
+	run_schedule_fault_signal(r);
 }
 
 void run_sample(Run *r)
@@ -453,6 +529,8 @@ static void run_finish(Run *r)
 	r->fault_source = sd_event_source_disable_unref(r->fault_source);
 	r->fault_rearm = sd_event_source_disable_unref(r->fault_rearm);
 	r->deadline = sd_event_source_disable_unref(r->deadline);
+	r->fault_signal = sd_event_source_disable_unref(r->fault_signal);
+	run_emit_fault_signal(r); /* whatever is pending goes out before Finished */
 
 	if (r->state == RUN_FAILED)
 		log_warning("Run %u (%s) failed: %s", r->id, r->scenario->name, r->reason);
@@ -580,6 +658,7 @@ Run *run_free(Run *r)
 	sd_event_source_disable_unref(r->fault_source);
 	sd_event_source_disable_unref(r->fault_rearm);
 	sd_event_source_disable_unref(r->deadline);
+	sd_event_source_disable_unref(r->fault_signal);
 	for (unsigned i = 0; r->workers && i < r->n_workers; i++) {
 		free(r->workers[i].aps);
 		free(r->workers[i].hist);
@@ -873,6 +952,12 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 		return k;
 	(void)sd_event_source_set_enabled(r->fault_rearm, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(r->fault_rearm, "run-fault-rearm");
+	k = sd_event_add_time(d->event, &r->fault_signal, CLOCK_MONOTONIC, 0, 1000, on_fault_signal,
+			      r);
+	if (k < 0)
+		return k;
+	(void)sd_event_source_set_enabled(r->fault_signal, SD_EVENT_OFF);
+	(void)sd_event_source_set_description(r->fault_signal, "run-fault-signal");
 	k = sd_event_add_time_relative(d->event, &r->tick, CLOCK_MONOTONIC, RUN_TICK_USEC, 10000,
 				       on_tick, r);
 	if (k < 0)

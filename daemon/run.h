@@ -23,8 +23,10 @@
 
 #define RUN_TICK_USEC	     (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
 #define RUN_FAULT_REARM_USEC (20 * 1000)  /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
-#define RUN_ERRNO_SLOTS	     134	  /* errno values counted individually (EHWPOISON = 133) */
-#define RUN_WINDOW_RING	     8192 /* replacement windows kept per point for timestamp attribution */
+#define RUN_FAULT_SIGNAL_USEC \
+	(20 * 1000)	     /* Fault signals: ≤ 50 Hz, each says how many it stands for */
+#define RUN_ERRNO_SLOTS 134  /* errno values counted individually (EHWPOISON = 133) */
+#define RUN_WINDOW_RING 8192 /* replacement windows kept per point for timestamp attribution */
 
 typedef enum RunState {
 	RUN_STARTING,
@@ -132,8 +134,14 @@ typedef struct Run {
 		uint64_t intr_remap; /* interrupt-remapping faults (not DMA faults) */
 		bool lower_bound;    /* the kmsg count misses faults */
 	} kmsg_stats;
+	/* The coalesced Fault signal: the latest record, and how many arrived since the last
+	 * signal. */
+	RetainedFault signal_last;
+	uint64_t signal_pending;
+	uint64_t signal_last_usec; /* CLOCK_MONOTONIC µs of the last emission */
+
 	bool attached, traffic_on;
-	sd_event_source *tick, *wake_source, *fault_source, *fault_rearm, *deadline;
+	sd_event_source *tick, *wake_source, *fault_source, *fault_rearm, *deadline, *fault_signal;
 } Run;
 
 int run_start(Daemon *d, Scenario *s, Run **ret, sd_bus_error *error);

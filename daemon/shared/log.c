@@ -71,6 +71,11 @@ void log_open(void)
 	}
 }
 
+bool log_to_journal(void)
+{
+	return use_journal;
+}
+
 static int log_dispatch(int level, int error, const char *file, int line, const char *func,
 			const char *const *fields, const char *msg)
 {

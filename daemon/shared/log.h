@@ -27,6 +27,8 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 int log_parse_level(const char *s);
 void log_open(void);
+/* Whether records go to the journal (with their structured fields) rather than stderr. */
+bool log_to_journal(void);
 
 int log_internal(int level, int error, const char *file, int line, const char *func,
 		 const char *format, ...) _printf_(6, 7);
