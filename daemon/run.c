@@ -250,6 +250,8 @@ static void run_emit_fault_signal(Run *r)
 	if (k < 0)
 		log_debug_errno(k, "Run %u: failed to emit Fault: %m", r->id);
 
+	/* Per-fault records are for the journal, where fields filter them; on a console they are
+	 * noise. */
 	snprintf(f_run, sizeof(f_run), "IOMMUTEST_RUN=%u", r->id);
 	snprintf(f_src, sizeof(f_src), "FAULT_SOURCE=%s", fault_source_to_string(f->rec.source));
 	snprintf(f_addr, sizeof(f_addr), "FAULT_ADDR=0x%" PRIx64, f->rec.address);
