@@ -250,8 +250,6 @@ static void run_emit_fault_signal(Run *r)
 	if (k < 0)
 		log_debug_errno(k, "Run %u: failed to emit Fault: %m", r->id);
 
-	/* Per-fault records are for the journal, where fields filter them; on a console they are
-	 * noise. */
 	snprintf(f_run, sizeof(f_run), "IOMMUTEST_RUN=%u", r->id);
 	snprintf(f_src, sizeof(f_src), "FAULT_SOURCE=%s", fault_source_to_string(f->rec.source));
 	snprintf(f_addr, sizeof(f_addr), "FAULT_ADDR=0x%" PRIx64, f->rec.address);
@@ -262,8 +260,9 @@ static void run_emit_fault_signal(Run *r)
 			 r->points[f->rec.ap].state->pasid);
 	else
 		snprintf(f_pasid, sizeof(f_pasid), "PASID=none");
+	/* Per-fault records are for the journal, where fields filter them; on a console, noise. */
 	(void)log_struct_internal(
-		LOG_NOTICE, 0, fields,
+		log_to_journal() ? LOG_INFO : LOG_DEBUG, 0, fields,
 		"Run %u: %s fault on %s %s at 0x%" PRIx64 ", reason 0x%" PRIx32 " %s%s (%" PRIu64
 		" since the last report)",
 		r->id, fault_source_to_string(f->rec.source), strempty(r->scenario->device), where,
