@@ -51,6 +51,7 @@ typedef struct Daemon {
 	KmsgSource *kmsg;      /* NULL when /dev/kmsg cannot be read */
 	UeventMonitor *uevent; /* NULL when the uevent socket cannot be opened */
 
+	bool trace_unavailable_logged;
 	bool shutting_down;
 	sd_event_source *shutdown_timeout;
 	int exit_code;

@@ -8,7 +8,9 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "interrupts.h"
 #include "kmsg.h"
+#include "tracefs.h"
 #include "run.h"
 #include "shared/log.h"
 #include "shared/parse-util.h"
@@ -499,12 +501,46 @@ static void run_join_workers(Run *r)
 	r->workers_running = 0;
 }
 
+/* Keeps the final counts for Describe() and gives the trace instance back. */
+static void run_close_trace(Run *r)
+{
+	if (!r->trace)
+		return;
+	r->trace_stats = *trace_source_stats(r->trace);
+	r->trace_stats_valid = true;
+	r->trace = trace_source_free(r->trace);
+}
+
+static void run_setup_trace(Run *r)
+{
+	_cleanup_free_ char *why = NULL;
+	int k;
+
+	if (!r->kmsg_match.valid && !streq(r->scenario->backend, "vfio"))
+		return;
+	k = trace_source_new(r->daemon->event, r->daemon->env.tracefs, r->scenario->device, r->id,
+			     &r->trace, &why);
+	if (k >= 0)
+		return;
+	free(r->trace_unavailable);
+	r->trace_unavailable = strdup(why ?: strerror(ERRNO_VALUE(k)));
+	/* Said once per daemon: on a stock kernel it is the normal case, not news. */
+	if (!r->daemon->trace_unavailable_logged) {
+		log_info("entry_sync trace events unavailable: %s; going on without them.",
+			 strempty(r->trace_unavailable));
+		r->daemon->trace_unavailable_logged = true;
+	}
+}
+
 static void run_finish(Run *r)
 {
 	const char *err_reason;
 	int err;
 
 	run_join_workers(r);
+	/* Every replacement's entry writes are traced by now; the teardown's are not ours. */
+	trace_source_poll(r->trace);
+	run_close_trace(r);
 	r->ended_mono_ns = now_ns(CLOCK_MONOTONIC);
 	r->finished_realtime_usec = now_ns(CLOCK_REALTIME) / NSEC_PER_USEC;
 	run_release_backend(r);
@@ -513,6 +549,8 @@ static void run_finish(Run *r)
 		kmsg_source_flush(r->daemon->kmsg);
 		run_drain_faults(r);
 	}
+	if (r->dmar_irqs.valid && interrupts_read_dmar(r->daemon->env.proc, &r->dmar_irqs.end) < 0)
+		r->dmar_irqs.valid = false;
 
 	if (fault_sink_failed(r->sink, &err, &err_reason)) {
 		r->state = RUN_FAILED;
@@ -633,6 +671,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		log_warning_errno(k, "Run %u: failed to re-arm the sampling timer: %m", r->id);
 
 	run_drain_faults(r);
+	trace_source_poll(r->trace);
 	run_sample(r);
 	run_emit_changes(r);
 	run_check_failure(r);
@@ -683,6 +722,8 @@ Run *run_free(Run *r)
 	free(r->expect_pass);
 	free(r->expect_actual);
 	free(r->backend_info);
+	trace_source_free(r->trace);
+	free(r->trace_unavailable);
 	scenario_free(r->scenario);
 	free(r->verdict);
 	free(r->reason);
@@ -769,6 +810,7 @@ static int run_setup_kmsg(Run *r)
 		if (!r->points[i].windows)
 			return -ENOMEM;
 	}
+	r->dmar_irqs.valid = interrupts_read_dmar(r->daemon->env.proc, &r->dmar_irqs.start) >= 0;
 	kmsg_source_flush(r->daemon->kmsg); /* older lines are not this run's */
 	kmsg_source_mark(r->daemon->kmsg, r->path);
 	return 0;
@@ -938,6 +980,8 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 		r->traffic_on = true;
 	}
 
+	run_setup_trace(r);
+
 	k = sd_event_add_io(d->event, &r->wake_source, r->wake_fd, EPOLLIN, on_wake, r);
 	if (k < 0)
 		return k;
@@ -1082,6 +1126,49 @@ static void describe_points(Run *r, JsonWriter *j)
 	json_array_end(j);
 }
 
+static void describe_trace(Run *r, JsonWriter *j)
+{
+	const TraceStats *t = r->trace		     ? trace_source_stats(r->trace)
+			      : r->trace_stats_valid ? &r->trace_stats
+						     : NULL;
+
+	json_object_begin(j, "tracefs");
+	json_bool(j, "available", t != NULL);
+	json_string(j, "reason", t ? "" : r->trace_unavailable ?: "not a PCI device run");
+	if (t) {
+		json_u64(j, "entry_writes", t->writes);
+		json_u64(j, "hitless", t->hitless);
+		json_u64(j, "disruptive", t->disruptive);
+		json_u64(j, "syncs", t->syncs);
+		json_object_begin(j, "predicted");
+		json_u64(j, "hitless", t->predicted_hitless);
+		json_u64(j, "disruptive", t->predicted_disruptive);
+		json_u64(j, "no_op", t->predicted_noop);
+		json_object_end(j);
+		json_u64(j, "prediction_agrees", t->prediction_agrees);
+		json_u64(j, "unmatched", t->unmatched);
+	}
+	json_object_end(j);
+}
+
+/*
+ * Which count to believe. The model's walker sees every translation; on real
+ * hardware verified DMA is exact, while the kernel log is rate limited and
+ * QEMU drops repeated fault records, so it is only a floor.
+ */
+static const char *run_authoritative_source(const Run *r)
+{
+	const Scenario *s = r->scenario;
+
+	if (streq(s->backend, "model"))
+		return fault_source_to_string(FAULT_SOURCE_MODEL);
+	if (s->traffic && s->verify)
+		return fault_source_to_string(FAULT_SOURCE_DMA_VERIFY);
+	if (r->kmsg_queue)
+		return fault_source_to_string(FAULT_SOURCE_KMSG);
+	return "none";
+}
+
 int run_describe(Run *r, char **ret_json)
 {
 	const Scenario *s = r->scenario;
@@ -1162,6 +1249,17 @@ int run_describe(Run *r, char **ret_json)
 	/* The kernel rate-limits DMAR lines (10 per 5 s): then the kmsg count is only a floor. */
 	json_bool(&j, "lower_bound", r->kmsg_stats.lower_bound);
 	json_object_end(&j);
+	json_object_begin(&j, "cross_checks");
+	json_object_begin(&j, "dmar_interrupts");
+	json_bool(&j, "available", r->dmar_irqs.valid);
+	if (r->dmar_irqs.valid && !run_is_active(r) && r->dmar_irqs.end >= r->dmar_irqs.start)
+		json_u64(&j, "during_run", r->dmar_irqs.end - r->dmar_irqs.start);
+	else
+		json_null(&j, "during_run");
+	json_object_end(&j);
+	json_object_end(&j);
+	json_string(&j, "authoritative_source", run_authoritative_source(r));
+	describe_trace(r, &j);
 
 	describe_points(r, &j);
 	describe_expectations(r, &j);

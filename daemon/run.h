@@ -20,6 +20,7 @@
 #include "backend.h"
 #include "daemon.h"
 #include "histogram.h"
+#include "tracefs.h"
 
 #define RUN_TICK_USEC	     (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
 #define RUN_FAULT_REARM_USEC (20 * 1000)  /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
@@ -134,6 +135,17 @@ typedef struct Run {
 		uint64_t intr_remap; /* interrupt-remapping faults (not DMA faults) */
 		bool lower_bound;    /* the kmsg count misses faults */
 	} kmsg_stats;
+	/* entry_sync trace events for the device, or why there are none. */
+	TraceSource *trace;
+	char *trace_unavailable;
+	TraceStats trace_stats; /* the final counts, once the instance is gone */
+	bool trace_stats_valid;
+
+	/* DMAR fault-event interrupts over the run: every VT-d fault, printed or not. */
+	struct {
+		bool valid;
+		uint64_t start, end;
+	} dmar_irqs;
 	/* The coalesced Fault signal: the latest record, and how many arrived since the last
 	 * signal. */
 	RetainedFault signal_last;
