@@ -19,6 +19,7 @@ bool arg_pager = true;
 bool arg_legend = true;
 bool arg_quiet;
 bool arg_follow;
+const char *arg_source;
 uint32_t arg_max;
 uint64_t arg_timeout_ns;
 Override *arg_overrides;
@@ -32,6 +33,7 @@ enum {
 	OPTION_TIMEOUT = 1 << 1,
 	OPTION_MAX = 1 << 2,
 	OPTION_FOLLOW = 1 << 3,
+	OPTION_SOURCE = 1 << 4,
 };
 static unsigned arg_options_given;
 
@@ -62,7 +64,7 @@ static const Verb verbs[] = {
 	{"runs", VERB_ANY, 1, 0, 0, verb_runs, "", "List runs with their counters"},
 	{"show", 2, 2, 0, 0, verb_show, "RUN",
 	 "Show a run: counters, latency, faults, expectations"},
-	{"faults", 2, 2, 0, OPTION_MAX | OPTION_FOLLOW, verb_faults, "RUN",
+	{"faults", 2, 2, 0, OPTION_MAX | OPTION_FOLLOW | OPTION_SOURCE, verb_faults, "RUN",
 	 "List a run's fault records"},
 	{"run", 2, 2, 0, OPTION_SET | OPTION_TIMEOUT, verb_run, "FILE",
 	 "Start a scenario, follow it, exit with its verdict"},
@@ -76,10 +78,8 @@ static const struct {
 	unsigned option;
 	const char *name;
 } option_names[] = {
-	{OPTION_SET, "--set="},
-	{OPTION_TIMEOUT, "--timeout="},
-	{OPTION_MAX, "--max="},
-	{OPTION_FOLLOW, "--follow"},
+	{OPTION_SET, "--set="},	     {OPTION_TIMEOUT, "--timeout="}, {OPTION_MAX, "--max="},
+	{OPTION_FOLLOW, "--follow"}, {OPTION_SOURCE, "--source="},
 };
 
 static int help(void)
@@ -111,6 +111,8 @@ static int help(void)
 	       "     --timeout=DURATION  Stop the run after DURATION and exit with 2 (run)\n"
 	       "     --max=N             List at most N fault records (faults)\n"
 	       "     --follow            Keep listing faults until the run ends (faults)\n"
+	       "     --source=SOURCE     Only faults from model, dma-verify, kmsg, iommufd or\n"
+	       "                         tracefs (faults)\n"
 	       "\nRUN is a run number or its object path, e.g. 3 or %s3.\n"
 	       "FILE is a scenario file, or - for standard input.\n"
 	       "Exit status: 0 on success or verdict pass/none, 1 on verdict fail, 2 on error.\n"
@@ -188,6 +190,7 @@ static int parse_argv(int argc, char *argv[])
 		ARG_TIMEOUT,
 		ARG_MAX,
 		ARG_FOLLOW,
+		ARG_SOURCE,
 	};
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -202,6 +205,7 @@ static int parse_argv(int argc, char *argv[])
 		{"timeout", required_argument, NULL, ARG_TIMEOUT},
 		{"max", required_argument, NULL, ARG_MAX},
 		{"follow", no_argument, NULL, ARG_FOLLOW},
+		{"source", required_argument, NULL, ARG_SOURCE},
 		{}};
 	int c, r;
 
@@ -277,6 +281,16 @@ static int parse_argv(int argc, char *argv[])
 				return usage_error();
 			}
 			arg_options_given |= OPTION_MAX;
+			break;
+		case ARG_SOURCE:
+			if (!STR_IN_SET(optarg, "model", "dma-verify", "kmsg", "iommufd",
+					"tracefs"))
+				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+						       "Unknown fault source '%s'; one of model, "
+						       "dma-verify, kmsg, iommufd, tracefs.",
+						       optarg);
+			arg_source = optarg;
+			arg_options_given |= OPTION_SOURCE;
 			break;
 		case ARG_FOLLOW:
 			arg_follow = true;

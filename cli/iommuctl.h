@@ -31,6 +31,7 @@ extern bool arg_pager;
 extern bool arg_legend;
 extern bool arg_quiet;
 extern bool arg_follow;
+extern const char *arg_source; /* faults --source= */
 extern uint32_t arg_max;
 extern uint64_t arg_timeout_ns;
 extern Override *arg_overrides;

@@ -614,11 +614,17 @@ typedef struct FaultLister {
 	JsonWriter json; /* collects records for --json */
 	uint64_t since;	 /* highest seq seen */
 	uint64_t listed;
+	uint64_t fetched; /* records in the replies, listed or filtered out */
 	int error;
 } FaultLister;
 
+/* With --source the daemon cannot count for us: fetch pages and filter. */
+#define FAULT_PAGE 4096
+
 static uint32_t remaining(const FaultLister *l)
 {
+	if (arg_source)
+		return FAULT_PAGE;
 	/* 0 asks the daemon for everything it has. */
 	return arg_max == 0 ? 0 : (uint32_t)(arg_max - MIN(l->listed, (uint64_t)arg_max));
 }
@@ -635,8 +641,13 @@ static int consume_faults(FaultLister *l, sd_bus_message *reply)
 	while ((r = sd_bus_message_read(reply, "(ttsssttusb)", &f.seq, &f.time_usec, &f.source,
 					&f.attach_point, &f.access, &f.address, &f.replace_count,
 					&f.reason, &f.reason_text, &f.during_replace)) > 0) {
+		l->fetched++;
 		if (arg_max > 0 && l->listed >= arg_max)
 			continue;
+		if (arg_source && !streq(f.source, arg_source)) {
+			l->since = MAX(l->since, f.seq); /* paging goes on past what we skip */
+			continue;
+		}
 		if (arg_json != JSON_MODE_OFF)
 			json_fault(&l->json, &f);
 		else
@@ -754,6 +765,16 @@ int verb_faults(int argc, char *argv[], void *userdata)
 		if (arg_json == JSON_MODE_OFF)
 			print_fault_header();
 		r = follow_faults(&l);
+	} else if (arg_source) {
+		pager_open();
+		if (arg_json == JSON_MODE_OFF)
+			print_fault_header();
+		/* Page through everything retained until a page comes back empty or --max is met.
+		 */
+		do {
+			l.fetched = 0;
+			r = fetch_new_faults(&l);
+		} while (r >= 0 && l.fetched > 0 && (arg_max == 0 || l.listed < arg_max));
 	} else {
 		r = sd_bus_call_method(l.bus, BUS_NAME, path, RUN_INTERFACE, "GetFaults", &error,
 				       &reply, "u", arg_max);

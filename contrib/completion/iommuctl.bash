@@ -41,9 +41,9 @@ _iommuctl() {
 
 	local verbs='status backends devices caps runs show faults run start stop help'
 	local opts='-h --help --version --json --json= --no-pager --no-legend --user
-		--bus-address= --set= -q --quiet --timeout= --max= --follow'
+		--bus-address= --set= -q --quiet --timeout= --max= --follow --source='
 	# Options whose value may also come as the next word.
-	local opts_arg='--bus-address --set --timeout --max'
+	local opts_arg='--bus-address --set --timeout --max --source'
 
 	# Readline replaces only the text after a word break character.
 	[[ $cur == [=:] ]] && cur=''
@@ -76,6 +76,10 @@ _iommuctl() {
 	case $word in
 		--json=*)
 			mapfile -t COMPREPLY < <(compgen -W 'short pretty off' -- "${word#--json=}")
+			return 0
+			;;
+		--source=*)
+			mapfile -t COMPREPLY < <(compgen -W 'model dma-verify kmsg iommufd tracefs' -- "${word#--source=}")
 			return 0
 			;;
 		--bus-address=*|--set=*|--timeout=*|--max=*)

@@ -93,6 +93,19 @@ static inline bool streq_ptr(const char *a, const char *b)
 }
 #define streq(a, b) (strcmp((a), (b)) == 0)
 
+/* Is x one of the listed strings? STR_IN_SET(x, "a", "b") */
+#define STR_IN_SET(x, ...)                                           \
+	({                                                           \
+		const char *_set_[] = {__VA_ARGS__};                 \
+		bool _found_ = false;                                \
+		for (size_t _i_ = 0; _i_ < ELEMENTSOF(_set_); _i_++) \
+			if (streq((x), _set_[_i_])) {                \
+				_found_ = true;                      \
+				break;                               \
+			}                                            \
+		_found_;                                             \
+	})
+
 static inline const char *strempty(const char *s)
 {
 	return s ? s : "";

@@ -45,6 +45,15 @@ id=$(jget "$out" .id)
 f=$(ctl --json faults "$id" --max=5)
 [[ $(jget "$f" '.faults | length') -eq 5 ]] || fail "faults --max=5 did not return 5 records"
 jget "$f" '.faults[0].reason_text' | grep -qi present || fail "fault reason is not the Present bit"
+# Filtering by source pages through everything retained.
+[[ $(ctl --json faults "$id" --source=model --max=7 | jq '.faults | length') -eq 7 ]] ||
+	fail "faults --source=model --max=7"
+[[ $(ctl --json faults "$id" --source=kmsg | jq '.faults | length') -eq 0 ]] ||
+	fail "faults --source=kmsg returned model faults"
+set +e
+ctl faults "$id" --source=bogus >/dev/null 2>&1
+[[ $? -eq 2 ]] || fail "faults --source=bogus accepted"
+set -e
 
 # An expectation that does not hold gives verdict fail and exit status 1.
 set +e
