@@ -57,6 +57,21 @@ int iommufd_test_mock_domain(int fd, uint32_t ioas_id, uint32_t dev_flags, uint3
 			     uint32_t *ret_hwpt_id, uint32_t *ret_idev_id);
 int iommufd_test_mock_domain_replace(int fd, uint32_t stdev_id, uint32_t pt_id,
 				     uint32_t *ret_pt_id);
+/*
+ * PASID attachments of a mock device created with MOCK_FLAGS_DEVICE_PASID
+ * (6.15+). pt_id is an IOAS or a HWPT allocated with IOMMU_HWPT_ALLOC_PASID;
+ * *ret_pt_id (may be NULL) gets the HWPT actually attached.
+ */
+int iommufd_test_pasid_attach(int fd, uint32_t stdev_id, uint32_t pasid, uint32_t pt_id,
+			      uint32_t *ret_pt_id);
+int iommufd_test_pasid_replace(int fd, uint32_t stdev_id, uint32_t pasid, uint32_t pt_id,
+			       uint32_t *ret_pt_id);
+int iommufd_test_pasid_detach(int fd, uint32_t stdev_id, uint32_t pasid);
+/* 0 if pasid is attached to hwpt_id (0: to nothing); -EINVAL if it is not. */
+int iommufd_test_pasid_check_hwpt(int fd, uint32_t stdev_id, uint32_t pasid, uint32_t hwpt_id);
+/* Injects a page request from the mock device dev_id (its idev id) into its fault queue. */
+int iommufd_test_trigger_iopf(int fd, uint32_t dev_id, uint32_t pasid, uint32_t grpid,
+			      uint32_t perm, uint64_t addr);
 
 /*
  * Is this command implemented by the running kernel? Issues it with a zero
@@ -68,3 +83,5 @@ int uapi_probe_iommufd_command(int fd, unsigned long request);
 
 /* "IOMMU_HWPT_ALLOC" etc. for messages; NULL when unknown. */
 const char *uapi_request_name(unsigned long request);
+/* "IOMMU_TEST_OP_MOCK_DOMAIN" etc. for messages; NULL when unknown. */
+const char *uapi_test_op_name(uint32_t op);

@@ -629,6 +629,8 @@ START_TEST(test_defaults_mock)
 	ck_assert(!s->traffic);
 	ck_assert_uint_eq(s->n_transitions, 0);
 	ck_assert_ptr_null(s->transitions);
+	/* Inside the mock domains' aperture, unless the file says otherwise. */
+	ck_assert_uint_eq(s->iova, 0x1000000);
 }
 END_TEST
 

@@ -535,10 +535,11 @@ START_TEST(test_paced_traffic)
 	backend_model.sample(r.ctx, &bc);
 
 	/*
-	 * 2000/s for half a second: 1000, fewer on a loaded machine, at most
-	 * 1200 with the pacer's 100 ms catch-up; unpaced it would be 100000s.
+	 * 2000/s for half a second: 1000, far fewer on a loaded machine (this is
+	 * not a speed test), at most 1200 with the pacer's 100 ms catch-up;
+	 * unpaced it would be 100000s.
 	 */
-	ck_assert_uint_ge(bc.dma_transfers, 300);
+	ck_assert_uint_ge(bc.dma_transfers, 10);
 	ck_assert_uint_le(bc.dma_transfers, 1200);
 	ck_assert_uint_eq(bc.dma_errors, 0);
 	rig_done(&r);

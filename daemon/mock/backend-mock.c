@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The mock backend: the kernel's iommufd selftest mock device
+ * (CONFIG_IOMMUFD_TEST) driven through IOMMU_TEST_CMD. It has no hardware
+ * behind it and no DMA, so what it measures is the iommufd core's replace
+ * path: object lookup, locking, reserved-region bookkeeping and the mock
+ * driver's attach callbacks.
+ *
+ * Kernel objects of a run, created in this order by setup() and destroyed
+ * in the reverse order by teardown():
+ *   one IOAS per domain, each mapping one shared anonymous buffer of MapSize
+ *     bytes at IOVA (Layout=missing-range: odd domains map nothing);
+ *   the mock device: IOMMU_TEST_OP_MOCK_DOMAIN on IOAS 0 creates it, binds it
+ *     (idev) and attaches it to an automatic HWPT of IOAS 0;
+ *   one paging HWPT per domain, IOMMU_HWPT_ALLOC(idev, IOAS i).
+ * attach() and replace() are IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE to the
+ * domain's HWPT. The mock device's RID cannot be detached on its own (only
+ * destroying the device does), so detach() parks it on IOAS 0 instead; see
+ * mock_detach().
+ *
+ * Its Describe() members ("backend_info"): stdev_id, idev_id,
+ * initial_hwpt_id, parked_hwpt_id (0 until detach), iova, map_size,
+ * domains [{index, ioas_id, hwpt_id, maps_dma_range}].
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "backend.h"
+#include "iommufd-ioctl.h"
+#include "shared/log.h"
+#include "shared/macro.h"
+
+#define MOCK_DEVICE_ID		"mock0"
+#define MOCK_DEVICE_DESCRIPTION "iommufd selftest mock device (CONFIG_IOMMUFD_TEST)"
+
+/* Object ids: iommufd hands out ids from 1, so 0 means "not created". */
+typedef struct MockDomain {
+	uint32_t ioas_id;
+	uint32_t hwpt_id;
+	bool mapped; /* the buffer is mapped at IOVA in this IOAS */
+} MockDomain;
+
+typedef struct MockBackend {
+	int fd; /* /dev/iommu */
+	void *buf;
+	uint64_t iova;
+	uint64_t map_size;
+	MockDomain *domains;
+	unsigned n_domains;
+	uint32_t stdev_id;	  /* the selftest object: destroying it removes the device */
+	uint32_t idev_id;	  /* the device's bind id, dev_id of HWPT_ALLOC */
+	uint32_t initial_hwpt_id; /* automatic HWPT of IOAS 0 that MOCK_DOMAIN attached */
+	uint32_t parked_hwpt_id;  /* automatic HWPT of IOAS 0 that detach() attached */
+} MockBackend;
+
+static int reason_set(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
+static int reason_set(char **reason, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (reason) {
+		free(*reason);
+		va_start(ap, fmt);
+		if (vasprintf(reason, fmt, ap) < 0)
+			*reason = NULL;
+		va_end(ap);
+	}
+	return r;
+}
+
+/* "Cannot allocate memory (ENOMEM)" for messages that a lab engineer may search for. */
+static const char *errno_text(int r, char *buf, size_t n)
+{
+	const char *name = errno_to_name(r);
+
+	snprintf(buf, n, "%s (%s)", strerror(ERRNO_VALUE(r)), name ?: "?");
+	return buf;
+}
+
+static int open_dev_iommu(const DaemonEnv *env, int *ret_fd, char **reason)
+{
+	char e[96];
+	int r;
+
+	r = iommufd_open(env->dev_iommu, ret_fd);
+	if (r == -ENOENT)
+		return reason_set(
+			reason, r,
+			"%s not found: kernel without CONFIG_IOMMUFD or module not loaded",
+			env->dev_iommu);
+	if (r < 0)
+		return reason_set(reason, r, "cannot open %s: %s", env->dev_iommu,
+				  errno_text(r, e, sizeof(e)));
+	return 0;
+}
+
+static int mock_probe(const DaemonEnv *env, char **reason)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char e[96];
+	int r;
+
+	r = open_dev_iommu(env, &fd, reason);
+	if (r < 0)
+		return r;
+	r = uapi_probe_iommufd_command(fd, IOMMU_TEST_CMD);
+	if (r == 0)
+		return reason_set(
+			reason, -EOPNOTSUPP,
+			"kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
+	if (r < 0)
+		return reason_set(reason, r, "probing IOMMU_TEST_CMD on %s failed: %s",
+				  env->dev_iommu, errno_text(r, e, sizeof(e)));
+	return 0;
+}
+
+static int mock_list_devices(const DaemonEnv *env, BackendDevice **ret, size_t *ret_n)
+{
+	BackendDevice *d;
+
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->id = strdup(MOCK_DEVICE_ID);
+	d->description = strdup(MOCK_DEVICE_DESCRIPTION);
+	d->driver = strdup("");
+	/* A mock device exists only while a run holds it; any run can make one. */
+	d->state = strdup("ready");
+	if (!d->id || !d->description || !d->driver || !d->state) {
+		backend_device_clear(d);
+		free(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	*ret_n = 1;
+	return 0;
+}
+
+static int mock_device_info(const DaemonEnv *env, const char *id, JsonWriter *j, char **error)
+{
+	if (!streq_ptr(id, MOCK_DEVICE_ID))
+		return reason_set(error, -ENODEV,
+				  "no device %s: the mock backend has one device, " MOCK_DEVICE_ID,
+				  strempty(id));
+	json_string(j, "dev_iommu", env->dev_iommu);
+	json_string(j, "kernel_interface", "IOMMU_TEST_CMD (CONFIG_IOMMUFD_TEST)");
+	json_u64(j, "aperture_start", MOCK_APERTURE_START);
+	json_u64(j, "aperture_last", MOCK_APERTURE_LAST);
+	json_bool(j, "pasid", false); /* PASID test ops are not driven yet */
+	json_null(j, "dma_engine");
+	return 0;
+}
+
+/* Destroys one object; teardown goes on regardless, closing the fd releases what is left. */
+static void destroy_object(MockBackend *b, uint32_t *id, const char *what)
+{
+	int r;
+
+	if (*id == 0)
+		return;
+	r = iommufd_destroy(b->fd, *id);
+	if (r < 0)
+		log_debug_errno(r, "mock: IOMMU_DESTROY of %s %" PRIu32 " failed: %m", what, *id);
+	*id = 0;
+}
+
+static void mock_teardown(void *ctx)
+{
+	MockBackend *b = ctx;
+
+	if (!b)
+		return;
+	/*
+	 * The device first: it holds a reference on whatever HWPT it is
+	 * attached to, and its automatic HWPT goes away with it. Then the
+	 * HWPTs, which hold their IOAS, then the IOASes.
+	 */
+	destroy_object(b, &b->stdev_id, "mock device");
+	for (unsigned i = b->n_domains; i-- > 0;)
+		destroy_object(b, &b->domains[i].hwpt_id, "HWPT");
+	for (unsigned i = b->n_domains; i-- > 0;) {
+		MockDomain *m = &b->domains[i];
+
+		/*
+		 * Unmapping explicitly unpins the buffer even if the IOAS
+		 * destroy below fails because something still holds the IOAS.
+		 */
+		if (m->mapped) {
+			int r = iommufd_ioas_unmap(b->fd, m->ioas_id, b->iova, b->map_size);
+			if (r < 0)
+				log_debug_errno(
+					r, "mock: IOMMU_IOAS_UNMAP in IOAS %" PRIu32 " failed: %m",
+					m->ioas_id);
+			m->mapped = false;
+		}
+		destroy_object(b, &m->ioas_id, "IOAS");
+	}
+	if (b->buf)
+		(void)munmap(b->buf, b->map_size);
+	/* Closing the iommufd frees every object a failed destroy above left behind. */
+	safe_close(b->fd);
+	free(b->domains);
+	free(b);
+}
+
+static int check_scenario(const BackendSetup *setup, char **error)
+{
+	const Scenario *s = setup->scenario;
+	char where[32];
+
+	if (!streq_ptr(s->backend, "mock"))
+		return reason_set(error, -EINVAL, "scenario is for backend %s, not mock",
+				  strempty(s->backend));
+	if (s->device && !streq(s->device, MOCK_DEVICE_ID))
+		return reason_set(
+			error, -ENODEV,
+			"device %s does not exist: the mock backend has one device, " MOCK_DEVICE_ID,
+			s->device);
+	if (setup->n_aps != s->n_points)
+		return reason_set(error, -EINVAL, "%zu attachment point states for %zu points",
+				  setup->n_aps, s->n_points);
+	for (size_t i = 0; i < s->n_points; i++)
+		if (s->points[i] != ATTACH_POINT_RID)
+			return reason_set(
+				error, -EOPNOTSUPP,
+				"%s: PASID attachment points on the mock backend need the PASID test ops (kernel ≥ 6.15); not supported yet",
+				attach_point_to_string(s->points[i], where, sizeof(where)));
+	if (s->traffic || (s->engine && !streq(s->engine, "none")))
+		return reason_set(
+			error, -EINVAL,
+			"DMA engine %s is not available: the mock device has no DMA engine, set [Traffic] Engine=none",
+			s->engine ?: "(default)");
+	if (s->n_domains < 1)
+		return reason_set(error, -EINVAL, "no domains to attach");
+	/*
+	 * Mock paging domains only translate [MOCK_APERTURE_START,
+	 * MOCK_APERTURE_LAST]; attaching one to an IOAS with a mapping outside
+	 * that window fails (EADDRINUSE), so say so up front.
+	 */
+	if (s->map_size == 0 || s->iova < MOCK_APERTURE_START ||
+	    s->iova + s->map_size - 1 > MOCK_APERTURE_LAST)
+		return reason_set(
+			error, -ERANGE,
+			"[Domains] IOVA=0x%" PRIx64 " MapSize=0x%" PRIx64
+			" is outside the mock IOMMU's aperture 0x%lx-0x%lx; use e.g. IOVA=0x%lx",
+			s->iova, s->map_size, MOCK_APERTURE_START, MOCK_APERTURE_LAST,
+			MOCK_APERTURE_START);
+	return 0;
+}
+
+static int create_domains(MockBackend *b, Layout layout, char **error)
+{
+	char e[96];
+	int r;
+
+	for (unsigned i = 0; i < b->n_domains; i++) {
+		MockDomain *m = &b->domains[i];
+
+		r = iommufd_ioas_alloc(b->fd, &m->ioas_id);
+		if (r < 0)
+			return reason_set(error, r, "IOMMU_IOAS_ALLOC for domain %u failed: %s", i,
+					  errno_text(r, e, sizeof(e)));
+		/* Odd domains lack the range, as asked; with no DMA nothing will notice. */
+		if (layout == LAYOUT_MISSING_RANGE && i % 2 == 1)
+			continue;
+		r = iommufd_ioas_map_fixed(b->fd, m->ioas_id, b->buf, b->map_size, b->iova);
+		if (r < 0)
+			return reason_set(error, r,
+					  "IOMMU_IOAS_MAP of 0x%" PRIx64 " bytes at IOVA 0x%" PRIx64
+					  " in IOAS %" PRIu32 " (domain %u) failed: %s",
+					  b->map_size, b->iova, m->ioas_id, i,
+					  errno_text(r, e, sizeof(e)));
+		m->mapped = true;
+	}
+	return 0;
+}
+
+static int create_device(MockBackend *b, char **error)
+{
+	char e[96];
+	int r;
+
+	r = iommufd_test_mock_domain(b->fd, b->domains[0].ioas_id, 0, &b->stdev_id,
+				     &b->initial_hwpt_id, &b->idev_id);
+	if (r == -EINVAL)
+		return reason_set(
+			error, r,
+			"IOMMU_TEST_OP_MOCK_DOMAIN failed (EINVAL): on kernels up to at least 6.12 the mock device cannot be created while a hardware IOMMU driver (e.g. intel_iommu=on) owns the bus; boot with intel_iommu=off to use the mock backend");
+	if (r == -ENOTTY)
+		return reason_set(
+			error, r,
+			"IOMMU_TEST_CMD is not supported: kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
+	if (r < 0)
+		return reason_set(error, r,
+				  "IOMMU_TEST_OP_MOCK_DOMAIN on IOAS %" PRIu32 " failed: %s",
+				  b->domains[0].ioas_id, errno_text(r, e, sizeof(e)));
+	return 0;
+}
+
+static int create_hwpts(MockBackend *b, char **error)
+{
+	char e[96];
+	int r;
+
+	for (unsigned i = 0; i < b->n_domains; i++) {
+		MockDomain *m = &b->domains[i];
+
+		r = iommufd_hwpt_alloc(b->fd, b->idev_id, m->ioas_id, 0, 0, IOMMU_HWPT_DATA_NONE,
+				       NULL, 0, &m->hwpt_id);
+		if (r < 0)
+			return reason_set(error, r,
+					  "IOMMU_HWPT_ALLOC for domain %u (IOAS %" PRIu32
+					  ", mock device %" PRIu32 ") failed: %s",
+					  i, m->ioas_id, b->idev_id, errno_text(r, e, sizeof(e)));
+	}
+	return 0;
+}
+
+static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
+{
+	const Scenario *s = setup->scenario;
+	MockBackend *b;
+	int r;
+
+	r = check_scenario(setup, error);
+	if (r < 0)
+		return r;
+
+	b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->fd = -EBADF;
+	b->iova = s->iova;
+	b->map_size = s->map_size;
+	b->n_domains = s->n_domains;
+	b->domains = calloc(s->n_domains, sizeof(MockDomain));
+	if (!b->domains) {
+		r = -ENOMEM;
+		goto fail;
+	}
+
+	r = open_dev_iommu(setup->env, &b->fd, error);
+	if (r < 0)
+		goto fail;
+
+	/* One buffer serves every IOAS: the mock never reads it, it only has to be pinnable. */
+	b->buf =
+		mmap(NULL, b->map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (b->buf == MAP_FAILED) {
+		char e[96];
+
+		b->buf = NULL;
+		r = -errno;
+		(void)reason_set(error, r, "cannot allocate the 0x%" PRIx64 " byte buffer: %s",
+				 b->map_size, errno_text(r, e, sizeof(e)));
+		goto fail;
+	}
+
+	r = create_domains(b, s->layout, error);
+	if (r < 0)
+		goto fail;
+	r = create_device(b, error);
+	if (r < 0)
+		goto fail;
+	r = create_hwpts(b, error);
+	if (r < 0)
+		goto fail;
+
+	*ret_ctx = b;
+	return 0;
+
+fail:
+	mock_teardown(b);
+	if (error && !*error)
+		(void)reason_set(error, r, "%s", strerror(ERRNO_VALUE(r)));
+	return r;
+}
+
+/* The hot path: one ioctl, nothing else. ap is always the RID: the mock has no PASIDs here. */
+static int mock_replace(void *ctx, unsigned ap, unsigned domain)
+{
+	MockBackend *b = ctx;
+
+	if (_unlikely_(domain >= b->n_domains))
+		return -EINVAL;
+	return iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->domains[domain].hwpt_id,
+						NULL);
+}
+
+/*
+ * The first attach is a replace as well: MOCK_DOMAIN already attached the
+ * device to an automatic HWPT of IOAS 0.
+ */
+static int mock_attach(void *ctx, unsigned ap, unsigned domain)
+{
+	return mock_replace(ctx, ap, domain);
+}
+
+/*
+ * IOMMU_TEST_CMD has no RID detach: the mock device is attached from birth
+ * until IOMMU_DESTROY. Going back to initial_hwpt_id is not possible either:
+ * it was an automatic HWPT, which the kernel destroys as soon as the last
+ * device leaves it, i.e. at the first attach(). So detach() replaces to IOAS
+ * 0 itself, which makes the kernel attach an automatic HWPT of IOAS 0 again:
+ * the state MOCK_DOMAIN left the device in. None of the scenario's HWPTs is
+ * in use afterwards.
+ */
+static int mock_detach(void *ctx, unsigned ap)
+{
+	MockBackend *b = ctx;
+
+	return iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->domains[0].ioas_id,
+						&b->parked_hwpt_id);
+}
+
+static void mock_describe(void *ctx, JsonWriter *j)
+{
+	MockBackend *b = ctx;
+
+	json_u64(j, "stdev_id", b->stdev_id);
+	json_u64(j, "idev_id", b->idev_id);
+	json_u64(j, "initial_hwpt_id", b->initial_hwpt_id);
+	json_u64(j, "parked_hwpt_id", b->parked_hwpt_id);
+	json_u64(j, "iova", b->iova);
+	json_u64(j, "map_size", b->map_size);
+	json_array_begin(j, "domains");
+	for (unsigned i = 0; i < b->n_domains; i++) {
+		json_object_begin(j, NULL);
+		json_u64(j, "index", i);
+		json_u64(j, "ioas_id", b->domains[i].ioas_id);
+		json_u64(j, "hwpt_id", b->domains[i].hwpt_id);
+		json_bool(j, "maps_dma_range", b->domains[i].mapped);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
+const BackendOps backend_mock = {
+	.name = "mock",
+	.description = "kernel iommufd selftest mock device (IOMMU_TEST_CMD), no hardware",
+	.probe = mock_probe,
+	.list_devices = mock_list_devices,
+	.device_info = mock_device_info,
+	.setup = mock_setup,
+	.attach = mock_attach,
+	.replace = mock_replace,
+	.detach = mock_detach,
+	.describe = mock_describe,
+	.teardown = mock_teardown,
+};
