@@ -125,6 +125,14 @@ typedef struct BackendOps {
 	int (*traffic_start)(void *ctx); /* may be NULL: no DMA engine */
 	void (*traffic_stop)(void *ctx);
 	void (*sample)(void *ctx, BackendCounters *ret);
+	/*
+	 * File descriptors the main loop should watch for this run (e.g. iommufd
+	 * fault queues), and what to do when one is readable; both may be NULL.
+	 * dispatch runs on the main thread and may push to the backend's own
+	 * FaultQueue (the main thread is then its single producer).
+	 */
+	int (*event_fds)(void *ctx, int *fds, size_t max);
+	void (*event_dispatch)(void *ctx, int fd);
 	/* Adds backend-specific members to a run's Describe() object (may be NULL). */
 	void (*describe)(void *ctx, JsonWriter *j);
 	void (*teardown)(void *ctx);

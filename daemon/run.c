@@ -459,6 +459,41 @@ static void run_set_reason(Run *r, const char *reason)
 	r->reason = strdup(reason ?: "");
 }
 
+static int on_backend_fd(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	Run *r = userdata;
+
+	if (r->ctx && r->ops->event_dispatch)
+		r->ops->event_dispatch(r->ctx, fd);
+	return 0;
+}
+
+static void run_unwatch_backend(Run *r)
+{
+	for (size_t i = 0; i < ELEMENTSOF(r->backend_sources); i++)
+		r->backend_sources[i] = sd_event_source_disable_unref(r->backend_sources[i]);
+}
+
+static int run_watch_backend(Run *r)
+{
+	int fds[ELEMENTSOF(r->backend_sources)];
+	int n, k;
+
+	if (!r->ops->event_fds || !r->ops->event_dispatch)
+		return 0;
+	n = r->ops->event_fds(r->ctx, fds, ELEMENTSOF(fds));
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n && (size_t)i < ELEMENTSOF(fds); i++) {
+		k = sd_event_add_io(r->daemon->event, &r->backend_sources[i], fds[i], EPOLLIN,
+				    on_backend_fd, r);
+		if (k < 0)
+			return k;
+		(void)sd_event_source_set_description(r->backend_sources[i], "run-backend-fd");
+	}
+	return 0;
+}
+
 /* Undo whatever setup got done; safe at every stage and more than once. */
 static void run_release_backend(Run *r)
 {
@@ -487,6 +522,7 @@ static void run_release_backend(Run *r)
 		json_object_end(&j);
 		r->backend_info = json_finish(&j, NULL);
 	}
+	run_unwatch_backend(r);
 	r->ops->teardown(r->ctx);
 	r->ctx = NULL;
 }
@@ -981,6 +1017,10 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	}
 
 	run_setup_trace(r);
+	k = run_watch_backend(r);
+	if (k < 0)
+		return setup_errorf(error, BUS_ERROR_SETUP_FAILED, k,
+				    "Cannot watch the backend's event descriptors");
 
 	k = sd_event_add_io(d->event, &r->wake_source, r->wake_fd, EPOLLIN, on_wake, r);
 	if (k < 0)

@@ -152,6 +152,7 @@ typedef struct Run {
 	uint64_t signal_pending;
 	uint64_t signal_last_usec; /* CLOCK_MONOTONIC µs of the last emission */
 
+	sd_event_source *backend_sources[8]; /* BackendOps.event_fds */
 	bool attached, traffic_on;
 	sd_event_source *tick, *wake_source, *fault_source, *fault_rearm, *deadline, *fault_signal;
 } Run;
