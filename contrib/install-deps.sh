@@ -9,7 +9,8 @@ pkgs=(
 	libsystemd-dev libnl-3-dev check
 	dbus jq util-linux passwd
 )
-[[ ${1:-} == --test ]] && pkgs+=(valgrind)
+# --test: also what the suites need (valgrind; clang and libFuzzer for the fuzz target)
+[[ ${1:-} == --test ]] && pkgs+=(valgrind clang libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -14,10 +14,20 @@
 
 #define KMSG_MARKER "iommutestd: clock mark "
 
+/*
+ * The kernel prints a fault's lines back to back from one handler, so an
+ * event still open this long after it was read has lost its tail (or never
+ * had one: VT-d without CONFIG_DMAR_DEBUG prints no table dump). Waiting
+ * costs no accuracy: faults are placed in time by their kmsg timestamp.
+ */
+#define KMSG_GROUP_USEC (100 * USEC_PER_MSEC)
+
 struct KmsgSource {
 	Daemon *daemon;
 	int fd;
-	sd_event_source *source;
+	sd_event_source *source, *group_timer;
+	KmsgParser parser;
+	uint64_t group_seq; /* the group timer closes events opened up to this record */
 	uint64_t last_seq;
 	bool have_seq;
 	/*
@@ -35,6 +45,7 @@ KmsgSource *kmsg_source_free(KmsgSource *k)
 	if (!k)
 		return NULL;
 	sd_event_source_disable_unref(k->source);
+	sd_event_source_disable_unref(k->group_timer);
 	safe_close(k->fd);
 	free(k);
 	return NULL;
@@ -59,43 +70,52 @@ void kmsg_source_mark(KmsgSource *k, const char *what)
 	safe_close(fd);
 }
 
-static bool run_wants_kmsg(Run *r, const KmsgFault *f)
+static bool run_wants_kmsg(Run *r, const KmsgEvent *e)
 {
-	return run_is_active(r) && r->kmsg_queue && r->kmsg_match.valid &&
-	       r->kmsg_match.bus == f->bus && r->kmsg_match.dev == f->dev &&
-	       r->kmsg_match.fn == f->fn;
+	uint16_t segment = 0;
+	uint8_t b, d, f;
+
+	if (!run_is_active(r) || !r->kmsg_queue || !r->kmsg_match.valid)
+		return false;
+	/* kmsg_match came from this same device string; it also holds the PCI segment. */
+	(void)pci_bdf_parse(r->scenario->device, &segment, &b, &d, &f);
+	return kmsg_event_matches_device(e, segment, r->kmsg_match.bus, r->kmsg_match.dev,
+					 r->kmsg_match.fn);
 }
 
-static void route_dma_fault(KmsgSource *k, const KmsgRecord *rec, const KmsgFault *f)
+static void route_dma_fault(KmsgSource *k, const KmsgEvent *e)
 {
-	uint64_t t = (uint64_t)((int64_t)(rec->ts_usec * NSEC_PER_USEC) + k->offset_ns);
+	uint64_t t = (uint64_t)((int64_t)(e->ts_usec * NSEC_PER_USEC) + k->offset_ns);
 
 	for (Run *r = k->daemon->runs; r; r = r->next) {
 		FaultRecord fr;
 		size_t ap = SIZE_MAX;
 
-		if (!run_wants_kmsg(r, f))
+		if (!run_wants_kmsg(r, e))
 			continue;
-		/* VT-d reports RID_PASID (0) for requests without a PASID in scalable mode. */
+		/*
+		 * Requests without a PASID use the RID attachment; VT-d scalable mode
+		 * reports them as PASID 0 (RID_PASID), SMMUv3 as SSID 0 without SSV.
+		 */
 		for (size_t i = 0; i < r->n_points; i++) {
 			uint32_t p = r->points[i].state->pasid;
 
-			if ((p == ATTACH_POINT_RID && (!f->has_pasid || f->pasid == 0)) ||
-			    (f->has_pasid && p == f->pasid)) {
+			if ((p == ATTACH_POINT_RID && (!e->has_pasid || e->pasid == 0)) ||
+			    (e->has_pasid && p == e->pasid)) {
 				ap = i;
 				break;
 			}
 		}
 		fr = (FaultRecord){
 			.time_ns = t,
-			.address = f->addr,
+			.address = e->addr,
 			.ap = ap == SIZE_MAX ? UINT32_MAX : (uint32_t)ap,
-			.reason = f->reason,
+			.reason = e->reason,
 			.source = FAULT_SOURCE_KMSG,
-			.access = (uint8_t)f->access,
+			.access = (uint8_t)e->access,
 			.during_replace = ap != SIZE_MAX && run_point_in_window(r, ap, t),
 		};
-		snprintf(fr.reason_text, sizeof(fr.reason_text), "%s", f->reason_text);
+		snprintf(fr.reason_text, sizeof(fr.reason_text), "%s", e->reason_text);
 		fault_queue_push(r->kmsg_queue, &fr);
 		r->kmsg_stats.lines++;
 	}
@@ -120,14 +140,43 @@ static void add_lost(Run *r, uint64_t n)
 	r->kmsg_stats.lower_bound = true;
 }
 
-static void add_intr(Run *r, uint64_t n)
+/* The IOMMU dropped events itself (overflow, VT-d PFO); it does not say how many. */
+static void add_overflow(Run *r, uint64_t n)
 {
-	r->kmsg_stats.intr_remap += n;
+	r->kmsg_stats.overflows += n;
+	r->kmsg_stats.lower_bound = true;
+}
+
+static void on_event(const KmsgEvent *e, void *userdata)
+{
+	KmsgSource *k = userdata;
+
+	switch (e->kind) {
+	case KMSG_KIND_DMA_FAULT:
+		route_dma_fault(k, e);
+		break;
+	case KMSG_KIND_INTR_FAULT:
+		for (Run *r = k->daemon->runs; r; r = r->next)
+			if (run_wants_kmsg(r, e))
+				r->kmsg_stats.intr_remap++;
+		break;
+	case KMSG_KIND_RATELIMIT:
+		/* Only the IOMMU drivers' limiters hide fault lines from us. */
+		if (e->vendor != KMSG_VENDOR_NONE)
+			for_each_kmsg_run(k, add_suppressed, e->suppressed);
+		break;
+	default:
+		break;
+	}
+	if (e->lost) {
+		log_debug("kmsg: %s IOMMU lost events: %s", kmsg_vendor_to_string(e->vendor),
+			  e->reason_text);
+		for_each_kmsg_run(k, add_overflow, 1);
+	}
 }
 
 static void handle_record(KmsgSource *k, const KmsgRecord *rec)
 {
-	KmsgFault f;
 	const char *m;
 
 	if (k->have_seq && rec->seq > k->last_seq + 1)
@@ -150,31 +199,14 @@ static void handle_record(KmsgSource *k, const KmsgRecord *rec)
 		return;
 	}
 
-	switch (kmsg_parse_fault(rec->text, &f)) {
-	case KMSG_VTD_DMA_FAULT:
-		route_dma_fault(k, rec, &f);
-		break;
-	case KMSG_VTD_INTR_FAULT:
-		for (Run *r = k->daemon->runs; r; r = r->next)
-			if (run_wants_kmsg(r, &f))
-				add_intr(r, 1);
-		break;
-	case KMSG_RATELIMIT:
-		/* Only the DMAR fault handler's limiter hides IOMMU faults from us. */
-		if (streq(f.func, "dmar_fault"))
-			for_each_kmsg_run(k, add_suppressed, f.suppressed);
-		break;
-	default:
-		break;
-	}
+	kmsg_parser_feed(&k->parser, rec);
 }
 
-void kmsg_source_flush(KmsgSource *k)
+/* Reads every queued record. */
+static void kmsg_source_read(KmsgSource *k)
 {
 	char buf[8192 + 1];
 
-	if (!k || k->fd < 0)
-		return;
 	for (;;) {
 		KmsgRecord rec;
 		ssize_t n = read(k->fd, buf, sizeof(buf) - 1);
@@ -199,9 +231,66 @@ void kmsg_source_flush(KmsgSource *k)
 	}
 }
 
+void kmsg_source_flush(KmsgSource *k)
+{
+	if (!k || k->fd < 0)
+		return;
+	kmsg_source_read(k);
+	kmsg_parser_flush(&k->parser);
+	if (k->group_timer)
+		(void)sd_event_source_set_enabled(k->group_timer, SD_EVENT_OFF);
+}
+
+static void arm_group_timer(KmsgSource *k);
+
+static int on_group_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	KmsgSource *k = userdata;
+
+	kmsg_source_read(k);
+	kmsg_parser_flush_until(&k->parser, k->group_seq);
+	if (kmsg_parser_pending(&k->parser, NULL))
+		/* opened since the timer was armed: they get their own time */
+		arm_group_timer(k);
+	return 0;
+}
+
+/* Closes the open events KMSG_GROUP_USEC from now unless later lines close them first. */
+static void arm_group_timer(KmsgSource *k)
+{
+	uint64_t now;
+	int r;
+
+	(void)kmsg_parser_pending(&k->parser, &k->group_seq);
+	r = sd_event_now(k->daemon->event, CLOCK_MONOTONIC, &now);
+	if (r >= 0 && k->group_timer) {
+		r = sd_event_source_set_time(k->group_timer, now + KMSG_GROUP_USEC);
+		if (r >= 0)
+			r = sd_event_source_set_enabled(k->group_timer, SD_EVENT_ONESHOT);
+	} else if (r >= 0) {
+		r = sd_event_add_time(k->daemon->event, &k->group_timer, CLOCK_MONOTONIC,
+				      now + KMSG_GROUP_USEC, 0, on_group_timer, k);
+		if (r >= 0)
+			(void)sd_event_source_set_description(k->group_timer, "kmsg-group");
+	}
+	if (r < 0) {
+		log_debug_errno(r, "Cannot arm the kmsg group timer, closing the event now: %m");
+		kmsg_parser_flush(&k->parser);
+	}
+}
+
 static int on_kmsg(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	kmsg_source_flush(userdata);
+	KmsgSource *k = userdata;
+	int enabled = SD_EVENT_OFF;
+
+	kmsg_source_read(k);
+	if (!kmsg_parser_pending(&k->parser, NULL))
+		return 0;
+	if (k->group_timer && sd_event_source_get_enabled(k->group_timer, &enabled) >= 0 &&
+	    enabled != SD_EVENT_OFF)
+		return 0; /* armed; on_group_timer() re-arms for events opened since */
+	arm_group_timer(k);
 	return 0;
 }
 
@@ -214,6 +303,7 @@ int kmsg_source_new(Daemon *d, KmsgSource **ret)
 	if (!k)
 		return -ENOMEM;
 	k->daemon = d;
+	kmsg_parser_init(&k->parser, on_event, k);
 	k->fd = open(d->env.dev_kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (k->fd < 0) {
 		r = -errno;

@@ -1286,6 +1286,7 @@ int run_describe(Run *r, char **ret_json)
 	json_u64(&j, "suppressed", r->kmsg_stats.suppressed);
 	json_u64(&j, "lost", r->kmsg_stats.lost);
 	json_u64(&j, "intr_remap_faults", r->kmsg_stats.intr_remap);
+	json_u64(&j, "iommu_overflows", r->kmsg_stats.overflows);
 	/* The kernel rate-limits DMAR lines (10 per 5 s): then the kmsg count is only a floor. */
 	json_bool(&j, "lower_bound", r->kmsg_stats.lower_bound);
 	json_object_end(&j);

@@ -133,6 +133,7 @@ typedef struct Run {
 		uint64_t suppressed; /* "dmar_fault: N callbacks suppressed" while running */
 		uint64_t lost;	     /* records overwritten before we read them */
 		uint64_t intr_remap; /* interrupt-remapping faults (not DMA faults) */
+		uint64_t overflows;  /* times the IOMMU said it lost events (EVTQ overflow, PFO) */
 		bool lower_bound;    /* the kmsg count misses faults */
 	} kmsg_stats;
 	/* entry_sync trace events for the device, or why there are none. */

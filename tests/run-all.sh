@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite, from a fresh clone: dependencies, a normal build with
-# every suite (unit, integration, bench), and an ASan/UBSan build running the
-# unit and integration suites.
+# every suite (unit, integration, bench), an ASan/UBSan build running the
+# unit and integration suites, and a clang build that runs the kernel-log
+# parser under libFuzzer for 30 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,11 +22,23 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 	meson test -C build-sanitize --suite unit --suite integration --print-errorlogs \
 	--num-processes 2 --timeout-multiplier 3 || rc=1
 
-# One closing line over both builds, from meson's machine-readable logs.
+# libFuzzer needs clang; only the fuzz target is built. Without clang the
+# builds above already ran the same target over its seeds and mutations.
+logs=(build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json)
+if command -v clang >/dev/null; then
+	CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false --wipe >/dev/null 2>&1 ||
+		CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+	ninja -C build-fuzz tests/fuzz/fuzz-kmsg
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs || rc=1
+	logs+=(build-fuzz/meson-logs/testlog.json)
+fi
+
+# One closing line over all builds, from meson's machine-readable logs.
 jq -rs '
   (map(select(.result == "OK" or .result == "EXPECTEDFAIL")) | length) as $p |
   (map(select(.result == "FAIL" or .result == "TIMEOUT" or .result == "ERROR" or .result == "UNEXPECTEDPASS")) | length) as $f |
   (map(select(.result == "SKIP")) | length) as $s |
   "\($p) passed, \($f) failed, \($s) skipped"' \
-	build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json
+	"${logs[@]}"
 exit $rc
