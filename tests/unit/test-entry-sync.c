@@ -15,6 +15,7 @@
 
 #include "model/entry-sync.h"
 #include "model/model.h"
+#include "check-run.h"
 
 #define MAX_STATES 32
 #define N_DOMAINS  4 /* kinds repeat with period 2: four domains have every pair class */
@@ -438,8 +439,6 @@ int main(void)
 {
 	Suite *s = suite_create("entry-sync");
 	TCase *tc = tcase_create("writers");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_kind_pairs, 0, (int)ELEMENTSOF(kind_cases));
 	tcase_add_loop_test(tc, test_attach_detach, 0, (int)ELEMENTSOF(kind_cases));
@@ -448,9 +447,5 @@ int main(void)
 	tcase_add_loop_test(tc, test_predict_per_pattern, 0, (int)ELEMENTSOF(kind_cases));
 	tcase_add_test(tc, test_seeds_claims);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "fault.h"
+#include "check-run.h"
 
 typedef struct Collect {
 	uint64_t n, last_addr;
@@ -123,17 +124,11 @@ int main(void)
 {
 	Suite *s = suite_create("fault-sink");
 	TCase *tc = tcase_create("sink");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_push_drain_totals);
 	tcase_add_test(tc, test_fail_first_wins);
 	tcase_add_test(tc, test_concurrent);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "histogram.h"
+#include "check-run.h"
 
 static uint64_t rng_state = 0x12345678abcdefULL;
 
@@ -166,8 +167,6 @@ int main(void)
 {
 	Suite *s = suite_create("histogram");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_relative_error_log_uniform);
@@ -176,9 +175,5 @@ int main(void)
 	tcase_add_test(tc, test_exact_small_values);
 	tcase_add_test(tc, test_empty_and_merge);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "interrupts.h"
+#include "check-run.h"
 
 static int parse(const char *text, uint64_t *count, unsigned *lines)
 {
@@ -60,15 +61,9 @@ int main(void)
 {
 	Suite *s = suite_create("interrupts");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_guest);
 	tcase_add_test(tc, test_multiple_drhd_and_none);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

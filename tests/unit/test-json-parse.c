@@ -9,6 +9,7 @@
 #include "shared/json-parse.h"
 #include "shared/json.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 static JsonValue *parse_ok(const char *text)
 {
@@ -552,11 +553,5 @@ static Suite *json_parse_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(json_parse_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(json_parse_suite());
 }

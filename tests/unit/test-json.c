@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "shared/json.h"
+#include "check-run.h"
 
 START_TEST(test_shapes)
 {
@@ -83,16 +84,10 @@ int main(void)
 {
 	Suite *s = suite_create("json");
 	TCase *tc = tcase_create("writer");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_shapes);
 	tcase_add_test(tc, test_unbalanced);
 	tcase_add_test(tc, test_pretty);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include "kmsg.h"
 #include "uevent.h"
+#include "check-run.h"
 
 /*
  * The fixtures: NAME.txt holds /dev/kmsg records as `cat /dev/kmsg` saves
@@ -429,8 +430,6 @@ int main(void)
 {
 	Suite *s = suite_create("kmsg");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_fixture, 0, ELEMENTSOF(fixtures));
 	tcase_add_test(tc, test_fields);
@@ -442,9 +441,5 @@ int main(void)
 	tcase_add_test(tc, test_bdf);
 	tcase_add_test(tc, test_uevent);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "shared/parse-util.h"
+#include "check-run.h"
 
 static const struct {
 	const char *text;
@@ -111,17 +112,11 @@ int main(void)
 {
 	Suite *s = suite_create("parse-util");
 	TCase *tc = tcase_create("parse");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_duration, 0, sizeof(durations) / sizeof(durations[0]));
 	tcase_add_loop_test(tc, test_size, 0, sizeof(sizes) / sizeof(sizes[0]));
 	tcase_add_test(tc, test_numbers);
 	tcase_add_test(tc, test_format);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

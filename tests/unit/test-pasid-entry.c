@@ -5,6 +5,7 @@
 
 #include "model/pasid-entry.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 /*
  * The used bits of the final VT-d entry_sync patch, written out by hand from
@@ -287,8 +288,6 @@ int main(void)
 {
 	Suite *s = suite_create("pasid-entry");
 	TCase *tc = tcase_create("entry");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_loop_test(tc, test_used_bits_per_pgtt, 0,
 			    (int)ELEMENTSOF(used_cases));
@@ -299,9 +298,5 @@ int main(void)
 	tcase_add_test(tc, test_build_rejects);
 	tcase_add_test(tc, test_decode_invalid_pgtt);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

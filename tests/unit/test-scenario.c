@@ -18,6 +18,7 @@
 
 #include "scenario.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Scenario *, scenario_free);
 
@@ -1461,11 +1462,5 @@ static Suite *scenario_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(scenario_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_ENV);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(scenario_suite());
 }

@@ -10,6 +10,7 @@
 
 #include "shared/macro.h"
 #include "tracefs.h"
+#include "check-run.h"
 
 /* Entries as the series' events print them: qwords 3:2:1:0 of the first 256 bits. */
 #define SL_DID1 "0000000000000000:0000000000000000:0000000000000001:0000000001000081"
@@ -194,16 +195,10 @@ int main(void)
 {
 	Suite *s = suite_create("tracefs");
 	TCase *tc = tcase_create("tracefs");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_parse);
 	tcase_add_test(tc, test_fixture_tree);
 	tcase_add_test(tc, test_unavailable);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

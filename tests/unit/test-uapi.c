@@ -21,6 +21,7 @@
 
 #include "iommufd-ioctl.h"
 #include "shared/macro.h"
+#include "check-run.h"
 
 #define FAKE_FD 1000 /* never a real fd: a stray real ioctl would fail with EBADF */
 
@@ -972,8 +973,6 @@ int main(void)
 	Suite *s = suite_create("uapi");
 	TCase *tc = tcase_create("fake-kernel");
 	TCase *real = tcase_create("real-kernel");
-	SRunner *sr;
-	int failed;
 
 	default_hook = uapi_ioctl_hook;
 	tcase_add_loop_test(tc, test_wrapper_fields, 0, ELEMENTSOF(wrappers));
@@ -989,9 +988,5 @@ int main(void)
 	suite_add_tcase(s, tc);
 	tcase_add_test(real, test_real_dev_iommu);
 	suite_add_tcase(s, real);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -18,6 +18,7 @@
 #include "model/walker.h"
 #include "shared/json.h"
 #include "shared/parse-util.h"
+#include "check-run.h"
 
 #define IOVA	 UINT64_C(0x100000)
 #define MAP_SIZE UINT64_C(65536)
@@ -651,8 +652,6 @@ int main(void)
 {
 	Suite *s = suite_create("walker");
 	TCase *tc = tcase_create("decisions"), *tt = tcase_create("threads");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_decode);
@@ -673,9 +672,5 @@ int main(void)
 	tcase_add_test(tt, test_describe);
 	suite_add_tcase(s, tt);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }
