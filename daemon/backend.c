@@ -3,6 +3,7 @@
 
 const BackendOps *const backends[] = {
 	&backend_model,
+	&backend_vfio,
 	&backend_mock,
 	NULL,
 };

@@ -139,6 +139,7 @@ typedef struct BackendOps {
 } BackendOps;
 
 extern const BackendOps backend_model;
+extern const BackendOps backend_vfio;
 extern const BackendOps backend_mock;
 
 /* NULL-terminated table of all compiled-in backends. */

@@ -24,7 +24,9 @@ static void help(void)
 	       "     --dev-iommu=PATH    iommufd device node (default: /dev/iommu)\n"
 	       "     --sysfs=PATH        sysfs root (default: /sys)\n"
 	       "     --kmsg=PATH         kernel log device (default: /dev/kmsg)\n"
-	       "     --tracefs=PATH      tracefs root (default: /sys/kernel/tracing)\n",
+	       "     --tracefs=PATH      tracefs root (default: /sys/kernel/tracing)\n"
+	       "     --dev-vfio=PATH     VFIO device nodes (default: /dev/vfio)\n"
+	       "     --proc=PATH         procfs root (default: /proc)\n",
 	       program_invocation_short_name, BUS_NAME, DEFAULT_CONFIG);
 }
 
@@ -40,6 +42,8 @@ enum {
 	ARG_SYSFS,
 	ARG_KMSG,
 	ARG_TRACEFS,
+	ARG_DEV_VFIO,
+	ARG_PROC,
 };
 
 static int parse_argv(Daemon *d, int argc, char *argv[], char **admin_group)
@@ -57,6 +61,8 @@ static int parse_argv(Daemon *d, int argc, char *argv[], char **admin_group)
 		{"sysfs", required_argument, NULL, ARG_SYSFS},
 		{"kmsg", required_argument, NULL, ARG_KMSG},
 		{"tracefs", required_argument, NULL, ARG_TRACEFS},
+		{"dev-vfio", required_argument, NULL, ARG_DEV_VFIO},
+		{"proc", required_argument, NULL, ARG_PROC},
 		{}};
 	int c, k;
 
@@ -114,6 +120,12 @@ static int parse_argv(Daemon *d, int argc, char *argv[], char **admin_group)
 			break;
 		case ARG_TRACEFS:
 			d->env.tracefs = optarg;
+			break;
+		case ARG_DEV_VFIO:
+			d->env.dev_vfio = optarg;
+			break;
+		case ARG_PROC:
+			d->env.proc = optarg;
 			break;
 		case '?':
 			return -EINVAL;

@@ -300,6 +300,8 @@ static void run_schedule_fault_signal(Run *r)
 
 void run_drain_faults(Run *r)
 {
+	if (!r->sink) /* finished: everything was drained */
+		return;
 	(void)fault_sink_drain(r->sink, run_fault_cb, r);
 	run_schedule_fault_signal(r);
 }
@@ -348,7 +350,8 @@ void run_sample(Run *r)
 		st->dma_errors = bc.dma_errors;
 	}
 
-	fault_sink_totals(r->sink, &r->fault_totals);
+	if (r->sink)
+		fault_sink_totals(r->sink, &r->fault_totals);
 	st->faults = st->faults_during = 0;
 	for (unsigned i = 0; i < _FAULT_SOURCE_MAX; i++) {
 		st->faults += r->fault_totals.total[i];
@@ -606,6 +609,13 @@ static void run_finish(Run *r)
 	r->deadline = sd_event_source_disable_unref(r->deadline);
 	r->fault_signal = sd_event_source_disable_unref(r->fault_signal);
 	run_emit_fault_signal(r); /* whatever is pending goes out before Finished */
+	/*
+	 * A finished run keeps its numbers, not its descriptors: the totals are
+	 * in r->fault_totals, the records in the ring.
+	 */
+	r->sink = fault_sink_free(r->sink);
+	r->kmsg_queue = NULL;
+	r->wake_fd = safe_close(r->wake_fd);
 
 	if (r->state == RUN_FAILED)
 		log_warning("Run %u (%s) failed: %s", r->id, r->scenario->name, r->reason);
@@ -639,7 +649,7 @@ static void run_check_failure(Run *r)
 {
 	const char *reason;
 
-	if (fault_sink_failed(r->sink, NULL, &reason) && r->state == RUN_RUNNING) {
+	if (r->sink && fault_sink_failed(r->sink, NULL, &reason) && r->state == RUN_RUNNING) {
 		run_set_reason(r, reason);
 		run_request_stop(r, reason);
 	}
