@@ -35,12 +35,12 @@
 
 /* Host paths, overridable so that tests run unprivileged against fakes. */
 typedef struct DaemonEnv {
-	const char *dev_iommu;	/* /dev/iommu */
-	const char *sysfs;	/* /sys */
-	const char *dev_kmsg;	/* /dev/kmsg */
-	const char *tracefs;	/* /sys/kernel/tracing */
-	const char *proc;	/* /proc */
-	const char *dev_vfio;	/* /dev/vfio (cdevs under devices/) */
+	const char *dev_iommu; /* /dev/iommu */
+	const char *sysfs;     /* /sys */
+	const char *dev_kmsg;  /* /dev/kmsg */
+	const char *tracefs;   /* /sys/kernel/tracing */
+	const char *proc;      /* /proc */
+	const char *dev_vfio;  /* /dev/vfio (cdevs under devices/) */
 } DaemonEnv;
 
 /*
@@ -53,9 +53,16 @@ typedef struct DaemonEnv {
 typedef struct AttachPointState {
 	_Alignas(64) uint64_t window_seq;
 	uint64_t window_end_ns;
-	uint32_t pasid; /* ATTACH_POINT_RID or a PASID */
+	uint32_t pasid;	 /* ATTACH_POINT_RID or a PASID */
 	uint32_t index;
+	uint32_t domain; /* the domain attached since the last successful replace() */
 } AttachPointState;
+
+/* Which domain the point is attached to right now (outside a window; inside, it is changing). */
+static inline uint32_t attach_point_domain(const AttachPointState *a)
+{
+	return __atomic_load_n(&a->domain, __ATOMIC_RELAXED);
+}
 
 static inline void attach_point_window_open(AttachPointState *a)
 {
@@ -90,7 +97,7 @@ typedef struct BackendSetup {
 typedef struct BackendCounters {
 	uint64_t dma_transfers; /* issued and completed (ok + failed) */
 	uint64_t dma_ok;
-	uint64_t dma_errors;	/* failed or corrupted, also reported as dma-verify faults */
+	uint64_t dma_errors; /* failed or corrupted, also reported as dma-verify faults */
 } BackendCounters;
 
 typedef struct BackendDevice {

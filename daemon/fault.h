@@ -44,6 +44,13 @@ typedef struct FaultRecord {
 	uint8_t source;	  /* FaultSource */
 	uint8_t access;	  /* FaultAccess */
 	bool during_replace; /* fell inside a replace() window (+settle time) */
+	/*
+	 * The domain the point was attached to when the fault happened, when the
+	 * producer can tell (not during a replacement): a positive control
+	 * checks that faults come only from the domain that lacks the range.
+	 */
+	bool domain_known;
+	uint32_t domain;
 	char reason_text[FAULT_REASON_TEXT_MAX];
 } FaultRecord;
 

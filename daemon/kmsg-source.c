@@ -113,8 +113,11 @@ static void route_dma_fault(KmsgSource *k, const KmsgEvent *e)
 			.reason = e->reason,
 			.source = FAULT_SOURCE_KMSG,
 			.access = (uint8_t)e->access,
-			.during_replace = ap != SIZE_MAX && run_point_in_window(r, ap, t),
 		};
+		if (ap != SIZE_MAX) {
+			fr.during_replace = run_point_lookup(r, ap, t, &fr.domain);
+			fr.domain_known = fr.domain != UINT32_MAX;
+		}
 		snprintf(fr.reason_text, sizeof(fr.reason_text), "%s", e->reason_text);
 		fault_queue_push(r->kmsg_queue, &fr);
 		r->kmsg_stats.lines++;

@@ -158,9 +158,17 @@ static void *worker_main(void *userdata)
 		}
 		k = r->ops->replace(r->ctx, ap, d);
 		t1 = now_ns(CLOCK_MONOTONIC);
+		/* The new domain is published before the window closes: outside a window it is
+		 * exact. */
+		if (_likely_(k >= 0))
+			__atomic_store_n(&pt->state->domain, d, __ATOMIC_RELAXED);
+		if (pt->windows) {
+			uint64_t *w_ = pt->windows[(pt->window_idx - 1) % RUN_WINDOW_RING];
+
+			HIST_STORE(w_[2], k >= 0 ? d : pt->domain);
+			HIST_STORE(w_[1], t1);
+		}
 		attach_point_window_close(pt->state, t1);
-		if (pt->windows)
-			HIST_STORE(pt->windows[(pt->window_idx - 1) % RUN_WINDOW_RING][1], t1);
 
 		if (_likely_(k >= 0)) {
 			pt->domain = d;
@@ -178,28 +186,49 @@ static void *worker_main(void *userdata)
 	return NULL;
 }
 
-bool run_point_in_window(Run *r, size_t ap, uint64_t t)
+bool run_point_lookup(Run *r, size_t ap, uint64_t t, uint32_t *ret_domain)
 {
 	RunPoint *pt = &r->points[ap];
 	uint64_t settle = r->scenario->settle_ns, idx, oldest;
+	uint32_t domain = UINT32_MAX;
+	bool during;
 
-	if (!pt->windows)
-		return attach_point_in_window(pt->state, t, settle);
+	if (!pt->windows) {
+		during = attach_point_in_window(pt->state, t, settle);
+		if (!during)
+			domain = attach_point_domain(pt->state);
+		goto done;
+	}
 	idx = __atomic_load_n(&pt->window_idx, __ATOMIC_ACQUIRE);
 	oldest = idx > RUN_WINDOW_RING ? idx - RUN_WINDOW_RING : 0;
 	/* Windows are in time order: walk back to the last one that started before t. */
 	while (idx > oldest) {
-		uint64_t start, end;
+		uint64_t start, end, after;
 
 		idx--;
 		start = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][0]);
 		end = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][1]);
+		after = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][2]);
 		if (start > t)
 			continue;
-		return end == UINT64_MAX || t <= end + settle;
+		during = end == UINT64_MAX || t <= end + settle;
+		if (!during)
+			domain = (uint32_t)after;
+		goto done;
 	}
-	/* Older than every window we remember (or none yet): count it at rest. */
-	return false;
+	/* Before the first window every point is on domain 0; older than the ring, unknown. */
+	during = false;
+	if (idx == 0)
+		domain = 0;
+done:
+	if (ret_domain)
+		*ret_domain = domain;
+	return during;
+}
+
+bool run_point_in_window(Run *r, size_t ap, uint64_t t)
+{
+	return run_point_lookup(r, ap, t, NULL);
 }
 
 static void run_fault_cb(const FaultRecord *f, void *userdata)
@@ -213,9 +242,15 @@ static void run_fault_cb(const FaultRecord *f, void *userdata)
 
 	rf.rec.seq = ++r->fault_seq;
 	if (f->ap < r->n_points) {
-		r->points[f->ap].faults++;
+		RunPoint *pt = &r->points[f->ap];
+
+		pt->faults++;
 		if (f->during_replace)
-			r->points[f->ap].faults_during++;
+			pt->faults_during++;
+		if (f->domain_known && f->domain < r->scenario->n_domains && pt->faults_by_domain)
+			pt->faults_by_domain[f->domain]++;
+		else
+			pt->faults_domain_unknown++;
 	}
 	r->signal_last = rf;
 	r->signal_pending++;
@@ -753,6 +788,7 @@ Run *run_free(Run *r)
 		bool shared = false;
 
 		free(r->points[i].windows);
+		free(r->points[i].faults_by_domain);
 		for (unsigned w = 0; r->workers && w < r->n_workers; w++)
 			shared = shared || r->points[i].hist == r->workers[w].hist;
 		if (!shared)
@@ -961,6 +997,9 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	r->n_points = scenario->n_points;
 	memset(r->ap_states, 0, scenario->n_points * sizeof(AttachPointState));
 	for (size_t i = 0; i < r->n_points; i++) {
+		r->points[i].faults_by_domain = calloc(scenario->n_domains, sizeof(uint64_t));
+		if (!r->points[i].faults_by_domain)
+			return -ENOMEM;
 		r->points[i].state = &r->ap_states[i];
 		r->ap_states[i].pasid = scenario->points[i];
 		r->ap_states[i].index = (uint32_t)i;
@@ -1171,6 +1210,11 @@ static void describe_points(Run *r, JsonWriter *j)
 		describe_latency(j, "latency_ns", h);
 		json_u64(j, "faults", pt->faults);
 		json_u64(j, "faults_during_replace", pt->faults_during);
+		json_array_begin(j, "faults_by_domain");
+		for (unsigned d = 0; d < r->scenario->n_domains; d++)
+			json_u64(j, NULL, pt->faults_by_domain ? pt->faults_by_domain[d] : 0);
+		json_array_end(j);
+		json_u64(j, "faults_domain_unknown", pt->faults_domain_unknown);
 		json_object_end(j);
 	}
 	json_array_end(j);
@@ -1212,6 +1256,9 @@ static const char *run_authoritative_source(const Run *r)
 
 	if (streq(s->backend, "model"))
 		return fault_source_to_string(FAULT_SOURCE_MODEL);
+	/* Every injected page request is accounted for by the backend (mock-iopf.c). */
+	if (s->traffic && streq_ptr(s->engine, "iopf"))
+		return fault_source_to_string(FAULT_SOURCE_IOMMUFD);
 	if (s->traffic && s->verify)
 		return fault_source_to_string(FAULT_SOURCE_DMA_VERIFY);
 	if (r->kmsg_queue)

@@ -53,10 +53,12 @@ typedef struct RunPoint {
 	 * (the kernel log). end is UINT64_MAX while the window is open. Only
 	 * allocated for runs with such a source. Written by the worker.
 	 */
-	uint64_t (*windows)[2];
+	uint64_t (*windows)[3]; /* [start, end, domain attached after it] */
 	uint64_t window_idx;
 	/* main-thread side */
 	uint64_t faults, faults_during;
+	uint64_t *faults_by_domain; /* Scenario.n_domains entries */
+	uint64_t faults_domain_unknown;
 } RunPoint;
 
 typedef struct RetainedFault {
@@ -166,6 +168,8 @@ const char *run_state_to_string(RunState s);
 
 /* Did time t (CLOCK_MONOTONIC ns) fall in a replacement window of point ap (+ SettleTime=)? */
 bool run_point_in_window(Run *r, size_t ap, uint64_t t);
+/* The same, and the domain the point was on at t (UINT32_MAX if unknown or mid-replacement). */
+bool run_point_lookup(Run *r, size_t ap, uint64_t t, uint32_t *ret_domain);
 
 /* Moves queued fault records into the run's ring (main thread). */
 void run_drain_faults(Run *r);

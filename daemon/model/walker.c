@@ -50,6 +50,7 @@ typedef struct DmaCompletion {
 	uint32_t reason; /* 0: copied */
 	uint8_t access;
 	bool during;
+	uint32_t domain; /* translated through, UINT32_MAX if none matched */
 } DmaCompletion;
 
 /* A source/destination buffer pair in model memory, owned by one transfer at a time. */
@@ -308,7 +309,8 @@ static bool in_settle_window(const Walker *w, const ModelPoint *p, uint64_t now)
 }
 
 static void report(FaultQueue *q, FaultSource source, const ModelPoint *p, uint64_t now,
-		   uint64_t iova, uint8_t access, uint32_t reason, bool during, uint64_t seq)
+		   uint64_t iova, uint8_t access, uint32_t reason, bool during, uint32_t domain,
+		   uint64_t seq)
 {
 	FaultRecord f = {
 		.time_ns = now,
@@ -322,6 +324,11 @@ static void report(FaultQueue *q, FaultSource source, const ModelPoint *p, uint6
 
 	if (!q)
 		return;
+	/* The domain whose entry the translation went through, when it matched one. */
+	if (domain != UINT32_MAX) {
+		f.domain = domain;
+		f.domain_known = true;
+	}
 	if (source == FAULT_SOURCE_DMA_VERIFY)
 		snprintf(f.reason_text, sizeof(f.reason_text), "transfer %" PRIu64 ": %s", seq,
 			 model_fault_reason_to_string(reason));
@@ -373,7 +380,7 @@ static void walker_dma(Walker *w, const DmaDesc *d, DmaCompletion *c)
 		now = now_ns(CLOCK_MONOTONIC);
 		during = during || in_settle_window(w, p, now);
 		report(w->params.walker_faults, FAULT_SOURCE_MODEL, p, now, fault_iova, access,
-		       reason, during, d->seq);
+		       reason, during, dom ? dom->index : UINT32_MAX, d->seq);
 	}
 
 	*c = (DmaCompletion){
@@ -382,6 +389,7 @@ static void walker_dma(Walker *w, const DmaDesc *d, DmaCompletion *c)
 		.reason = reason,
 		.access = access,
 		.during = during,
+		.domain = dom ? dom->index : UINT32_MAX,
 	};
 }
 
@@ -466,7 +474,7 @@ static void traffic_complete(Walker *w, const DmaCompletion *c)
 		MODEL_COUNTER_ADD(p->dma_errors, 1);
 		now = now_ns(CLOCK_MONOTONIC);
 		report(w->params.traffic_faults, FAULT_SOURCE_DMA_VERIFY, p, now, iova, access,
-		       reason, c->during || in_settle_window(w, p, now), slot->seq);
+		       reason, c->during || in_settle_window(w, p, now), c->domain, slot->seq);
 	}
 	w->free_slots[w->n_slots++] = c->slot;
 }

@@ -405,9 +405,10 @@ static void sleep_until(VfioBackend *b, uint64_t deadline)
 }
 
 static void dma_fault(VfioBackend *b, uint64_t seq, unsigned reason, FaultAccess access,
-		      uint64_t iova, bool during, uint64_t t, const char *fmt, ...) _printf_(8, 9);
+		      uint64_t iova, bool during, uint32_t domain, uint64_t t, const char *fmt, ...)
+	_printf_(9, 10);
 static void dma_fault(VfioBackend *b, uint64_t seq, unsigned reason, FaultAccess access,
-		      uint64_t iova, bool during, uint64_t t, const char *fmt, ...)
+		      uint64_t iova, bool during, uint32_t domain, uint64_t t, const char *fmt, ...)
 {
 	FaultRecord f = {
 		.time_ns = t,
@@ -421,6 +422,11 @@ static void dma_fault(VfioBackend *b, uint64_t seq, unsigned reason, FaultAccess
 	int n;
 	va_list ap;
 
+	/* No replacement overlapped the copy: it ran entirely on one domain, read inside it. */
+	if (!during && domain != UINT32_MAX) {
+		f.domain = domain;
+		f.domain_known = true;
+	}
 	n = snprintf(f.reason_text, sizeof(f.reason_text), "transfer %" PRIu64 ": ", seq);
 	va_start(ap, fmt);
 	vsnprintf(f.reason_text + n, sizeof(f.reason_text) - (size_t)n, fmt, ap);
@@ -447,6 +453,7 @@ static void *traffic_main(void *userdata)
 
 	while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
 		uint64_t w0, w1, t0, t1;
+		uint32_t dom;
 		DmaCheck c;
 		bool during;
 		int r;
@@ -475,6 +482,8 @@ static void *traffic_main(void *userdata)
 			r = drv->memcpy_wait(b->engine, VFIO_DMA_TIMEOUT_NS);
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		t1 = now_ns(CLOCK_MONOTONIC);
+		/* Read between the two window samples: if they agree, this is the copy's domain. */
+		dom = __atomic_load_n(&b->rid_state->domain, __ATOMIC_ACQUIRE);
 		w1 = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
 		/*
 		 * The transfer overlapped a replacement if one was in flight when it
@@ -486,7 +495,7 @@ static void *traffic_main(void *userdata)
 
 		if (r == -ETIMEDOUT) {
 			dma_fault(b, seq, DMA_FAULT_TIMEOUT, FAULT_ACCESS_UNKNOWN, src_iova, during,
-				  t1, "%s did not finish %" PRIu32 " bytes in %" PRIu64 " ms",
+				  dom, t1, "%s did not finish %" PRIu32 " bytes in %" PRIu64 " ms",
 				  drv->name, len, VFIO_DMA_TIMEOUT_NS / NSEC_PER_MSEC);
 			r = drv->quiesce(b->engine, VFIO_DMA_STUCK_NS);
 			if (r < 0) {
@@ -509,14 +518,15 @@ static void *traffic_main(void *userdata)
 		}
 		if (r == -ENODEV) {
 			dma_fault(b, seq, DMA_FAULT_ENGINE, FAULT_ACCESS_UNKNOWN, src_iova, during,
-				  t1, "%s stopped answering (registers read all ones)", drv->name);
+				  dom, t1, "%s stopped answering (registers read all ones)",
+				  drv->name);
 			fault_sink_fail(b->sink, -ENODEV,
 					"device removed (DMA engine registers read all ones)");
 			break;
 		}
 		if (r < 0) {
 			dma_fault(b, seq, DMA_FAULT_ENGINE, FAULT_ACCESS_UNKNOWN, src_iova, during,
-				  t1, "%s refused the transfer: %s", drv->name,
+				  dom, t1, "%s refused the transfer: %s", drv->name,
 				  errstr(r, e, sizeof(e)));
 			(void)drv->quiesce(b->engine, VFIO_DMA_STUCK_NS);
 			continue;
@@ -534,17 +544,17 @@ static void *traffic_main(void *userdata)
 		 */
 		switch (c.reason) {
 		case DMA_FAULT_NOT_WRITTEN:
-			dma_fault(b, seq, c.reason, FAULT_ACCESS_WRITE, dst_iova, during, t1,
+			dma_fault(b, seq, c.reason, FAULT_ACCESS_WRITE, dst_iova, during, dom, t1,
 				  "destination not written (%" PRIu32 " bytes)", len);
 			break;
 		case DMA_FAULT_STALE:
-			dma_fault(b, seq, c.reason, FAULT_ACCESS_READ, src_iova, during, t1,
+			dma_fault(b, seq, c.reason, FAULT_ACCESS_READ, src_iova, during, dom, t1,
 				  "destination holds transfer %" PRIu64 "'s data", c.stale_seq);
 			break;
 		default:
 			dma_fault(b, seq, DMA_FAULT_MISMATCH, FAULT_ACCESS_READ, src_iova, during,
-				  t1, "mismatch at +%zu: 0x%02x, expected 0x%02x", c.offset, c.got,
-				  c.expected);
+				  dom, t1, "mismatch at +%zu: 0x%02x, expected 0x%02x", c.offset,
+				  c.got, c.expected);
 			break;
 		}
 	}

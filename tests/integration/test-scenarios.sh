@@ -55,6 +55,16 @@ ctl faults "$id" --source=bogus >/dev/null 2>&1
 [[ $? -eq 2 ]] || fail "faults --source=bogus accepted"
 set -e
 
+# Positive control: domain 1 lacks the DMA range, so every fault that names a
+# domain names domain 1, and transfers on domain 0 all succeed.
+out=$(ctl --json run --set=Replace.Count= --set=Replace.Duration=1s --set=Domains.Layout=missing-range \
+	--set=Expect.Faults= --set=Expect.DmaErrors= "$(scenario model-hitless)")
+d0=$(jget "$out" '.attach_points[0].faults_by_domain[0]')
+d1=$(jget "$out" '.attach_points[0].faults_by_domain[1]')
+echo "missing-range control: faults on domain 0: $d0, on domain 1: $d1, unknown: $(jget "$out" '.attach_points[0].faults_domain_unknown')"
+[[ $d1 -gt 0 ]] || fail "missing-range: no faults on the domain without the range"
+[[ $d0 -eq 0 ]] || fail "missing-range: $d0 faults on the domain that maps the range"
+
 # An expectation that does not hold gives verdict fail and exit status 1.
 set +e
 out=$(ctl --json run --set=Replace.Count= --set=Replace.Duration=1s --set=Expect.Faults=0 "$(scenario model-clear-then-update)")
