@@ -135,7 +135,7 @@ static const struct {
 };
 
 static const char *const backend_names[] = {"model", "mock", "vfio"};
-static const char *const engine_names[] = {"model", "edu", "none"};
+static const char *const engine_names[] = {"model", "edu", "iopf", "none"};
 
 static const char *const pattern_names[_PATTERN_MAX] = {
 	[PATTERN_PING_PONG] = "ping-pong",
@@ -1458,7 +1458,7 @@ static int finish(Parser *p, const char *source)
 {
 	Scenario *s = p->s;
 	const Origin *o = p->origin;
-	bool model, vfio, engine;
+	bool model, vfio, engine, iopf;
 	size_t n = 0;
 	int r;
 
@@ -1515,6 +1515,7 @@ static int finish(Parser *p, const char *source)
 			return r;
 	}
 	engine = !streq(s->engine, "none");
+	iopf = streq(s->engine, "iopf");
 	if (!o[KEY_ENABLE].set)
 		s->traffic = engine;
 	if (s->traffic) {
@@ -1536,6 +1537,26 @@ static int finish(Parser *p, const char *source)
 				p, KEY_ENGINE,
 				"only works with Backend=vfio (this scenario is Backend=%s)",
 				s->backend);
+		if (iopf && !streq(s->backend, "mock"))
+			return fail_key(
+				p, KEY_ENGINE,
+				"only works with Backend=mock, whose selftest device injects the page requests (this scenario is Backend=%s)",
+				s->backend);
+		/* A page request moves no data: there is nothing to size or to verify. */
+		if (iopf && o[KEY_DMA_SIZE].set)
+			return fail_key(
+				p, KEY_DMA_SIZE,
+				"does not apply to Engine=iopf (a page request carries no data)");
+		if (iopf && o[KEY_VERIFY].set)
+			return fail_key(
+				p, KEY_VERIFY,
+				"does not apply to Engine=iopf (a page request carries no data)");
+		if (iopf)
+			s->verify = false; /* nothing is verified, whatever the default says */
+		if (iopf && s->layout == LAYOUT_MISSING_RANGE)
+			return fail_key(
+				p, later_of(p, KEY_LAYOUT, KEY_ENGINE),
+				"Layout=missing-range cannot be combined with Engine=iopf: the nested domains share one nest parent, so none can lack the range");
 		if (s->dma_size > s->map_size)
 			return fail_key(p, KEY_DMA_SIZE,
 					"larger than the mapping ([Domains] MapSize=%" PRIu64 ")",
@@ -1592,6 +1613,10 @@ static int finish(Parser *p, const char *source)
 		if ((m == EXPECT_DMA_TRANSFERS || m == EXPECT_DMA_ERRORS) && !s->traffic)
 			return fail_key(p, KEY_EXPECT_FIRST + m,
 					"this scenario makes no DMA traffic ([Traffic] is off)");
+		if ((m == EXPECT_DMA_TRANSFERS || m == EXPECT_DMA_ERRORS) && iopf)
+			return fail_key(
+				p, KEY_EXPECT_FIRST + m,
+				"Engine=iopf makes page requests, not DMA transfers (they count as Faults)");
 		n++;
 	}
 	if (n > 0) {

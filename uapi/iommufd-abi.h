@@ -161,6 +161,8 @@ UAPI_ASSERT_OFFSET(struct vfio_device_detach_iommufd_pt, pasid, 8);
 UAPI_ASSERT_OFFSET(struct vfio_device_info, num_irqs, 12);
 UAPI_ASSERT_SIZE(struct vfio_region_info, 32);
 
+UAPI_ASSERT_SIZE(struct iommu_hwpt_selftest, 4);
+static_assert(IOMMU_HWPT_DATA_SELFTEST == 0xdead, "IOMMU_HWPT_DATA_SELFTEST");
 UAPI_ASSERT_SIZE(struct iommu_test_cmd, 72);
 UAPI_ASSERT_OFFSET(struct iommu_test_cmd, mock_domain.out_stdev_id, 16);
 UAPI_ASSERT_OFFSET(struct iommu_test_cmd, mock_domain.out_hwpt_id, 20);

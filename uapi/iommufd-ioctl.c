@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "iommufd-ioctl.h"
 
@@ -21,6 +22,19 @@ static int default_ioctl(int fd, unsigned long request, void *arg)
 }
 
 int (*uapi_ioctl_hook)(int fd, unsigned long request, void *arg) = default_ioctl;
+
+static ssize_t default_read(int fd, void *buf, size_t n)
+{
+	return read(fd, buf, n);
+}
+
+static ssize_t default_write(int fd, const void *buf, size_t n)
+{
+	return write(fd, buf, n);
+}
+
+ssize_t (*uapi_read_hook)(int fd, void *buf, size_t n) = default_read;
+ssize_t (*uapi_write_hook)(int fd, const void *buf, size_t n) = default_write;
 
 /* ioctl(2) convention → 0 or -errno. */
 static int do_ioctl(int fd, unsigned long request, void *arg)
@@ -175,6 +189,58 @@ int iommufd_fault_queue_alloc(int fd, uint32_t *ret_fault_id, int *ret_fault_fd)
 		return r;
 	*ret_fault_id = cmd.out_fault_id;
 	*ret_fault_fd = (int)cmd.out_fault_fd;
+	return 0;
+}
+
+int iommufd_fault_read(int fault_fd, struct iommu_hwpt_pgfault *recs, size_t max, size_t *ret_n)
+{
+	ssize_t n;
+
+	if (!ret_n || (max > 0 && !recs))
+		return -EINVAL;
+	*ret_n = 0;
+	if (max == 0)
+		return 0;
+	do
+		n = uapi_read_hook(fault_fd, recs, max * sizeof(*recs));
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : (errno > 0 ? -errno : -EIO);
+	/* The kernel copies whole records; anything else is not a fault queue. */
+	if ((size_t)n % sizeof(*recs) != 0 || (size_t)n > max * sizeof(*recs))
+		return -EIO;
+	*ret_n = (size_t)n / sizeof(*recs);
+	return 0;
+}
+
+int iommufd_fault_respond(int fault_fd, const struct iommu_hwpt_page_response *resp, size_t n,
+			  size_t *ret_done)
+{
+	size_t done = 0;
+	ssize_t w;
+
+	if (!ret_done || (n > 0 && !resp))
+		return -EINVAL;
+	while (done < n) {
+		w = uapi_write_hook(fault_fd, resp + done, (n - done) * sizeof(*resp));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			*ret_done = done;
+			return errno > 0 ? -errno : -EIO;
+		}
+		/*
+		 * A short count means the kernel refused the next response;
+		 * writing from there again makes it say why.
+		 */
+		if (w == 0 || (size_t)w % sizeof(*resp) != 0 ||
+		    (size_t)w > (n - done) * sizeof(*resp)) {
+			*ret_done = done;
+			return -EIO;
+		}
+		done += (size_t)w / sizeof(*resp);
+	}
+	*ret_done = done;
 	return 0;
 }
 

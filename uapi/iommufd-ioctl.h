@@ -15,11 +15,18 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "iommufd-abi.h" /* the kernel ABI: system headers or our compat copy */
 
 /* The ioctl entry point; defaults to ioctl(2). Returns like ioctl(2). */
 extern int (*uapi_ioctl_hook)(int fd, unsigned long request, void *arg);
+/*
+ * read(2)/write(2) on file descriptors the kernel hands out (fault queues);
+ * default to the system calls. Return like them.
+ */
+extern ssize_t (*uapi_read_hook)(int fd, void *buf, size_t n);
+extern ssize_t (*uapi_write_hook)(int fd, const void *buf, size_t n);
 
 /* --- /dev/iommu --- */
 int iommufd_open(const char *path, int *ret_fd);
@@ -39,6 +46,22 @@ int iommufd_hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id, uint32_t flags, 
 int iommufd_get_hw_info(int fd, uint32_t dev_id, uint32_t *ret_type, void *data,
 			uint32_t *inout_len, uint64_t *ret_capabilities, uint8_t *ret_max_pasid_log2);
 int iommufd_fault_queue_alloc(int fd, uint32_t *ret_fault_id, int *ret_fault_fd);
+/*
+ * Reads up to max whole page request records from a fault queue fd into
+ * recs; *ret_n is how many. The kernel hands out whole groups only (a group
+ * larger than max is EINVAL) and never blocks: an empty queue reads 0
+ * records (EAGAIN on a non-blocking fd is the same).
+ */
+int iommufd_fault_read(int fault_fd, struct iommu_hwpt_pgfault *recs, size_t max, size_t *ret_n);
+/*
+ * Writes n page responses. The kernel takes them in order and stops at the
+ * first it refuses; EINVAL there means it no longer knows the cookie, e.g.
+ * because it answered the group itself when the device left the domain.
+ * Returns 0 when all were taken, else the -errno of the first refused one,
+ * which is resp[*ret_done].
+ */
+int iommufd_fault_respond(int fault_fd, const struct iommu_hwpt_page_response *resp, size_t n,
+			  size_t *ret_done);
 
 /* --- VFIO device cdev (/dev/vfio/devices/vfioN) --- */
 int vfio_device_bind_iommufd(int device_fd, int iommufd, uint32_t *ret_dev_id);

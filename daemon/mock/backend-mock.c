@@ -18,11 +18,26 @@
  * destroying the device does), so detach() parks it on IOAS 0 instead; see
  * mock_detach().
  *
- * Its Describe() members ("backend_info"): stdev_id, idev_id,
+ * With [Traffic] Engine=iopf the domains are fault-capable instead, the way
+ * the kernel's selftests build them (tools/testing/selftests/iommu/iommufd.c,
+ * iommufd_hwpt_alloc nested): before anything else a fault queue
+ * (IOMMU_FAULT_QUEUE_ALLOC: an object id and an fd); then only IOAS 0,
+ * mapped; the mock device on it; a nest-parent paging HWPT on IOAS 0
+ * (IOMMU_HWPT_ALLOC_NEST_PARENT); and per domain a nested HWPT on that
+ * parent (IOMMU_HWPT_DATA_SELFTEST, IOMMU_HWPT_FAULT_ID_VALID with the
+ * queue's id). On 6.11/6.12 only nested HWPTs take a fault queue. The
+ * domains then differ only in their stage 1, which the mock does not walk.
+ * traffic_start() starts the page request injector (mock-iopf.c); the main
+ * loop watches the fault queue fd and the injector's kick fd.
+ *
+ * Its Describe() members ("backend_info"): engine, stdev_id, idev_id,
  * initial_hwpt_id, parked_hwpt_id (0 until detach), iova, map_size,
- * domains [{index, ioas_id, hwpt_id, maps_dma_range}].
+ * domains [{index, kind (paging|nested), ioas_id, hwpt_id, maps_dma_range}];
+ * with Engine=iopf also fault_id, nest_parent_hwpt_id and iopf {…} (see
+ * mock-iopf.h and docs/dbus-api.md).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +47,7 @@
 
 #include "backend.h"
 #include "iommufd-ioctl.h"
+#include "mock-iopf.h"
 #include "shared/log.h"
 #include "shared/macro.h"
 
@@ -46,7 +62,8 @@ typedef struct MockDomain {
 } MockDomain;
 
 typedef struct MockBackend {
-	int fd; /* /dev/iommu */
+	int fd;	   /* /dev/iommu */
+	bool iopf; /* Engine=iopf: nested fault-capable domains, page request injection */
 	void *buf;
 	uint64_t iova;
 	uint64_t map_size;
@@ -56,6 +73,11 @@ typedef struct MockBackend {
 	uint32_t idev_id;	  /* the device's bind id, dev_id of HWPT_ALLOC */
 	uint32_t initial_hwpt_id; /* automatic HWPT of IOAS 0 that MOCK_DOMAIN attached */
 	uint32_t parked_hwpt_id;  /* automatic HWPT of IOAS 0 that detach() attached */
+	/* Engine=iopf */
+	uint32_t fault_id;	 /* the fault queue object */
+	int fault_fd;		 /* … and its fd: page requests in, responses out */
+	uint32_t nest_parent_id; /* paging HWPT on IOAS 0 under every nested domain */
+	MockIopf *injector;
 } MockBackend;
 
 static int reason_set(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
@@ -175,14 +197,22 @@ static void mock_teardown(void *ctx)
 
 	if (!b)
 		return;
+	/* The injector uses the objects below until it is joined. */
+	b->injector = mock_iopf_free(b->injector);
 	/*
 	 * The device first: it holds a reference on whatever HWPT it is
 	 * attached to, and its automatic HWPT goes away with it. Then the
-	 * HWPTs, which hold their IOAS, then the IOASes.
+	 * HWPTs (nested ones hold their parent and the fault queue), which
+	 * hold their IOAS, then the IOASes. The fault queue's fd holds the
+	 * queue object as well, so it is closed before the object is
+	 * destroyed; whatever the kernel still queued it answers itself then.
 	 */
 	destroy_object(b, &b->stdev_id, "mock device");
 	for (unsigned i = b->n_domains; i-- > 0;)
 		destroy_object(b, &b->domains[i].hwpt_id, "HWPT");
+	destroy_object(b, &b->nest_parent_id, "nest parent HWPT");
+	b->fault_fd = safe_close(b->fault_fd);
+	destroy_object(b, &b->fault_id, "fault queue");
 	for (unsigned i = b->n_domains; i-- > 0;) {
 		MockDomain *m = &b->domains[i];
 
@@ -230,11 +260,23 @@ static int check_scenario(const BackendSetup *setup, char **error)
 				error, -EOPNOTSUPP,
 				"%s: PASID attachment points on the mock backend need the PASID test ops (kernel ≥ 6.15); not supported yet",
 				attach_point_to_string(s->points[i], where, sizeof(where)));
-	if (s->traffic || (s->engine && !streq(s->engine, "none")))
+	if (!streq_ptr(s->engine, "iopf") &&
+	    (s->traffic || (s->engine && !streq(s->engine, "none"))))
 		return reason_set(
 			error, -EINVAL,
-			"DMA engine %s is not available: the mock device has no DMA engine, set [Traffic] Engine=none",
+			"DMA engine %s is not available: the mock device has no DMA engine, set [Traffic] Engine=none (or Engine=iopf to inject page requests)",
 			s->engine ?: "(default)");
+	if (streq_ptr(s->engine, "iopf")) {
+		if (!setup->sink)
+			return reason_set(
+				error, -EINVAL,
+				"Engine=iopf reports page requests as faults and needs a fault sink");
+		/* The parser refuses this too; the nested domains all share IOAS 0. */
+		if (s->layout == LAYOUT_MISSING_RANGE)
+			return reason_set(
+				error, -EINVAL,
+				"Layout=missing-range cannot be built with Engine=iopf: every nested domain translates through the same nest parent");
+	}
 	if (s->n_domains < 1)
 		return reason_set(error, -EINVAL, "no domains to attach");
 	/*
@@ -258,7 +300,8 @@ static int create_domains(MockBackend *b, Layout layout, char **error)
 	char e[96];
 	int r;
 
-	for (unsigned i = 0; i < b->n_domains; i++) {
+	/* Nested domains all sit on the nest parent of IOAS 0; they need no IOAS of their own. */
+	for (unsigned i = 0; i < (b->iopf ? 1 : b->n_domains); i++) {
 		MockDomain *m = &b->domains[i];
 
 		r = iommufd_ioas_alloc(b->fd, &m->ioas_id);
@@ -321,6 +364,98 @@ static int create_hwpts(MockBackend *b, char **error)
 	return 0;
 }
 
+static int create_fault_queue(MockBackend *b, char **error)
+{
+	char e[96];
+	int r, flags;
+
+	r = iommufd_fault_queue_alloc(b->fd, &b->fault_id, &b->fault_fd);
+	if (r == -ENOTTY)
+		return reason_set(
+			error, r,
+			"iommufd fault queues need kernel ≥ 6.11 (IOMMU_FAULT_QUEUE_ALLOC: ENOTTY); [Traffic] Engine=iopf cannot run on this kernel");
+	if (r < 0)
+		return reason_set(error, r, "IOMMU_FAULT_QUEUE_ALLOC failed: %s",
+				  errno_text(r, e, sizeof(e)));
+	/* The kernel's read never blocks; the main loop must not, should that ever change. */
+	flags = fcntl(b->fault_fd, F_GETFL);
+	if (flags < 0 || fcntl(b->fault_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		r = -errno;
+		return reason_set(error, r, "cannot make the fault queue fd non-blocking: %s",
+				  errno_text(r, e, sizeof(e)));
+	}
+	return 0;
+}
+
+static int create_nested_hwpts(MockBackend *b, char **error)
+{
+	const struct iommu_hwpt_selftest data = {.iotlb = IOMMU_TEST_IOTLB_DEFAULT};
+	uint32_t ioas_id = b->domains[0].ioas_id;
+	char e[96];
+	int r;
+
+	r = iommufd_hwpt_alloc(b->fd, b->idev_id, ioas_id, IOMMU_HWPT_ALLOC_NEST_PARENT, 0,
+			       IOMMU_HWPT_DATA_NONE, NULL, 0, &b->nest_parent_id);
+	if (r < 0)
+		return reason_set(
+			error, r,
+			"IOMMU_HWPT_ALLOC of the nest parent (IOMMU_HWPT_ALLOC_NEST_PARENT on IOAS %" PRIu32
+			") failed: %s%s",
+			ioas_id, errno_text(r, e, sizeof(e)),
+			r == -EOPNOTSUPP
+				? "; the kernel's selftest mock cannot nest (needs kernel ≥ 6.7)"
+				: "");
+
+	for (unsigned i = 0; i < b->n_domains; i++) {
+		MockDomain *m = &b->domains[i];
+
+		r = iommufd_hwpt_alloc(b->fd, b->idev_id, b->nest_parent_id,
+				       IOMMU_HWPT_FAULT_ID_VALID, b->fault_id,
+				       IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &m->hwpt_id);
+		if (r < 0)
+			return reason_set(
+				error, r,
+				"IOMMU_HWPT_ALLOC of nested domain %u (IOMMU_HWPT_DATA_SELFTEST on HWPT %" PRIu32
+				", fault queue %" PRIu32 ") failed: %s%s",
+				i, b->nest_parent_id, b->fault_id, errno_text(r, e, sizeof(e)),
+				r == -EOPNOTSUPP
+					? "; this kernel's selftest mock refuses fault-capable nested domains (they need kernel ≥ 6.11)"
+					: "");
+	}
+	return 0;
+}
+
+static int create_injector(MockBackend *b, const BackendSetup *setup, char **error)
+{
+	const Scenario *s = setup->scenario;
+	FaultQueue *q;
+	int r;
+
+	r = fault_sink_add_queue(setup->sink, "iommufd", &q);
+	if (r < 0)
+		return r;
+	/* check_scenario() allowed RID points only, and a point is listed once: it is point 0. */
+	r = mock_iopf_new(
+		&(MockIopfParams){
+			.iommufd = b->fd,
+			.fault_fd = b->fault_fd,
+			.dev_id = b->idev_id,
+			.iova = b->iova,
+			.map_size = b->map_size,
+			.rate = s->dma_rate,
+			.settle_ns = s->settle_ns,
+			.ap = &setup->aps[0],
+			.ap_index = 0,
+			.queue = q,
+			.sink = setup->sink,
+		},
+		&b->injector);
+	if (r < 0)
+		return reason_set(error, r, "cannot set up the page request injector: %s",
+				  strerror(ERRNO_VALUE(r)));
+	return 0;
+}
+
 static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 {
 	const Scenario *s = setup->scenario;
@@ -335,6 +470,8 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	if (!b)
 		return -ENOMEM;
 	b->fd = -EBADF;
+	b->fault_fd = -EBADF;
+	b->iopf = streq_ptr(s->engine, "iopf");
 	b->iova = s->iova;
 	b->map_size = s->map_size;
 	b->n_domains = s->n_domains;
@@ -347,6 +484,12 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	r = open_dev_iommu(setup->env, &b->fd, error);
 	if (r < 0)
 		goto fail;
+	/* First: on a kernel without fault queues nothing else needs to be tried. */
+	if (b->iopf) {
+		r = create_fault_queue(b, error);
+		if (r < 0)
+			goto fail;
+	}
 
 	/* One buffer serves every IOAS: the mock never reads it, it only has to be pinnable. */
 	b->buf =
@@ -367,9 +510,14 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	r = create_device(b, error);
 	if (r < 0)
 		goto fail;
-	r = create_hwpts(b, error);
+	r = b->iopf ? create_nested_hwpts(b, error) : create_hwpts(b, error);
 	if (r < 0)
 		goto fail;
+	if (b->iopf) {
+		r = create_injector(b, setup, error);
+		if (r < 0)
+			goto fail;
+	}
 
 	*ret_ctx = b;
 	return 0;
@@ -418,26 +566,78 @@ static int mock_detach(void *ctx, unsigned ap)
 						&b->parked_hwpt_id);
 }
 
+static int mock_traffic_start(void *ctx)
+{
+	MockBackend *b = ctx;
+
+	/* check_scenario() lets traffic through with Engine=iopf only. */
+	if (!b->injector)
+		return -EOPNOTSUPP;
+	return mock_iopf_start(b->injector);
+}
+
+static void mock_traffic_stop(void *ctx)
+{
+	MockBackend *b = ctx;
+
+	mock_iopf_stop(b->injector);
+}
+
+static int mock_event_fds(void *ctx, int *fds, size_t max)
+{
+	MockBackend *b = ctx;
+
+	if (!b->injector)
+		return 0;
+	if (max < 2)
+		return -ENOBUFS;
+	fds[0] = b->fault_fd;
+	fds[1] = mock_iopf_kick_fd(b->injector);
+	return 2;
+}
+
+static void mock_event_dispatch(void *ctx, int fd)
+{
+	MockBackend *b = ctx;
+
+	if (b->injector)
+		mock_iopf_dispatch(b->injector, fd);
+}
+
 static void mock_describe(void *ctx, JsonWriter *j)
 {
 	MockBackend *b = ctx;
 
+	json_string(j, "engine", b->iopf ? "iopf" : "none");
 	json_u64(j, "stdev_id", b->stdev_id);
 	json_u64(j, "idev_id", b->idev_id);
 	json_u64(j, "initial_hwpt_id", b->initial_hwpt_id);
 	json_u64(j, "parked_hwpt_id", b->parked_hwpt_id);
 	json_u64(j, "iova", b->iova);
 	json_u64(j, "map_size", b->map_size);
+	if (b->iopf) {
+		json_u64(j, "fault_id", b->fault_id);
+		json_u64(j, "nest_parent_hwpt_id", b->nest_parent_id);
+	}
 	json_array_begin(j, "domains");
 	for (unsigned i = 0; i < b->n_domains; i++) {
+		/* A nested domain translates through the parent's IOAS, IOAS 0. */
+		const MockDomain *m = &b->domains[b->iopf ? 0 : i];
+
 		json_object_begin(j, NULL);
 		json_u64(j, "index", i);
-		json_u64(j, "ioas_id", b->domains[i].ioas_id);
+		json_string(j, "kind", b->iopf ? "nested" : "paging");
+		json_u64(j, "ioas_id", m->ioas_id);
 		json_u64(j, "hwpt_id", b->domains[i].hwpt_id);
-		json_bool(j, "maps_dma_range", b->domains[i].mapped);
+		json_bool(j, "maps_dma_range", m->mapped);
 		json_object_end(j);
 	}
 	json_array_end(j);
+	if (b->injector) {
+		json_object_begin(j, "iopf");
+		mock_iopf_describe(b->injector, j);
+		json_object_end(j);
+	}
 }
 
 const BackendOps backend_mock = {
@@ -450,6 +650,10 @@ const BackendOps backend_mock = {
 	.attach = mock_attach,
 	.replace = mock_replace,
 	.detach = mock_detach,
+	.traffic_start = mock_traffic_start,
+	.traffic_stop = mock_traffic_stop,
+	.event_fds = mock_event_fds,
+	.event_dispatch = mock_event_dispatch,
 	.describe = mock_describe,
 	.teardown = mock_teardown,
 };

@@ -7,22 +7,43 @@
  * replace, and IOMMU_DESTROY refusing objects still in use. It counts live
  * objects, so every test can require that teardown, after a complete or a
  * half-done setup, leaves none behind.
+ *
+ * For [Traffic] Engine=iopf it also has fault queues, nest parents and
+ * nested HWPTs, and the page request path of 6.12 (selftest.c, fault.c,
+ * device.c, io-pgfault.c) behind uapi_read_hook/uapi_write_hook:
+ * TRIGGER_IOPF queues a group when the device sits on a domain with a fault
+ * queue and silently drops it otherwise; read(2) returns whole records and
+ * 0 when there are none, moving each group to a response table under a new
+ * cookie; write(2) answers cookies in order and stops at the first unknown
+ * one (EINVAL); a replacement, detach or device destroy away from a
+ * fault-capable domain answers every pending group itself and forgets it.
+ * The queue's fd is a real eventfd, readable while groups wait, so the
+ * tests can poll it like the main loop does. Worker, injector and test
+ * threads call in concurrently, so every entry point takes one lock.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "backend.h"
+#include "check-run.h"
+#include "fault.h"
 #include "iommufd-ioctl.h"
 #include "scenario.h"
 #include "shared/json.h"
 #include "shared/macro.h"
+#include "shared/parse-util.h"
 
 #define MAX_OBJS 64
+/* More than the injector ever has outstanding (4096): a fake queue that fills up is a bug. */
+#define FAKE_QUEUE 16384
 
 typedef enum ObjType {
 	OBJ_FREE,
@@ -30,33 +51,74 @@ typedef enum ObjType {
 	OBJ_HWPT,
 	OBJ_STDEV,
 	OBJ_IDEV,
+	OBJ_FAULT,
 } ObjType;
 
 typedef struct Obj {
 	ObjType type;
 	bool auto_domain; /* HWPT: created by the kernel for an attach to an IOAS */
-	uint32_t ioas;	  /* HWPT: the IOAS it translates */
-	unsigned users;	  /* IOAS: HWPTs on it; HWPT: devices attached */
-	bool mapped;	  /* IOAS: its one mapping */
+	bool nest_parent; /* HWPT: paging, allocated with IOMMU_HWPT_ALLOC_NEST_PARENT */
+	uint32_t ioas;	  /* paging HWPT: the IOAS it translates */
+	uint32_t parent;  /* nested HWPT: its nest parent */
+	uint32_t fault;	  /* HWPT: its fault queue, 0 for none */
+	unsigned users; /* IOAS: HWPTs on it; HWPT: devices attached, nested children; FAULT: HWPTs
+			 */
+	bool mapped;	/* IOAS: its one mapping */
 	uint64_t iova, length;
+	int fd; /* FAULT: the eventfd standing in for the queue's fd */
 } Obj;
 
+/* A page request group of one request, as the mock's TRIGGER_IOPF makes them. */
+typedef struct FakeGroup {
+	struct iommu_hwpt_pgfault rec;
+	bool used; /* response table slot in use */
+} FakeGroup;
+
 static struct {
+	pthread_mutex_t lock;
 	Obj objs[MAX_OBJS]; /* id = index; 0 is never an id */
 	uint32_t stdev, idev, attached;
 	int fd;
 	bool no_test_cmd;	/* CONFIG_IOMMUFD_TEST=n */
 	bool hw_iommu_owns_bus; /* intel_iommu=on on ≤ 6.12: MOCK_DOMAIN is EINVAL */
 	bool refuse_destroy;	/* every IOMMU_DESTROY fails */
+	bool no_fault_queue;	/* < 6.11: IOMMU_FAULT_QUEUE_ALLOC is ENOTTY */
+	bool no_nesting;	/* < 6.7: the mock refuses IOMMU_HWPT_ALLOC_NEST_PARENT */
+	bool no_nested_fault;	/* a mock that refuses IOMMU_HWPT_FAULT_ID_VALID on nested */
+	bool no_trigger_iopf;	/* < 6.11: IOMMU_TEST_OP_TRIGGER_IOPF is EOPNOTSUPP */
 	/* fail the fail_nth call of fail_request (and fail_op for IOMMU_TEST_CMD) */
 	unsigned long fail_request;
 	uint32_t fail_op;
 	unsigned fail_nth, seen;
 	int fail_errno;
 	unsigned replaces;
-} K;
+
+	/* the page request path */
+	uint32_t fault;		       /* the (one) fault queue object */
+	int fault_fd;		       /* its fd, remembered after it is gone */
+	FakeGroup deliver[FAKE_QUEUE]; /* FIFO: deliver_head … deliver_tail */
+	uint64_t deliver_head, deliver_tail;
+	FakeGroup responses[FAKE_QUEUE]; /* indexed by cookie % FAKE_QUEUE */
+	uint32_t next_cookie;
+	uint64_t triggered;	  /* TRIGGER_IOPF calls that returned 0 */
+	uint64_t dropped;	  /* … whose request no domain took (or lose_nth) */
+	uint64_t withdrawn;	  /* undelivered groups answered at a replacement */
+	uint64_t auto_answered;	  /* delivered groups answered at a replacement */
+	uint64_t answered;	  /* responses taken */
+	uint64_t refused;	  /* responses refused */
+	uint64_t overflow;	  /* groups the fake had no room for */
+	uint64_t lose_nth;	  /* drop the request of this TRIGGER_IOPF call silently */
+	bool bogus_next_read;	  /* deliver a record nobody injected before the next read */
+	bool replace_after_read;  /* a replacement (with its window) between the next read and write
+				   */
+	bool forget_after_read;	  /* forget the groups just read, with no replacement at all */
+	AttachPointState *window; /* the RID point's window, for replace_after_read */
+	uint32_t replace_to;	  /* HWPT replace_after_read goes to */
+} K = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int (*default_hook)(int fd, unsigned long request, void *arg);
+static ssize_t (*default_read_hook)(int fd, void *buf, size_t n);
+static ssize_t (*default_write_hook)(int fd, const void *buf, size_t n);
 
 static int kfail(int e)
 {
@@ -106,6 +168,32 @@ static bool kfits(const Obj *ioas)
 {
 	return !ioas->mapped || (ioas->iova >= MOCK_APERTURE_START &&
 				 ioas->iova + ioas->length - 1 <= MOCK_APERTURE_LAST);
+}
+
+static void kfault_clear_fd(void)
+{
+	Obj *f = kobj(K.fault, OBJ_FAULT);
+	uint64_t v;
+
+	if (f)
+		(void)!read(f->fd, &v, sizeof(v));
+}
+
+/* The device leaves a domain with a fault queue: iommufd answers its groups itself. */
+static void kfault_auto_respond(uint32_t hwpt_id)
+{
+	Obj *h = kobj(hwpt_id, OBJ_HWPT);
+
+	if (!h || !h->fault)
+		return;
+	K.withdrawn += K.deliver_tail - K.deliver_head;
+	K.deliver_head = K.deliver_tail;
+	for (unsigned i = 0; i < FAKE_QUEUE; i++)
+		if (K.responses[i].used) {
+			K.responses[i].used = false;
+			K.auto_answered++;
+		}
+	kfault_clear_fd();
 }
 
 static void khwpt_put(uint32_t id)
@@ -160,10 +248,52 @@ static int kattach(uint32_t pt_id, uint32_t *ret)
 		return ENOENT;
 	if (target != K.attached) {
 		K.objs[target].users++;
+		kfault_auto_respond(K.attached);
 		khwpt_put(K.attached);
 		K.attached = target;
 	}
 	*ret = target;
+	return 0;
+}
+
+static void kqueue(const struct iommu_hwpt_pgfault *rec)
+{
+	Obj *f = kobj(K.fault, OBJ_FAULT);
+
+	if (K.deliver_tail - K.deliver_head == FAKE_QUEUE) {
+		K.overflow++;
+		return;
+	}
+	K.deliver[K.deliver_tail++ % FAKE_QUEUE].rec = *rec;
+	if (f)
+		(void)!write(f->fd, &(uint64_t){1}, sizeof(uint64_t));
+}
+
+static int ktrigger_iopf(const struct iommu_test_cmd *c)
+{
+	Obj *h = kobj(K.attached, OBJ_HWPT);
+	struct iommu_hwpt_pgfault rec = {
+		.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE |
+			 (c->trigger_iopf.pasid ? IOMMU_PGFAULT_FLAGS_PASID_VALID : 0),
+		.dev_id = c->trigger_iopf.dev_id,
+		.pasid = c->trigger_iopf.pasid,
+		.grpid = c->trigger_iopf.grpid,
+		.perm = c->trigger_iopf.perm,
+		.addr = c->trigger_iopf.addr,
+	};
+
+	if (K.no_trigger_iopf)
+		return EOPNOTSUPP;
+	if (!K.idev || c->trigger_iopf.dev_id != K.idev)
+		return ENOENT;
+	K.triggered++;
+	/* No fault-capable domain: the kernel answers the device itself, the ioctl still succeeds.
+	 */
+	if (!h || !h->fault || K.triggered == K.lose_nth) {
+		K.dropped++;
+		return 0;
+	}
+	kqueue(&rec);
 	return 0;
 }
 
@@ -200,9 +330,49 @@ static int ktest_cmd(struct iommu_test_cmd *c)
 		c->mock_domain_replace.pt_id = hwpt;
 		K.replaces++;
 		return 0;
+	case IOMMU_TEST_OP_TRIGGER_IOPF:
+		return ktrigger_iopf(c);
 	default:
 		return EOPNOTSUPP;
 	}
+}
+
+/* iommufd_hwpt_nested_alloc() with the selftest's mock_domain_alloc_user(). */
+static int khwpt_alloc_nested(struct iommu_hwpt_alloc *c, Obj *parent)
+{
+	struct iommu_hwpt_selftest data;
+	Obj *fault = NULL;
+	uint32_t id;
+
+	if (c->flags & ~IOMMU_HWPT_FAULT_ID_VALID)
+		return EOPNOTSUPP;
+	if (parent->auto_domain || !parent->nest_parent || parent->parent)
+		return EINVAL;
+	if (c->data_type != IOMMU_HWPT_DATA_SELFTEST)
+		return EOPNOTSUPP;
+	if (c->data_len < sizeof(data) || !c->data_uptr)
+		return EINVAL;
+	memcpy(&data, (const void *)(uintptr_t)c->data_uptr, sizeof(data));
+	if (data.iotlb != IOMMU_TEST_IOTLB_DEFAULT)
+		return EINVAL; /* what the selftests pass; anything else would be our mistake */
+	if (c->flags & IOMMU_HWPT_FAULT_ID_VALID) {
+		if (K.no_nested_fault)
+			return EOPNOTSUPP;
+		fault = kobj(c->fault_id, OBJ_FAULT);
+		if (!fault)
+			return ENOENT;
+	}
+	id = knew(OBJ_HWPT);
+	if (!id)
+		return ENOSPC;
+	K.objs[id].parent = (uint32_t)(parent - K.objs);
+	parent->users++;
+	if (fault) {
+		K.objs[id].fault = c->fault_id;
+		fault->users++;
+	}
+	c->out_hwpt_id = id;
+	return 0;
 }
 
 static int kdestroy(uint32_t id)
@@ -218,11 +388,24 @@ static int kdestroy(uint32_t id)
 	case OBJ_HWPT:
 		if (o->users)
 			return EBUSY;
-		if (o->type == OBJ_HWPT)
+		if (o->type == OBJ_HWPT && o->parent)
+			K.objs[o->parent].users--;
+		else if (o->type == OBJ_HWPT)
 			K.objs[o->ioas].users--;
+		if (o->type == OBJ_HWPT && o->fault)
+			K.objs[o->fault].users--;
+		*o = (Obj){};
+		return 0;
+	case OBJ_FAULT:
+		/* HWPTs and the open fd each hold the queue. */
+		if (o->users || fcntl(o->fd, F_GETFD) >= 0)
+			return EBUSY;
+		if (id == K.fault)
+			K.fault = 0;
 		*o = (Obj){};
 		return 0;
 	case OBJ_STDEV:
+		kfault_auto_respond(K.attached);
 		khwpt_put(K.attached);
 		K.attached = 0;
 		K.objs[K.idev] = (Obj){};
@@ -274,14 +457,20 @@ static int kernel(unsigned long request, void *arg)
 	}
 	case IOMMU_HWPT_ALLOC: {
 		struct iommu_hwpt_alloc *c = arg;
-		Obj *ioas = kobj(c->pt_id, OBJ_IOAS);
+		Obj *ioas = kobj(c->pt_id, OBJ_IOAS), *parent = kobj(c->pt_id, OBJ_HWPT);
 		uint32_t id;
 
 		if (!K.idev || c->dev_id != K.idev)
 			return ENOENT;
+		if (parent)
+			return khwpt_alloc_nested(c, parent);
 		if (!ioas)
 			return EINVAL;
-		if (c->flags || c->data_type != IOMMU_HWPT_DATA_NONE)
+		/* 6.12: a paging HWPT takes no fault queue. */
+		if ((c->flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT) ||
+		    c->data_type != IOMMU_HWPT_DATA_NONE)
+			return EOPNOTSUPP;
+		if ((c->flags & IOMMU_HWPT_ALLOC_NEST_PARENT) && K.no_nesting)
 			return EOPNOTSUPP;
 		if (!kfits(ioas))
 			return EADDRINUSE;
@@ -289,8 +478,35 @@ static int kernel(unsigned long request, void *arg)
 		if (!id)
 			return ENOSPC;
 		K.objs[id].ioas = c->pt_id;
+		K.objs[id].nest_parent = c->flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
 		ioas->users++;
 		c->out_hwpt_id = id;
+		return 0;
+	}
+	case IOMMU_FAULT_QUEUE_ALLOC: {
+		struct iommu_fault_alloc *c = arg;
+		uint32_t id;
+		int fd;
+
+		if (K.no_fault_queue)
+			return ENOTTY;
+		if (c->size != sizeof(*c) || c->flags)
+			return EINVAL;
+		id = knew(OBJ_FAULT);
+		if (!id)
+			return ENOSPC;
+		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (fd < 0) {
+			K.objs[id] = (Obj){};
+			return ENOMEM;
+		}
+		K.objs[id].fd = fd;
+		K.fault = id;
+		K.fault_fd = fd;
+		K.deliver_head = K.deliver_tail = 0;
+		memset(K.responses, 0, sizeof(K.responses));
+		c->out_fault_id = id;
+		c->out_fault_fd = (uint32_t)fd;
 		return 0;
 	}
 	case IOMMU_DESTROY:
@@ -308,25 +524,154 @@ static int fake_ioctl(int fd, unsigned long request, void *arg)
 {
 	int e;
 
+	pthread_mutex_lock(&K.lock);
 	K.fd = fd;
 	if (request == K.fail_request &&
 	    (request != IOMMU_TEST_CMD || ((struct iommu_test_cmd *)arg)->op == K.fail_op) &&
 	    ++K.seen == K.fail_nth)
-		return kfail(K.fail_errno);
-	e = kernel(request, arg);
+		e = K.fail_errno;
+	else
+		e = kernel(request, arg);
+	pthread_mutex_unlock(&K.lock);
 	return e ? kfail(e) : 0;
+}
+
+/* Some other thread replaced the device while the reader was between read and write. */
+static void kreplace_behind_reader(void)
+{
+	uint32_t hwpt;
+
+	attach_point_window_open(K.window);
+	if (kattach(K.replace_to, &hwpt) == 0)
+		K.replaces++;
+	attach_point_window_close(K.window, now_ns(CLOCK_MONOTONIC));
+}
+
+static ssize_t kfault_read(void *buf, size_t n)
+{
+	struct iommu_hwpt_pgfault *out = buf;
+	size_t max = n / sizeof(*out), done = 0;
+
+	if (n % sizeof(*out))
+		return -ESPIPE;
+	if (K.bogus_next_read) {
+		/* grpid 0 was never injected: the injector's first group id is 1. */
+		kqueue(&(struct iommu_hwpt_pgfault){.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE,
+						    .dev_id = K.idev,
+						    .perm = IOMMU_PGFAULT_PERM_READ});
+		K.bogus_next_read = false;
+	}
+	while (done < max && K.deliver_head != K.deliver_tail) {
+		FakeGroup *g = &K.deliver[K.deliver_head++ % FAKE_QUEUE];
+		uint32_t cookie = ++K.next_cookie;
+		FakeGroup *slot = &K.responses[cookie % FAKE_QUEUE];
+
+		if (slot->used) {
+			K.overflow++; /* a cookie nobody answered for FAKE_QUEUE reads */
+			K.deliver_head--;
+			break;
+		}
+		g->rec.cookie = cookie;
+		*slot = (FakeGroup){.rec = g->rec, .used = true};
+		out[done++] = g->rec;
+	}
+	if (K.deliver_head == K.deliver_tail)
+		kfault_clear_fd();
+	if (done && K.replace_after_read) {
+		kreplace_behind_reader();
+		K.replace_after_read = false;
+	}
+	if (done && K.forget_after_read) {
+		for (unsigned i = 0; i < FAKE_QUEUE; i++)
+			K.responses[i].used = false;
+		K.forget_after_read = false;
+	}
+	return (ssize_t)(done * sizeof(*out));
+}
+
+static ssize_t kfault_write(const void *buf, size_t n)
+{
+	const struct iommu_hwpt_page_response *in = buf;
+	size_t done = 0;
+
+	if (n % sizeof(*in))
+		return -ESPIPE;
+	for (; done < n / sizeof(*in); done++) {
+		FakeGroup *slot = &K.responses[in[done].cookie % FAKE_QUEUE];
+
+		if (in[done].code > IOMMUFD_PAGE_RESP_INVALID || !slot->used ||
+		    slot->rec.cookie != in[done].cookie) {
+			K.refused++;
+			break;
+		}
+		slot->used = false;
+		K.answered++;
+	}
+	return done ? (ssize_t)(done * sizeof(*in)) : -EINVAL;
+}
+
+static bool is_fault_fd(int fd)
+{
+	Obj *f = kobj(K.fault, OBJ_FAULT);
+
+	return f && f->fd == fd;
+}
+
+static ssize_t fake_read(int fd, void *buf, size_t n)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&K.lock);
+	if (!is_fault_fd(fd)) {
+		pthread_mutex_unlock(&K.lock);
+		return read(fd, buf, n);
+	}
+	r = kfault_read(buf, n);
+	pthread_mutex_unlock(&K.lock);
+	return r < 0 ? kfail((int)-r) : r;
+}
+
+static ssize_t fake_write(int fd, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	pthread_mutex_lock(&K.lock);
+	if (!is_fault_fd(fd)) {
+		pthread_mutex_unlock(&K.lock);
+		return write(fd, buf, n);
+	}
+	r = kfault_write(buf, n);
+	pthread_mutex_unlock(&K.lock);
+	return r < 0 ? kfail((int)-r) : r;
 }
 
 static void fake_setup(void)
 {
-	memset(&K, 0, sizeof(K));
+	/* A fault fd left from the previous test belongs to that test's (closed) backend. */
+	memset(&K.objs, 0, sizeof(K) - offsetof(typeof(K), objs));
 	K.fd = -1;
+	K.fault_fd = -1;
 	uapi_ioctl_hook = fake_ioctl;
+	uapi_read_hook = fake_read;
+	uapi_write_hook = fake_write;
 }
 
 static void fake_teardown(void)
 {
 	uapi_ioctl_hook = default_hook;
+	uapi_read_hook = default_read_hook;
+	uapi_write_hook = default_write_hook;
+}
+
+/* Reads one of the fake's counters while other threads may be calling in. */
+static uint64_t kget(const uint64_t *counter)
+{
+	uint64_t v;
+
+	pthread_mutex_lock(&K.lock);
+	v = *counter;
+	pthread_mutex_unlock(&K.lock);
+	return v;
 }
 
 static const DaemonEnv fake_env = {
@@ -361,6 +706,7 @@ static Scenario *scenario(char *const *overrides)
 typedef struct Harness {
 	Scenario *s;
 	AttachPointState *aps;
+	FaultSink *sink;
 	BackendSetup setup;
 	void *ctx;
 	char *error;
@@ -370,12 +716,15 @@ typedef struct Harness {
 static void harness_setup(Harness *h, Scenario *s)
 {
 	*h = (Harness){.s = s};
-	h->aps = calloc(s->n_points, sizeof(AttachPointState));
+	/* As the run allocates them: the window seqcount is cache-line aligned. */
+	h->aps = aligned_alloc(CACHELINE, s->n_points * sizeof(AttachPointState));
 	ck_assert_ptr_nonnull(h->aps);
+	memset(h->aps, 0, s->n_points * sizeof(AttachPointState));
+	ck_assert_int_eq(fault_sink_new(&h->sink, 65536), 0);
 	h->setup = (BackendSetup){
 		.env = &fake_env,
 		.scenario = s,
-		.sink = NULL, /* the mock reports no faults */
+		.sink = h->sink,
 		.aps = h->aps,
 		.n_aps = s->n_points,
 	};
@@ -388,6 +737,7 @@ static void harness_done(Harness *h)
 		backend_mock.teardown(h->ctx);
 	free(h->aps);
 	free(h->error);
+	fault_sink_free(h->sink);
 	scenario_free(h->s);
 	*h = (Harness){};
 }
@@ -416,7 +766,11 @@ static char *describe(void *ctx)
 START_TEST(test_registered)
 {
 	ck_assert_ptr_eq(backend_find("mock"), &backend_mock);
-	ck_assert_ptr_null(backend_mock.traffic_start); /* no DMA engine */
+	/* No DMA engine, but page request injection (Engine=iopf) is traffic too. */
+	ck_assert_ptr_nonnull(backend_mock.traffic_start);
+	ck_assert_ptr_nonnull(backend_mock.traffic_stop);
+	ck_assert_ptr_nonnull(backend_mock.event_fds);
+	ck_assert_ptr_nonnull(backend_mock.event_dispatch);
 	ck_assert_ptr_nonnull(backend_mock.teardown);
 }
 END_TEST
@@ -513,6 +867,11 @@ START_TEST(test_lifecycle)
 		}
 	initial = K.attached;
 	ck_assert(K.objs[initial].auto_domain);
+
+	/* no Engine=iopf: nothing to watch, no traffic to start */
+	ck_assert_int_eq(backend_mock.event_fds(h.ctx, (int[8]){}, 8), 0);
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), -EOPNOTSUPP);
+	backend_mock.traffic_stop(h.ctx);
 
 	/* the first attach leaves the automatic HWPT, which the kernel then frees */
 	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
@@ -660,7 +1019,8 @@ START_TEST(test_missing_dev_iommu_at_setup)
 	fake_setup();
 	env.dev_iommu = "/nonexistent/iommu";
 	h = (Harness){.s = scenario(NULL)};
-	h.aps = calloc(1, sizeof(AttachPointState));
+	h.aps = aligned_alloc(CACHELINE, sizeof(AttachPointState));
+	memset(h.aps, 0, sizeof(AttachPointState));
 	h.setup = (BackendSetup){.env = &env, .scenario = h.s, .aps = h.aps, .n_aps = 1};
 	h.r = backend_mock.setup(&h.setup, &h.ctx, &h.error);
 	ck_assert_int_eq(h.r, -ENOENT);
@@ -747,7 +1107,8 @@ START_TEST(test_missing_range_layout)
 		mapped += K.objs[id].type == OBJ_IOAS && K.objs[id].mapped;
 	ck_assert_uint_eq(mapped, 2); /* domains 0 and 2 */
 	json = describe(h.ctx);
-	ck_assert_ptr_nonnull(strstr(json, "\"index\":1,\"ioas_id\":2,\"hwpt_id\":"));
+	ck_assert_ptr_nonnull(
+		strstr(json, "\"index\":1,\"kind\":\"paging\",\"ioas_id\":2,\"hwpt_id\":"));
 	ck_assert_ptr_nonnull(strstr(json, "\"maps_dma_range\":false"));
 	harness_done(&h);
 	ck_assert_uint_eq(klive(), 0);
@@ -772,31 +1133,626 @@ START_TEST(test_teardown_when_destroy_fails)
 }
 END_TEST
 
-/* ---- the shipped example ---- */
+/* ---- Engine=iopf: the fault queue as a fault source ---- */
 
-static char *example_path(void)
+static Scenario *iopf_scenario(const char *rate, const char *domains)
+{
+	char r[64], d[64];
+
+	snprintf(r, sizeof(r), "Traffic.Rate=%s", rate);
+	snprintf(d, sizeof(d), "Domains.Count=%s", domains);
+	return scenario((char *[]){"Traffic.Engine=iopf", r, d, NULL});
+}
+
+/* A run up to traffic_start(): set the fake's knobs, then start. */
+static void iopf_setup_idle(Harness *h, const char *rate)
+{
+	fake_setup();
+	harness_setup(h, iopf_scenario(rate, "2"));
+	ck_assert_msg(h->r == 0, "setup: %s", strempty(h->error));
+	K.window = &h->aps[0];
+	ck_assert_int_eq(backend_mock.attach(h->ctx, 0, 0), 0);
+}
+
+static void iopf_setup(Harness *h, const char *rate)
+{
+	iopf_setup_idle(h, rate);
+	ck_assert_int_eq(backend_mock.traffic_start(h->ctx), 0);
+}
+
+/* A member of the backend's Describe() "iopf" object. */
+static uint64_t iopf_stat(void *ctx, const char *name)
+{
+	_cleanup_free_ char *json = describe(ctx), *key = NULL;
+	const char *p;
+
+	ck_assert_int_ge(asprintf(&key, "\"%s\":", name), 0);
+	p = strstr(json, "\"iopf\":{");
+	ck_assert_msg(p, "no iopf object in %s", json);
+	p = strstr(p, key);
+	ck_assert_msg(p, "no %s in %s", key, json);
+	return strtoull(p + strlen(key), NULL, 10);
+}
+
+/* What the run's main loop does: poll the backend's fds and dispatch the readable ones. */
+static void pump(Harness *h, int timeout_ms)
+{
+	struct pollfd pfd[8];
+	int fds[8], n;
+
+	n = backend_mock.event_fds(h->ctx, fds, ELEMENTSOF(fds));
+	ck_assert_int_eq(n, 2);
+	for (int i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+	if (poll(pfd, (nfds_t)n, timeout_ms) <= 0)
+		return;
+	for (int i = 0; i < n; i++)
+		if (pfd[i].revents & POLLIN)
+			backend_mock.event_dispatch(h->ctx, fds[i]);
+}
+
+static void pump_until_triggered(Harness *h, uint64_t n)
+{
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + 20 * NSEC_PER_SEC;
+
+	while (kget(&K.triggered) < n) {
+		ck_assert_msg(now_ns(CLOCK_MONOTONIC) < end,
+			      "only %llu of %llu page requests injected",
+			      (unsigned long long)kget(&K.triggered), (unsigned long long)n);
+		pump(h, 1);
+	}
+}
+
+typedef struct SinkCount {
+	uint64_t iova, map_size;
+	uint64_t records, during, reads, writes;
+} SinkCount;
+
+static void sink_count_cb(const FaultRecord *f, void *userdata)
+{
+	SinkCount *c = userdata;
+
+	ck_assert_int_eq(f->source, FAULT_SOURCE_IOMMUFD);
+	ck_assert_uint_eq(f->ap, 0);
+	ck_assert_msg(f->address >= c->iova && f->address < c->iova + c->map_size,
+		      "address 0x%llx outside the mapping", (unsigned long long)f->address);
+	ck_assert_uint_eq(f->address % 4096, 0);
+	ck_assert_ptr_nonnull(strstr(f->reason_text, "IOPF grpid "));
+	c->records++;
+	c->during += f->during_replace;
+	c->reads += f->access == FAULT_ACCESS_READ;
+	c->writes += f->access == FAULT_ACCESS_WRITE;
+}
+
+static unsigned kresponses_pending(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FAKE_QUEUE; i++)
+		n += K.responses[i].used;
+	return n;
+}
+
+/*
+ * The accounting every run must end with, checked against the fake kernel's
+ * own books: every injection received, withdrawn or lost; every group read
+ * answered by us or refused; nothing left in the kernel.
+ */
+static void assert_accounted(Harness *h)
+{
+	uint64_t injected = iopf_stat(h->ctx, "injected"), received = iopf_stat(h->ctx, "received"),
+		 unexpected = iopf_stat(h->ctx, "unexpected"),
+		 withdrawn = iopf_stat(h->ctx, "withdrawn"), lost = iopf_stat(h->ctx, "lost"),
+		 responded = iopf_stat(h->ctx, "responded"),
+		 refused = iopf_stat(h->ctx, "response_refused"),
+		 response_errors = iopf_stat(h->ctx, "response_errors");
+	FaultTotals t;
+
+	ck_assert_uint_eq(iopf_stat(h->ctx, "outstanding"), 0);
+	ck_assert_uint_eq(injected, received - unexpected + withdrawn + lost);
+	ck_assert_uint_eq(received, responded + refused + response_errors);
+	ck_assert_uint_eq(injected, K.triggered);
+	ck_assert_uint_eq(responded, K.answered);
+	ck_assert_uint_eq(refused + response_errors, K.refused);
+	ck_assert_uint_eq(withdrawn + lost, K.withdrawn + K.dropped);
+	ck_assert_uint_eq(K.deliver_tail - K.deliver_head, 0);
+	ck_assert_uint_eq(kresponses_pending(), 0);
+	ck_assert_uint_eq(K.overflow, 0);
+	fault_sink_totals(h->sink, &t);
+	ck_assert_uint_eq(t.total[FAULT_SOURCE_IOMMUFD], received);
+}
+
+static void iopf_done(Harness *h)
+{
+	int fault_fd = K.fault_fd, fds[8];
+
+	ck_assert_int_eq(backend_mock.event_fds(h->ctx, fds, ELEMENTSOF(fds)), 2);
+	ck_assert_int_eq(backend_mock.detach(h->ctx, 0), 0);
+	harness_done(h);
+	ck_assert_msg(klive() == 0, "%u objects left", klive());
+	ck_assert(fd_is_closed(fault_fd));
+	ck_assert(fd_is_closed(fds[1])); /* the kick eventfd */
+	fake_teardown();
+}
+
+/* The objects, as the selftests build them; replace and detach between them; nothing left after. */
+START_TEST(test_iopf_objects)
+{
+	_cleanup_free_ char *json = NULL;
+	uint32_t nested[3] = {}, parent = 0;
+	unsigned n = 0;
+	char want[64];
+	int fds[8];
+	Harness h;
+
+	fake_setup();
+	harness_setup(&h, iopf_scenario("max", "3"));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	ck_assert_uint_eq(kcount(OBJ_FAULT), 1);
+	ck_assert_uint_eq(kcount(OBJ_IOAS), 1); /* nested domains need no IOAS of their own */
+	ck_assert_uint_eq(kcount(OBJ_HWPT), 5); /* automatic, nest parent, three nested */
+	for (uint32_t id = 1; id < MAX_OBJS; id++) {
+		Obj *o = &K.objs[id];
+
+		if (o->type == OBJ_HWPT && o->nest_parent)
+			parent = id;
+		if (o->type == OBJ_HWPT && o->parent) {
+			ck_assert_uint_eq(o->fault, K.fault);
+			nested[n++] = id;
+		}
+	}
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_ne(parent, 0);
+	ck_assert_uint_eq(K.objs[parent].users, 3);
+	ck_assert_uint_eq(K.objs[K.fault].users, 3);
+	ck_assert(fcntl(K.fault_fd, F_GETFL) & O_NONBLOCK);
+
+	ck_assert_int_eq(backend_mock.event_fds(h.ctx, fds, ELEMENTSOF(fds)), 2);
+	ck_assert_int_eq(fds[0], K.fault_fd);
+	ck_assert(!fd_is_closed(fds[1]));
+	ck_assert_int_eq(backend_mock.event_fds(h.ctx, fds, 1), -ENOBUFS);
+
+	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
+	ck_assert_uint_eq(K.attached, nested[0]);
+	ck_assert_int_eq(backend_mock.replace(h.ctx, 0, 2), 0);
+	ck_assert_uint_eq(K.attached, nested[2]);
+
+	json = describe(h.ctx);
+	ck_assert_ptr_nonnull(strstr(json, "\"engine\":\"iopf\""));
+	snprintf(want, sizeof(want), "\"fault_id\":%u", K.fault);
+	ck_assert_msg(strstr(json, want), "%s in %s", want, json);
+	snprintf(want, sizeof(want), "\"nest_parent_hwpt_id\":%u", parent);
+	ck_assert_msg(strstr(json, want), "%s in %s", want, json);
+	snprintf(want, sizeof(want), "\"kind\":\"nested\",\"ioas_id\":%u,\"hwpt_id\":%u",
+		 K.objs[parent].ioas, nested[2]);
+	ck_assert_msg(strstr(json, want), "%s in %s", want, json);
+	ck_assert_ptr_nonnull(strstr(json, "\"injected\":0,"));
+
+	/* detach parks the device on an automatic domain of IOAS 0, off every nested one */
+	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), 0);
+	ck_assert(K.objs[K.attached].auto_domain);
+	iopf_done(&h);
+}
+END_TEST
+
+/* No replacement: every injected request is read and answered, nothing else. */
+START_TEST(test_iopf_at_rest)
+{
+	SinkCount c = {.iova = 0x1000000, .map_size = 64 * 1024};
+	uint64_t injected;
+	Harness h;
+
+	iopf_setup(&h, "max");
+	pump_until_triggered(&h, 20000);
+	backend_mock.traffic_stop(h.ctx);
+	backend_mock.traffic_stop(h.ctx); /* idempotent */
+
+	injected = iopf_stat(h.ctx, "injected");
+	ck_assert_uint_ge(injected, 20000);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "received"), injected);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "responded"), injected);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "withdrawn"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "lost"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "unexpected"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "inject_errors"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "injected_during_replace"), 0);
+	assert_accounted(&h);
+
+	(void)fault_sink_drain(h.sink, sink_count_cb, &c);
+	ck_assert_uint_eq(c.records, injected);
+	ck_assert_uint_eq(c.during, 0);
+	ck_assert_uint_eq(c.reads, (injected + 1) / 2); /* odd group ids read, even ones write */
+	ck_assert_uint_eq(c.writes, injected / 2);
+	iopf_done(&h);
+}
+END_TEST
+
+typedef struct Replacer {
+	Harness *h;
+	pthread_t thread;
+	bool stop;
+	uint64_t done;
+	int error;
+} Replacer;
+
+/* A run's worker: ping-pong replacements, each inside its window. */
+static void *replacer_main(void *userdata)
+{
+	Replacer *rp = userdata;
+	unsigned d = 0;
+
+	while (!__atomic_load_n(&rp->stop, __ATOMIC_RELAXED)) {
+		int r;
+
+		d ^= 1;
+		attach_point_window_open(&rp->h->aps[0]);
+		r = backend_mock.replace(rp->h->ctx, 0, d);
+		attach_point_window_close(&rp->h->aps[0], now_ns(CLOCK_MONOTONIC));
+		if (r < 0) {
+			rp->error = r;
+			break;
+		}
+		__atomic_store_n(&rp->done, rp->done + 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+/*
+ * The point of it all: replacements and injections at full speed, the main
+ * thread reading. Every request ends up received, withdrawn by a
+ * replacement, or lost, and none may be lost or made up.
+ */
+START_TEST(test_iopf_while_replacing)
+{
+	SinkCount c = {.iova = 0x1000000, .map_size = 64 * 1024};
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + 20 * NSEC_PER_SEC;
+	Replacer rp = {};
+	FaultTotals t;
+	Harness h;
+
+	iopf_setup(&h, "max");
+	rp.h = &h;
+	ck_assert_int_eq(pthread_create(&rp.thread, NULL, replacer_main, &rp), 0);
+	while (kget(&K.triggered) < 20000 || __atomic_load_n(&rp.done, __ATOMIC_RELAXED) < 2000) {
+		ck_assert_msg(now_ns(CLOCK_MONOTONIC) < end, "stuck: %llu injected, %llu replaced",
+			      (unsigned long long)kget(&K.triggered),
+			      (unsigned long long)__atomic_load_n(&rp.done, __ATOMIC_RELAXED));
+		pump(&h, 1);
+	}
+	__atomic_store_n(&rp.stop, true, __ATOMIC_RELAXED);
+	ck_assert_int_eq(pthread_join(rp.thread, NULL), 0);
+	ck_assert_int_eq(rp.error, 0);
+	backend_mock.traffic_stop(h.ctx);
+
+	assert_accounted(&h);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "lost"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "unexpected"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "response_errors"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "inject_errors"), 0);
+	ck_assert_uint_gt(iopf_stat(h.ctx, "received"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "withdrawn"), K.withdrawn);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "response_refused"), K.auto_answered);
+	ck_assert_uint_le(iopf_stat(h.ctx, "injected_during_replace"),
+			  iopf_stat(h.ctx, "injected"));
+
+	/* The run drains the sink as it goes; here a full queue may drop records, never counts. */
+	(void)fault_sink_drain(h.sink, sink_count_cb, &c);
+	fault_sink_totals(h.sink, &t);
+	ck_assert_uint_eq(c.records + t.dropped[FAULT_SOURCE_IOMMUFD],
+			  iopf_stat(h.ctx, "received"));
+	iopf_done(&h);
+}
+END_TEST
+
+/*
+ * Deterministic withdrawal: nobody reads, so the injector fills its window
+ * and waits; one replacement then withdraws all of it, and the reader, woken
+ * by the kick although the queue is empty, settles them as withdrawn.
+ */
+START_TEST(test_iopf_withdrawn)
+{
+	uint64_t n, end = now_ns(CLOCK_MONOTONIC) + 20 * NSEC_PER_SEC;
+	Harness h;
+
+	iopf_setup(&h, "max");
+	while (kget(&K.triggered) < 4096) {
+		ck_assert(now_ns(CLOCK_MONOTONIC) < end);
+		usleep(1000);
+	}
+	usleep(20000);
+	n = kget(&K.triggered);
+	ck_assert_uint_eq(n, 4096); /* the injector waits for the reader */
+	ck_assert_uint_ge(iopf_stat(h.ctx, "stalls"), 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "outstanding"), 4096);
+
+	attach_point_window_open(&h.aps[0]);
+	ck_assert_int_eq(backend_mock.replace(h.ctx, 0, 1), 0);
+	attach_point_window_close(&h.aps[0], now_ns(CLOCK_MONOTONIC));
+	ck_assert_uint_eq(kget(&K.withdrawn), 4096);
+
+	pump_until_triggered(&h, 3 * 4096);
+	backend_mock.traffic_stop(h.ctx);
+	assert_accounted(&h);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "withdrawn"), 4096);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "lost"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "received"), iopf_stat(h.ctx, "injected") - 4096);
+	iopf_done(&h);
+}
+END_TEST
+
+/* A request that vanishes with no replacement to explain it is lost, and said so. */
+START_TEST(test_iopf_lost)
+{
+	Harness h;
+
+	iopf_setup_idle(&h, "max");
+	K.lose_nth = 10;
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
+	pump_until_triggered(&h, 2 * 4096);
+	backend_mock.traffic_stop(h.ctx);
+	assert_accounted(&h);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "lost"), 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "withdrawn"), 0);
+	iopf_done(&h);
+}
+END_TEST
+
+/* A replacement between our read and our write: the kernel answered, our response is refused. */
+START_TEST(test_iopf_refused_after_replacement)
+{
+	Harness h;
+
+	iopf_setup_idle(&h, "max");
+	for (uint32_t id = 1; id < MAX_OBJS; id++)
+		if (K.objs[id].type == OBJ_HWPT && K.objs[id].parent && id != K.attached)
+			K.replace_to = id;
+	K.replace_after_read = true;
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
+	pump_until_triggered(&h, 2 * 4096);
+	backend_mock.traffic_stop(h.ctx);
+	assert_accounted(&h);
+	ck_assert_uint_ge(iopf_stat(h.ctx, "response_refused"), 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "response_refused"), K.auto_answered);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "response_errors"), 0);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "lost"), 0);
+	iopf_done(&h);
+}
+END_TEST
+
+/* The kernel forgets cookies with no replacement at all: that is a response error. */
+START_TEST(test_iopf_response_errors)
+{
+	Harness h;
+
+	iopf_setup_idle(&h, "max");
+	K.forget_after_read = true;
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
+	pump_until_triggered(&h, 2 * 4096);
+	backend_mock.traffic_stop(h.ctx);
+	assert_accounted(&h);
+	ck_assert_uint_ge(iopf_stat(h.ctx, "response_errors"), 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "response_refused"), 0);
+	iopf_done(&h);
+}
+END_TEST
+
+/* A record nobody injected is counted, reported and answered, and matched to nothing. */
+START_TEST(test_iopf_unexpected)
+{
+	Harness h;
+
+	iopf_setup_idle(&h, "max");
+	K.bogus_next_read = true;
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
+	pump_until_triggered(&h, 2 * 4096);
+	backend_mock.traffic_stop(h.ctx);
+	assert_accounted(&h);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "unexpected"), 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "received"), iopf_stat(h.ctx, "injected") + 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "lost"), 0);
+	iopf_done(&h);
+}
+END_TEST
+
+/* Rate= paces the injector. */
+START_TEST(test_iopf_rate)
+{
+	uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1, injected;
+	_cleanup_free_ char *json = NULL;
+	Harness h;
+
+	iopf_setup(&h, "1000");
+	while (now_ns(CLOCK_MONOTONIC) < t0 + 200 * NSEC_PER_MSEC)
+		pump(&h, 5);
+	backend_mock.traffic_stop(h.ctx);
+	t1 = now_ns(CLOCK_MONOTONIC);
+	injected = iopf_stat(h.ctx, "injected");
+	ck_assert_uint_ge(injected, 1);
+	ck_assert_msg(injected <= (t1 - t0) / NSEC_PER_MSEC + 2,
+		      "%llu injections in %llu ms at 1000/s", (unsigned long long)injected,
+		      (unsigned long long)((t1 - t0) / NSEC_PER_MSEC));
+	assert_accounted(&h);
+	json = describe(h.ctx);
+	ck_assert_msg(strstr(json, "\"rate\":1000,"), "%s", json);
+	iopf_done(&h);
+}
+END_TEST
+
+/* A kernel without TRIGGER_IOPF: the first injection fails the run, with the reason. */
+START_TEST(test_iopf_trigger_unsupported)
+{
+	uint64_t end = now_ns(CLOCK_MONOTONIC) + 10 * NSEC_PER_SEC;
+	_cleanup_free_ char *json = NULL;
+	const char *reason = NULL;
+	int err = 0;
+	Harness h;
+
+	fake_setup();
+	K.no_trigger_iopf = true;
+	harness_setup(&h, iopf_scenario("max", "2"));
+	ck_assert_int_eq(h.r, 0);
+	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), -EBUSY);
+	while (!fault_sink_failed(h.sink, &err, &reason)) {
+		ck_assert(now_ns(CLOCK_MONOTONIC) < end);
+		usleep(1000);
+	}
+	ck_assert_int_eq(err, -EOPNOTSUPP);
+	ck_assert_str_eq(
+		reason,
+		"IOMMU_TEST_OP_TRIGGER_IOPF failed: Operation not supported (EOPNOTSUPP); no page request can be injected");
+	backend_mock.traffic_stop(h.ctx);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "inject_errors"), 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "injected"), 0);
+	json = describe(h.ctx);
+	ck_assert_ptr_nonnull(strstr(json, "\"last_inject_error\":\"EOPNOTSUPP\""));
+	assert_accounted(&h);
+	iopf_done(&h);
+}
+END_TEST
+
+/* A failure that may pass (ENOMEM) is counted, paced, and does not disturb the accounting. */
+START_TEST(test_iopf_trigger_transient_error)
+{
+	Harness h;
+
+	fake_setup();
+	K.fail_request = IOMMU_TEST_CMD;
+	K.fail_op = IOMMU_TEST_OP_TRIGGER_IOPF;
+	K.fail_nth = 5;
+	K.fail_errno = ENOMEM;
+	harness_setup(&h, iopf_scenario("max", "2"));
+	ck_assert_int_eq(h.r, 0);
+	K.window = &h.aps[0];
+	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
+	pump_until_triggered(&h, 2 * 4096);
+	backend_mock.traffic_stop(h.ctx);
+	ck_assert(!fault_sink_failed(h.sink, NULL, NULL));
+	ck_assert_uint_eq(iopf_stat(h.ctx, "inject_errors"), 1);
+	ck_assert_uint_eq(iopf_stat(h.ctx, "lost"), 0);
+	assert_accounted(&h);
+	iopf_done(&h);
+}
+END_TEST
+
+/* Kernels that lack a piece: a setup error that says which, nothing left behind. */
+typedef struct IopfRefusal {
+	bool *knob;
+	int error;
+	const char *message; /* a substring */
+} IopfRefusal;
+
+static const IopfRefusal iopf_refusals[] = {
+	{&K.no_fault_queue, -ENOTTY,
+	 "iommufd fault queues need kernel ≥ 6.11 (IOMMU_FAULT_QUEUE_ALLOC: ENOTTY); [Traffic] Engine=iopf cannot run on this kernel"},
+	{&K.no_nesting, -EOPNOTSUPP,
+	 "IOMMU_HWPT_ALLOC of the nest parent (IOMMU_HWPT_ALLOC_NEST_PARENT on IOAS 2) failed: Operation not supported (EOPNOTSUPP); the kernel's selftest mock cannot nest (needs kernel ≥ 6.7)"},
+	{&K.no_nested_fault, -EOPNOTSUPP,
+	 "IOMMU_HWPT_ALLOC of nested domain 0 (IOMMU_HWPT_DATA_SELFTEST on HWPT 6, fault queue 1) failed: Operation not supported (EOPNOTSUPP); this kernel's selftest mock refuses fault-capable nested domains (they need kernel ≥ 6.11)"},
+};
+
+START_TEST(test_iopf_kernel_lacks)
+{
+	const IopfRefusal *f = &iopf_refusals[_i];
+	Harness h;
+
+	fake_setup();
+	*f->knob = true;
+	harness_setup(&h, iopf_scenario("max", "2"));
+	ck_assert_int_eq(h.r, f->error);
+	ck_assert_ptr_null(h.ctx);
+	ck_assert_msg(strstr(strempty(h.error), f->message), "\"%s\" not in \"%s\"", f->message,
+		      strempty(h.error));
+	ck_assert_msg(klive() == 0, "%u objects left", klive());
+	ck_assert(fd_is_closed(K.fd));
+	if (K.fault_fd >= 0)
+		ck_assert(fd_is_closed(K.fault_fd));
+	harness_done(&h);
+	fake_teardown();
+}
+END_TEST
+
+static const FailPoint iopf_fail_points[] = {
+	{IOMMU_FAULT_QUEUE_ALLOC, 0, 1, ENOMEM,
+	 "IOMMU_FAULT_QUEUE_ALLOC failed: Cannot allocate memory (ENOMEM)"},
+	{IOMMU_IOAS_ALLOC, 0, 1, ENOSPC, "IOMMU_IOAS_ALLOC for domain 0 failed"},
+	{IOMMU_IOAS_MAP, 0, 1, ENOMEM,
+	 "IOMMU_IOAS_MAP of 0x10000 bytes at IOVA 0x1000000 in IOAS 2"},
+	{IOMMU_TEST_CMD, IOMMU_TEST_OP_MOCK_DOMAIN, 1, ENOMEM,
+	 "IOMMU_TEST_OP_MOCK_DOMAIN on IOAS 2 failed"},
+	{IOMMU_HWPT_ALLOC, 0, 1, ENOMEM,
+	 "IOMMU_HWPT_ALLOC of the nest parent (IOMMU_HWPT_ALLOC_NEST_PARENT on IOAS 2) failed: Cannot allocate memory (ENOMEM)"},
+	{IOMMU_HWPT_ALLOC, 0, 2, ENOMEM, "IOMMU_HWPT_ALLOC of nested domain 0"},
+	{IOMMU_HWPT_ALLOC, 0, 4, EFAULT, "IOMMU_HWPT_ALLOC of nested domain 2"},
+};
+
+START_TEST(test_iopf_setup_unwinds)
+{
+	const FailPoint *f = &iopf_fail_points[_i];
+	Harness h;
+
+	fake_setup();
+	K.fail_request = f->request;
+	K.fail_op = f->op;
+	K.fail_nth = f->nth;
+	K.fail_errno = f->error;
+	harness_setup(&h, iopf_scenario("max", "3"));
+	ck_assert_int_eq(h.r, -f->error);
+	ck_assert_ptr_null(h.ctx);
+	ck_assert_msg(strstr(strempty(h.error), f->message), "\"%s\" not in \"%s\"", f->message,
+		      strempty(h.error));
+	ck_assert_msg(klive() == 0, "%u objects left", klive());
+	ck_assert(fd_is_closed(K.fd));
+	if (K.fault_fd >= 0)
+		ck_assert(fd_is_closed(K.fault_fd));
+	harness_done(&h);
+	fake_teardown();
+}
+END_TEST
+
+/* Teardown with the injector still running (a run that failed half way): it stops, drains, frees.
+ */
+START_TEST(test_iopf_teardown_while_injecting)
+{
+	int fault_fd;
+	Harness h;
+
+	iopf_setup(&h, "max");
+	pump_until_triggered(&h, 100);
+	fault_fd = K.fault_fd;
+	harness_done(&h);
+	ck_assert_msg(klive() == 0, "%u objects left", klive());
+	ck_assert(fd_is_closed(fault_fd));
+	fake_teardown();
+}
+END_TEST
+
+/* ---- the shipped examples ---- */
+
+static char *example_path(const char *name)
 {
 	const char *e = getenv("SCENARIO_DIR"), *slash;
 	char *p;
 
 	if (e) {
-		if (asprintf(&p, "%s/mock-replace.conf", e) < 0)
+		if (asprintf(&p, "%s/%s", e, name) < 0)
 			return NULL;
 		return p;
 	}
 	slash = strrchr(__FILE__, '/');
-	if (asprintf(&p, "%.*s/../../contrib/scenarios/mock-replace.conf",
-		     slash ? (int)(slash - __FILE__) : 1, slash ? __FILE__ : ".") < 0)
+	if (asprintf(&p, "%.*s/../../contrib/scenarios/%s", slash ? (int)(slash - __FILE__) : 1,
+		     slash ? __FILE__ : ".", name) < 0)
 		return NULL;
 	return p;
 }
 
-START_TEST(test_example_scenario)
+static Scenario *parse_example(const char *name)
 {
-	_cleanup_free_ char *path = example_path(), *text = NULL, *error = NULL;
+	_cleanup_free_ char *path = example_path(name), *text = NULL, *error = NULL;
 	_cleanup_fclose_ FILE *f = NULL;
 	Scenario *s = NULL;
-	Harness h;
 	long n;
 
 	ck_assert_ptr_nonnull(path);
@@ -808,9 +1764,23 @@ START_TEST(test_example_scenario)
 	text = calloc(1, (size_t)n + 1);
 	ck_assert_ptr_nonnull(text);
 	ck_assert_uint_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+	ck_assert_msg(scenario_parse(text, name, NULL, &s, &error) == 0, "%s", strempty(error));
+	return s;
+}
 
-	ck_assert_msg(scenario_parse(text, "mock-replace.conf", NULL, &s, &error) == 0, "%s",
-		      strempty(error));
+static bool has_expectation(const Scenario *s, ExpectMetric m, Comparison cmp, double v)
+{
+	for (size_t i = 0; i < s->n_expect; i++)
+		if (s->expect[i].metric == m && s->expect[i].cmp == cmp && s->expect[i].value == v)
+			return true;
+	return false;
+}
+
+START_TEST(test_example_scenario)
+{
+	Scenario *s = parse_example("mock-replace.conf");
+	Harness h;
+
 	ck_assert_str_eq(s->backend, "mock");
 	ck_assert_str_eq(s->engine, "none");
 	ck_assert(!s->traffic);
@@ -829,14 +1799,41 @@ START_TEST(test_example_scenario)
 }
 END_TEST
 
+START_TEST(test_example_iopf)
+{
+	Scenario *s = parse_example("mock-iopf.conf");
+	Harness h;
+
+	ck_assert_str_eq(s->backend, "mock");
+	ck_assert_str_eq(s->engine, "iopf");
+	ck_assert(s->traffic);
+	ck_assert_uint_eq(s->n_points, 1);
+	ck_assert_uint_eq(s->n_domains, 2);
+	ck_assert_uint_eq(s->duration_ns, 5 * NSEC_PER_SEC);
+	ck_assert(has_expectation(s, EXPECT_REPLACE_ERRORS, CMP_EQ, 0));
+	ck_assert(has_expectation(s, EXPECT_FAULTS, CMP_GT, 0));
+
+	fake_setup();
+	harness_setup(&h, s);
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	K.window = &h.aps[0];
+	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
+	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
+	pump_until_triggered(&h, 100);
+	backend_mock.traffic_stop(h.ctx);
+	assert_accounted(&h);
+	iopf_done(&h);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mock-backend");
 	TCase *tc = tcase_create("fake-kernel");
-	SRunner *sr;
-	int failed;
 
 	default_hook = uapi_ioctl_hook;
+	default_read_hook = uapi_read_hook;
+	default_write_hook = uapi_write_hook;
 	tcase_add_test(tc, test_registered);
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_list_devices);
@@ -852,10 +1849,24 @@ int main(void)
 	tcase_add_test(tc, test_missing_range_layout);
 	tcase_add_test(tc, test_teardown_when_destroy_fails);
 	tcase_add_test(tc, test_example_scenario);
+	tcase_add_test(tc, test_example_iopf);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+
+	tc = tcase_create("iopf");
+	tcase_add_test(tc, test_iopf_objects);
+	tcase_add_test(tc, test_iopf_at_rest);
+	tcase_add_test(tc, test_iopf_while_replacing);
+	tcase_add_test(tc, test_iopf_withdrawn);
+	tcase_add_test(tc, test_iopf_lost);
+	tcase_add_test(tc, test_iopf_refused_after_replacement);
+	tcase_add_test(tc, test_iopf_response_errors);
+	tcase_add_test(tc, test_iopf_unexpected);
+	tcase_add_test(tc, test_iopf_rate);
+	tcase_add_test(tc, test_iopf_trigger_unsupported);
+	tcase_add_test(tc, test_iopf_trigger_transient_error);
+	tcase_add_loop_test(tc, test_iopf_kernel_lacks, 0, ELEMENTSOF(iopf_refusals));
+	tcase_add_loop_test(tc, test_iopf_setup_unwinds, 0, ELEMENTSOF(iopf_fail_points));
+	tcase_add_test(tc, test_iopf_teardown_while_injecting);
+	suite_add_tcase(s, tc);
+	return check_run(s);
 }

@@ -941,6 +941,143 @@ START_TEST(test_names)
 END_TEST
 
 /*
+ * The fault queue fd the way fault.c (6.12) serves it: read(2) of whole
+ * records only (ESPIPE otherwise), 0 when empty; write(2) of responses
+ * stopping at the first unknown cookie, which is EINVAL when it is the
+ * first, else a short count.
+ */
+static struct {
+	struct iommu_hwpt_pgfault queue[4];
+	size_t queued, next;
+	int fail_once; /* errno for the next call */
+	bool short_bytes;
+	uint32_t bad_cookie;
+	unsigned calls;
+	uint32_t taken[8];
+	size_t n_taken;
+} Q;
+
+static ssize_t q_read(int fd, void *buf, size_t n)
+{
+	size_t k = 0;
+
+	Q.calls++;
+	if (Q.fail_once) {
+		errno = Q.fail_once;
+		Q.fail_once = 0;
+		return -1;
+	}
+	if (n % sizeof(struct iommu_hwpt_pgfault)) {
+		errno = ESPIPE;
+		return -1;
+	}
+	if (Q.short_bytes)
+		return 12;
+	for (; k < n / sizeof(struct iommu_hwpt_pgfault) && Q.next < Q.queued; k++)
+		((struct iommu_hwpt_pgfault *)buf)[k] = Q.queue[Q.next++];
+	return (ssize_t)(k * sizeof(struct iommu_hwpt_pgfault));
+}
+
+static ssize_t q_write(int fd, const void *buf, size_t n)
+{
+	const struct iommu_hwpt_page_response *r = buf;
+	size_t k = 0;
+
+	Q.calls++;
+	if (Q.fail_once) {
+		errno = Q.fail_once;
+		Q.fail_once = 0;
+		return -1;
+	}
+	for (; k < n / sizeof(*r); k++) {
+		if (r[k].cookie == Q.bad_cookie)
+			break;
+		Q.taken[Q.n_taken++] = r[k].cookie;
+	}
+	if (k == 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (ssize_t)(k * sizeof(*r));
+}
+
+START_TEST(test_fault_read)
+{
+	ssize_t (*saved)(int, void *, size_t) = uapi_read_hook;
+	struct iommu_hwpt_pgfault recs[2];
+	size_t n = 99;
+
+	memset(&Q, 0, sizeof(Q));
+	for (uint32_t i = 0; i < 3; i++)
+		Q.queue[i] = (struct iommu_hwpt_pgfault){.grpid = i + 1, .cookie = 10 + i};
+	Q.queued = 3;
+	uapi_read_hook = q_read;
+
+	Q.fail_once = EINTR; /* retried */
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(recs[1].grpid, 2);
+	ck_assert_uint_eq(recs[1].cookie, 11);
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(recs[0].grpid, 3);
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, &n), 0); /* empty: read(2) is 0 */
+	ck_assert_uint_eq(n, 0);
+	Q.fail_once = EAGAIN; /* a non-blocking fd says empty that way */
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	Q.fail_once = EINVAL; /* a group larger than the buffer */
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, &n), -EINVAL);
+	ck_assert_uint_eq(n, 0);
+	Q.short_bytes = true;
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, &n), -EIO);
+	Q.calls = 0;
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 0, &n), 0);
+	ck_assert_uint_eq(Q.calls, 0);
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, NULL, 2, &n), -EINVAL);
+	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, NULL), -EINVAL);
+	uapi_read_hook = saved;
+}
+END_TEST
+
+START_TEST(test_fault_respond)
+{
+	ssize_t (*saved)(int, const void *, size_t) = uapi_write_hook;
+	struct iommu_hwpt_page_response resp[4] = {
+		{.cookie = 1}, {.cookie = 2}, {.cookie = 3}, {.cookie = 4}};
+	size_t done = 99;
+
+	memset(&Q, 0, sizeof(Q));
+	uapi_write_hook = q_write;
+
+	Q.fail_once = EINTR;
+	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp, 4, &done), 0);
+	ck_assert_uint_eq(done, 4);
+	ck_assert_uint_eq(Q.n_taken, 4);
+
+	/* cookie 3 is unknown: 1 and 2 are taken, the answer names the third */
+	memset(&Q, 0, sizeof(Q));
+	Q.bad_cookie = 3;
+	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp, 4, &done), -EINVAL);
+	ck_assert_uint_eq(done, 2);
+	ck_assert_uint_eq(Q.n_taken, 2);
+	ck_assert_uint_eq(Q.calls, 2);
+	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp + done + 1, 1, &done), 0);
+	ck_assert_uint_eq(done, 1);
+	ck_assert_uint_eq(Q.taken[2], 4);
+
+	Q.bad_cookie = 1; /* the first refused: EINVAL straight away */
+	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp, 4, &done), -EINVAL);
+	ck_assert_uint_eq(done, 0);
+	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp, 0, &done), 0);
+	ck_assert_uint_eq(done, 0);
+	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, NULL, 1, &done), -EINVAL);
+	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp, 1, NULL), -EINVAL);
+	uapi_write_hook = saved;
+}
+END_TEST
+
+/*
  * The real kernel, when this machine has one with iommufd: every iommufd
  * kernel knows IOAS_ALLOC, and IOMMU_TEST_CMD is answered either way.
  * Without /dev/iommu (or without access to it) there is nothing to check.
@@ -985,6 +1122,8 @@ int main(void)
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_open);
 	tcase_add_test(tc, test_names);
+	tcase_add_test(tc, test_fault_read);
+	tcase_add_test(tc, test_fault_respond);
 	suite_add_tcase(s, tc);
 	tcase_add_test(real, test_real_dev_iommu);
 	suite_add_tcase(s, real);

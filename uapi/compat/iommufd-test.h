@@ -32,6 +32,21 @@ enum {
 #define MOCK_APERTURE_START (1UL << 24)
 #define MOCK_APERTURE_LAST  ((1UL << 31) - 1)
 
+/*
+ * IOMMU_HWPT_ALLOC data type of the mock's nested domains (6.7): the parent
+ * must be a mock paging HWPT allocated with IOMMU_HWPT_ALLOC_NEST_PARENT.
+ * Only nested HWPTs take IOMMU_HWPT_FAULT_ID_VALID on 6.11-6.12 kernels, so
+ * this is how the mock gets a domain that delivers page requests to a fault
+ * queue. iotlb is the initial value of the mock IOTLB entries; the selftests
+ * pass IOMMU_TEST_IOTLB_DEFAULT.
+ */
+#define IOMMU_HWPT_DATA_SELFTEST 0xdead
+#define IOMMU_TEST_IOTLB_DEFAULT 0xbadbeef
+
+struct iommu_hwpt_selftest {
+	__u32 iotlb;
+};
+
 /* Mock device personalities for IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS. */
 enum {
 	MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0,
