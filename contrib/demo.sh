@@ -51,7 +51,9 @@ jq -rn --slurpfile a "$T/model-hitless.json" --slurpfile b "$T/model-clear-then-
   def row(k; f): [k, ($a[0] | f | tostring), ($b[0] | f | tostring)];
   [ row("scenario"; .scenario),
     row("writer"; .backend_info.writer),
-    row("transitions (predicted)"; [.backend_info.transitions[] | "\(.kind) \(.predicted)"] | join(",")),
+    row("transition"; [.backend_info.transitions[].kind] | join(",")),
+    row("entry_sync would be"; [.backend_info.transitions[].predicted] | join(",")),
+    row("writer was"; [.backend_info.transitions[].observed_paths | to_entries | max_by(.value) | .key] | join(",")),
     row("replacements"; .replacements),
     row("rate /s"; .rate | floor),
     row("latency p50 ns"; .latency_ns.p50),
