@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+
 #include "backend.h"
 
 const BackendOps *const backends[] = {
@@ -23,4 +25,39 @@ void backend_device_clear(BackendDevice *d)
 	free(d->driver);
 	free(d->state);
 	*d = (BackendDevice){};
+}
+
+int backend_device_single(BackendDevice **ret, size_t *ret_n, const char *id,
+			  const char *description, const char *state)
+{
+	BackendDevice *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	d->id = strdup(id);
+	d->description = strdup(description);
+	d->driver = strdup("");
+	d->state = strdup(state);
+	if (!d->id || !d->description || !d->driver || !d->state) {
+		backend_device_clear(d);
+		free(d);
+		return -ENOMEM;
+	}
+	*ret = d;
+	*ret_n = 1;
+	return 0;
+}
+
+int backend_errorf(char **error, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!error)
+		return r;
+	free(*error);
+	va_start(ap, fmt);
+	if (vasprintf(error, fmt, ap) < 0)
+		*error = NULL;
+	va_end(ap);
+	return r;
 }

@@ -53,7 +53,7 @@ typedef struct DaemonEnv {
 typedef struct AttachPointState {
 	_Alignas(64) uint64_t window_seq;
 	uint64_t window_end_ns;
-	uint32_t pasid;	 /* ATTACH_POINT_RID or a PASID */
+	uint32_t pasid; /* ATTACH_POINT_RID or a PASID */
 	uint32_t index;
 	uint32_t domain; /* the domain attached since the last successful replace() */
 } AttachPointState;
@@ -108,6 +108,15 @@ typedef struct BackendDevice {
 } BackendDevice;
 
 void backend_device_clear(BackendDevice *d);
+/* A one-device list (model0, mock0) for list_devices(). */
+int backend_device_single(BackendDevice **ret, size_t *ret_n, const char *id,
+			  const char *description, const char *state);
+
+/*
+ * Sets *error (when error is not NULL; a previous message is freed) to the
+ * formatted explanation and returns r: "return backend_errorf(error, -ENODEV, …)".
+ */
+int backend_errorf(char **error, int r, const char *fmt, ...) _printf_(3, 4);
 
 typedef struct BackendOps {
 	const char *name;

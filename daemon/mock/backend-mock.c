@@ -80,21 +80,6 @@ typedef struct MockBackend {
 	MockIopf *injector;
 } MockBackend;
 
-static int reason_set(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
-static int reason_set(char **reason, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (reason) {
-		free(*reason);
-		va_start(ap, fmt);
-		if (vasprintf(reason, fmt, ap) < 0)
-			*reason = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 /* "Cannot allocate memory (ENOMEM)" for messages that a lab engineer may search for. */
 static const char *errno_text(int r, char *buf, size_t n)
 {
@@ -111,13 +96,13 @@ static int open_dev_iommu(const DaemonEnv *env, int *ret_fd, char **reason)
 
 	r = iommufd_open(env->dev_iommu, ret_fd);
 	if (r == -ENOENT)
-		return reason_set(
+		return backend_errorf(
 			reason, r,
 			"%s not found: kernel without CONFIG_IOMMUFD or module not loaded",
 			env->dev_iommu);
 	if (r < 0)
-		return reason_set(reason, r, "cannot open %s: %s", env->dev_iommu,
-				  errno_text(r, e, sizeof(e)));
+		return backend_errorf(reason, r, "cannot open %s: %s", env->dev_iommu,
+				      errno_text(r, e, sizeof(e)));
 	return 0;
 }
 
@@ -132,43 +117,28 @@ static int mock_probe(const DaemonEnv *env, char **reason)
 		return r;
 	r = uapi_probe_iommufd_command(fd, IOMMU_TEST_CMD);
 	if (r == 0)
-		return reason_set(
+		return backend_errorf(
 			reason, -EOPNOTSUPP,
 			"kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
 	if (r < 0)
-		return reason_set(reason, r, "probing IOMMU_TEST_CMD on %s failed: %s",
-				  env->dev_iommu, errno_text(r, e, sizeof(e)));
+		return backend_errorf(reason, r, "probing IOMMU_TEST_CMD on %s failed: %s",
+				      env->dev_iommu, errno_text(r, e, sizeof(e)));
 	return 0;
 }
 
 static int mock_list_devices(const DaemonEnv *env, BackendDevice **ret, size_t *ret_n)
 {
-	BackendDevice *d;
-
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->id = strdup(MOCK_DEVICE_ID);
-	d->description = strdup(MOCK_DEVICE_DESCRIPTION);
-	d->driver = strdup("");
 	/* A mock device exists only while a run holds it; any run can make one. */
-	d->state = strdup("ready");
-	if (!d->id || !d->description || !d->driver || !d->state) {
-		backend_device_clear(d);
-		free(d);
-		return -ENOMEM;
-	}
-	*ret = d;
-	*ret_n = 1;
-	return 0;
+	return backend_device_single(ret, ret_n, MOCK_DEVICE_ID, MOCK_DEVICE_DESCRIPTION, "ready");
 }
 
 static int mock_device_info(const DaemonEnv *env, const char *id, JsonWriter *j, char **error)
 {
 	if (!streq_ptr(id, MOCK_DEVICE_ID))
-		return reason_set(error, -ENODEV,
-				  "no device %s: the mock backend has one device, " MOCK_DEVICE_ID,
-				  strempty(id));
+		return backend_errorf(
+			error, -ENODEV,
+			"no device %s: the mock backend has one device, " MOCK_DEVICE_ID,
+			strempty(id));
 	json_string(j, "dev_iommu", env->dev_iommu);
 	json_string(j, "kernel_interface", "IOMMU_TEST_CMD (CONFIG_IOMMUFD_TEST)");
 	json_u64(j, "aperture_start", MOCK_APERTURE_START);
@@ -244,41 +214,41 @@ static int check_scenario(const BackendSetup *setup, char **error)
 	char where[32];
 
 	if (!streq_ptr(s->backend, "mock"))
-		return reason_set(error, -EINVAL, "scenario is for backend %s, not mock",
-				  strempty(s->backend));
+		return backend_errorf(error, -EINVAL, "scenario is for backend %s, not mock",
+				      strempty(s->backend));
 	if (s->device && !streq(s->device, MOCK_DEVICE_ID))
-		return reason_set(
+		return backend_errorf(
 			error, -ENODEV,
 			"device %s does not exist: the mock backend has one device, " MOCK_DEVICE_ID,
 			s->device);
 	if (setup->n_aps != s->n_points)
-		return reason_set(error, -EINVAL, "%zu attachment point states for %zu points",
-				  setup->n_aps, s->n_points);
+		return backend_errorf(error, -EINVAL, "%zu attachment point states for %zu points",
+				      setup->n_aps, s->n_points);
 	for (size_t i = 0; i < s->n_points; i++)
 		if (s->points[i] != ATTACH_POINT_RID)
-			return reason_set(
+			return backend_errorf(
 				error, -EOPNOTSUPP,
 				"%s: PASID attachment points on the mock backend need the PASID test ops (kernel ≥ 6.15); not supported yet",
 				attach_point_to_string(s->points[i], where, sizeof(where)));
 	if (!streq_ptr(s->engine, "iopf") &&
 	    (s->traffic || (s->engine && !streq(s->engine, "none"))))
-		return reason_set(
+		return backend_errorf(
 			error, -EINVAL,
 			"DMA engine %s is not available: the mock device has no DMA engine, set [Traffic] Engine=none (or Engine=iopf to inject page requests)",
 			s->engine ?: "(default)");
 	if (streq_ptr(s->engine, "iopf")) {
 		if (!setup->sink)
-			return reason_set(
+			return backend_errorf(
 				error, -EINVAL,
 				"Engine=iopf reports page requests as faults and needs a fault sink");
 		/* The parser refuses this too; the nested domains all share IOAS 0. */
 		if (s->layout == LAYOUT_MISSING_RANGE)
-			return reason_set(
+			return backend_errorf(
 				error, -EINVAL,
 				"Layout=missing-range cannot be built with Engine=iopf: every nested domain translates through the same nest parent");
 	}
 	if (s->n_domains < 1)
-		return reason_set(error, -EINVAL, "no domains to attach");
+		return backend_errorf(error, -EINVAL, "no domains to attach");
 	/*
 	 * Mock paging domains only translate [MOCK_APERTURE_START,
 	 * MOCK_APERTURE_LAST]; attaching one to an IOAS with a mapping outside
@@ -286,7 +256,7 @@ static int check_scenario(const BackendSetup *setup, char **error)
 	 */
 	if (s->map_size == 0 || s->iova < MOCK_APERTURE_START ||
 	    s->iova + s->map_size - 1 > MOCK_APERTURE_LAST)
-		return reason_set(
+		return backend_errorf(
 			error, -ERANGE,
 			"[Domains] IOVA=0x%" PRIx64 " MapSize=0x%" PRIx64
 			" is outside the mock IOMMU's aperture 0x%lx-0x%lx; use e.g. IOVA=0x%lx",
@@ -306,18 +276,18 @@ static int create_domains(MockBackend *b, Layout layout, char **error)
 
 		r = iommufd_ioas_alloc(b->fd, &m->ioas_id);
 		if (r < 0)
-			return reason_set(error, r, "IOMMU_IOAS_ALLOC for domain %u failed: %s", i,
-					  errno_text(r, e, sizeof(e)));
+			return backend_errorf(error, r, "IOMMU_IOAS_ALLOC for domain %u failed: %s",
+					      i, errno_text(r, e, sizeof(e)));
 		/* Odd domains lack the range, as asked; with no DMA nothing will notice. */
 		if (layout == LAYOUT_MISSING_RANGE && i % 2 == 1)
 			continue;
 		r = iommufd_ioas_map_fixed(b->fd, m->ioas_id, b->buf, b->map_size, b->iova);
 		if (r < 0)
-			return reason_set(error, r,
-					  "IOMMU_IOAS_MAP of 0x%" PRIx64 " bytes at IOVA 0x%" PRIx64
-					  " in IOAS %" PRIu32 " (domain %u) failed: %s",
-					  b->map_size, b->iova, m->ioas_id, i,
-					  errno_text(r, e, sizeof(e)));
+			return backend_errorf(
+				error, r,
+				"IOMMU_IOAS_MAP of 0x%" PRIx64 " bytes at IOVA 0x%" PRIx64
+				" in IOAS %" PRIu32 " (domain %u) failed: %s",
+				b->map_size, b->iova, m->ioas_id, i, errno_text(r, e, sizeof(e)));
 		m->mapped = true;
 	}
 	return 0;
@@ -331,17 +301,17 @@ static int create_device(MockBackend *b, char **error)
 	r = iommufd_test_mock_domain(b->fd, b->domains[0].ioas_id, 0, &b->stdev_id,
 				     &b->initial_hwpt_id, &b->idev_id);
 	if (r == -EINVAL)
-		return reason_set(
+		return backend_errorf(
 			error, r,
 			"IOMMU_TEST_OP_MOCK_DOMAIN failed (EINVAL): on kernels up to at least 6.12 the mock device cannot be created while a hardware IOMMU driver (e.g. intel_iommu=on) owns the bus; boot with intel_iommu=off to use the mock backend");
 	if (r == -ENOTTY)
-		return reason_set(
+		return backend_errorf(
 			error, r,
 			"IOMMU_TEST_CMD is not supported: kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
 	if (r < 0)
-		return reason_set(error, r,
-				  "IOMMU_TEST_OP_MOCK_DOMAIN on IOAS %" PRIu32 " failed: %s",
-				  b->domains[0].ioas_id, errno_text(r, e, sizeof(e)));
+		return backend_errorf(error, r,
+				      "IOMMU_TEST_OP_MOCK_DOMAIN on IOAS %" PRIu32 " failed: %s",
+				      b->domains[0].ioas_id, errno_text(r, e, sizeof(e)));
 	return 0;
 }
 
@@ -356,10 +326,11 @@ static int create_hwpts(MockBackend *b, char **error)
 		r = iommufd_hwpt_alloc(b->fd, b->idev_id, m->ioas_id, 0, 0, IOMMU_HWPT_DATA_NONE,
 				       NULL, 0, &m->hwpt_id);
 		if (r < 0)
-			return reason_set(error, r,
-					  "IOMMU_HWPT_ALLOC for domain %u (IOAS %" PRIu32
-					  ", mock device %" PRIu32 ") failed: %s",
-					  i, m->ioas_id, b->idev_id, errno_text(r, e, sizeof(e)));
+			return backend_errorf(error, r,
+					      "IOMMU_HWPT_ALLOC for domain %u (IOAS %" PRIu32
+					      ", mock device %" PRIu32 ") failed: %s",
+					      i, m->ioas_id, b->idev_id,
+					      errno_text(r, e, sizeof(e)));
 	}
 	return 0;
 }
@@ -371,18 +342,18 @@ static int create_fault_queue(MockBackend *b, char **error)
 
 	r = iommufd_fault_queue_alloc(b->fd, &b->fault_id, &b->fault_fd);
 	if (r == -ENOTTY)
-		return reason_set(
+		return backend_errorf(
 			error, r,
 			"iommufd fault queues need kernel ≥ 6.11 (IOMMU_FAULT_QUEUE_ALLOC: ENOTTY); [Traffic] Engine=iopf cannot run on this kernel");
 	if (r < 0)
-		return reason_set(error, r, "IOMMU_FAULT_QUEUE_ALLOC failed: %s",
-				  errno_text(r, e, sizeof(e)));
+		return backend_errorf(error, r, "IOMMU_FAULT_QUEUE_ALLOC failed: %s",
+				      errno_text(r, e, sizeof(e)));
 	/* The kernel's read never blocks; the main loop must not, should that ever change. */
 	flags = fcntl(b->fault_fd, F_GETFL);
 	if (flags < 0 || fcntl(b->fault_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		r = -errno;
-		return reason_set(error, r, "cannot make the fault queue fd non-blocking: %s",
-				  errno_text(r, e, sizeof(e)));
+		return backend_errorf(error, r, "cannot make the fault queue fd non-blocking: %s",
+				      errno_text(r, e, sizeof(e)));
 	}
 	return 0;
 }
@@ -397,7 +368,7 @@ static int create_nested_hwpts(MockBackend *b, char **error)
 	r = iommufd_hwpt_alloc(b->fd, b->idev_id, ioas_id, IOMMU_HWPT_ALLOC_NEST_PARENT, 0,
 			       IOMMU_HWPT_DATA_NONE, NULL, 0, &b->nest_parent_id);
 	if (r < 0)
-		return reason_set(
+		return backend_errorf(
 			error, r,
 			"IOMMU_HWPT_ALLOC of the nest parent (IOMMU_HWPT_ALLOC_NEST_PARENT on IOAS %" PRIu32
 			") failed: %s%s",
@@ -413,7 +384,7 @@ static int create_nested_hwpts(MockBackend *b, char **error)
 				       IOMMU_HWPT_FAULT_ID_VALID, b->fault_id,
 				       IOMMU_HWPT_DATA_SELFTEST, &data, sizeof(data), &m->hwpt_id);
 		if (r < 0)
-			return reason_set(
+			return backend_errorf(
 				error, r,
 				"IOMMU_HWPT_ALLOC of nested domain %u (IOMMU_HWPT_DATA_SELFTEST on HWPT %" PRIu32
 				", fault queue %" PRIu32 ") failed: %s%s",
@@ -451,8 +422,8 @@ static int create_injector(MockBackend *b, const BackendSetup *setup, char **err
 		},
 		&b->injector);
 	if (r < 0)
-		return reason_set(error, r, "cannot set up the page request injector: %s",
-				  strerror(ERRNO_VALUE(r)));
+		return backend_errorf(error, r, "cannot set up the page request injector: %s",
+				      strerror(ERRNO_VALUE(r)));
 	return 0;
 }
 
@@ -499,8 +470,8 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 
 		b->buf = NULL;
 		r = -errno;
-		(void)reason_set(error, r, "cannot allocate the 0x%" PRIx64 " byte buffer: %s",
-				 b->map_size, errno_text(r, e, sizeof(e)));
+		(void)backend_errorf(error, r, "cannot allocate the 0x%" PRIx64 " byte buffer: %s",
+				     b->map_size, errno_text(r, e, sizeof(e)));
 		goto fail;
 	}
 
@@ -525,7 +496,7 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 fail:
 	mock_teardown(b);
 	if (error && !*error)
-		(void)reason_set(error, r, "%s", strerror(ERRNO_VALUE(r)));
+		(void)backend_errorf(error, r, "%s", strerror(ERRNO_VALUE(r)));
 	return r;
 }
 

@@ -58,23 +58,8 @@ static int model_probe(const DaemonEnv *env, char **reason)
 
 static int model_list_devices(const DaemonEnv *env, BackendDevice **ret, size_t *ret_n)
 {
-	BackendDevice *d;
-
-	d = calloc(1, sizeof(*d));
-	if (!d)
-		return -ENOMEM;
-	d->id = strdup(MODEL_DEVICE_ID);
-	d->description = strdup(MODEL_DEVICE_DESCRIPTION);
-	d->driver = strdup("");
-	d->state = strdup("ready");
-	if (!d->id || !d->description || !d->driver || !d->state) {
-		backend_device_clear(d);
-		free(d);
-		return -ENOMEM;
-	}
-	*ret = d;
-	*ret_n = 1;
-	return 0;
+	return backend_device_single(ret, ret_n, MODEL_DEVICE_ID, MODEL_DEVICE_DESCRIPTION,
+				     "ready");
 }
 
 static void model_teardown(void *ctx)
@@ -89,20 +74,6 @@ static void model_teardown(void *ctx)
 	free(b);
 }
 
-static int setup_error(char **error, int r, const char *fmt, ...) _printf_(3, 4);
-static int setup_error(char **error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error) {
-		va_start(ap, fmt);
-		if (vasprintf(error, fmt, ap) < 0)
-			*error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 static int model_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 {
 	const Scenario *s = setup->scenario;
@@ -112,26 +83,26 @@ static int model_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	int r;
 
 	if (!streq_ptr(s->backend, "model"))
-		return setup_error(error, -EINVAL, "scenario is for backend %s, not model",
-				   strempty(s->backend));
+		return backend_errorf(error, -EINVAL, "scenario is for backend %s, not model",
+				      strempty(s->backend));
 	if (s->device && !streq(s->device, MODEL_DEVICE_ID))
-		return setup_error(
+		return backend_errorf(
 			error, -ENODEV,
 			"device %s does not exist: the model backend has one device, " MODEL_DEVICE_ID,
 			s->device);
 	if (s->traffic && s->engine && !streq(s->engine, MODEL_ENGINE))
-		return setup_error(
+		return backend_errorf(
 			error, -EINVAL,
 			"DMA engine %s is not available: the model backend's engine is " MODEL_ENGINE,
 			s->engine);
 	if (setup->n_aps != s->n_points)
-		return setup_error(error, -EINVAL, "%zu attachment point states for %zu points",
-				   setup->n_aps, s->n_points);
+		return backend_errorf(error, -EINVAL, "%zu attachment point states for %zu points",
+				      setup->n_aps, s->n_points);
 	if (s->traffic && (s->dma_size == 0 || s->dma_size > s->map_size))
-		return setup_error(error, -EINVAL,
-				   "[Traffic] Size=%" PRIu32
-				   " must be between 1 and MapSize=%" PRIu64,
-				   s->dma_size, s->map_size);
+		return backend_errorf(error, -EINVAL,
+				      "[Traffic] Size=%" PRIu32
+				      " must be between 1 and MapSize=%" PRIu64,
+				      s->dma_size, s->map_size);
 
 	b = calloc(1, sizeof(*b));
 	if (!b)
@@ -182,7 +153,7 @@ static int model_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 fail:
 	model_teardown(b);
 	if (error && !*error)
-		(void)setup_error(error, r, "%s", strerror(ERRNO_VALUE(r)));
+		(void)backend_errorf(error, r, "%s", strerror(ERRNO_VALUE(r)));
 	return r;
 }
 

@@ -338,38 +338,26 @@ static void tables_init(Model *m, ModelTableClass c)
 	}
 }
 
-static int errorf(char **error, const char *fmt, ...) _printf_(2, 3);
-static int errorf(char **error, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error) {
-		va_start(ap, fmt);
-		if (vasprintf(error, fmt, ap) < 0)
-			*error = NULL;
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 int model_new(const ModelParams *params, Model **ret, char **error)
 {
 	_cleanup_(model_freep) Model *m = NULL;
 	int r;
 
 	if (params->n_domains < 2 || params->n_domains > SCENARIO_MAX_DOMAINS)
-		return errorf(error, "the model needs 2 to %u domains, not %u",
-			      SCENARIO_MAX_DOMAINS, params->n_domains);
+		return backend_errorf(error, -EINVAL, "the model needs 2 to %u domains, not %u",
+				      SCENARIO_MAX_DOMAINS, params->n_domains);
 	if (params->n_points == 0)
-		return errorf(error, "the model needs at least one attachment point");
+		return backend_errorf(error, -EINVAL,
+				      "the model needs at least one attachment point");
 	if (params->map_size == 0 || params->map_size % 4096 || params->iova % 4096)
-		return errorf(error, "IOVA and MapSize must be multiples of 4 KiB");
+		return backend_errorf(error, -EINVAL,
+				      "IOVA and MapSize must be multiples of 4 KiB");
 	if (params->iova >= UINT64_C(1) << MODEL_ADDRESS_BITS ||
 	    params->map_size > (UINT64_C(1) << MODEL_ADDRESS_BITS) - params->iova)
-		return errorf(error,
-			      "IOVA 0x%" PRIx64 " + MapSize %" PRIu64
-			      " does not fit the model's %u-bit address width",
-			      params->iova, params->map_size, MODEL_ADDRESS_BITS);
+		return backend_errorf(error, -EINVAL,
+				      "IOVA 0x%" PRIx64 " + MapSize %" PRIu64
+				      " does not fit the model's %u-bit address width",
+				      params->iova, params->map_size, MODEL_ADDRESS_BITS);
 
 	m = zalloc_aligned(sizeof(*m));
 	if (!m)
@@ -413,16 +401,18 @@ int model_new(const ModelParams *params, Model **ret, char **error)
 		char buf[32];
 
 		if ((unsigned)kind >= _TRANSITION_KIND_MAX)
-			return errorf(error, "unknown transition kind %u", (unsigned)kind);
+			return backend_errorf(error, -EINVAL, "unknown transition kind %u",
+					      (unsigned)kind);
 		if (point != ATTACH_POINT_RID && (point == 0 || point > PASID_MAX))
-			return errorf(error, "PASID %" PRIu32 " is outside 1..%u", point,
-				      PASID_MAX);
+			return backend_errorf(error, -EINVAL, "PASID %" PRIu32 " is outside 1..%u",
+					      point, PASID_MAX);
 		if (m->layout == LAYOUT_MISSING_RANGE && !kind_supports_missing_range(kind))
-			return errorf(error,
-				      "Layout=missing-range needs page tables on odd domains, but "
-				      "transition kind %s (point %s) is pass-through only",
-				      strempty(transition_kind_to_string(kind)),
-				      attach_point_to_string(point, buf, sizeof(buf)));
+			return backend_errorf(
+				error, -EINVAL,
+				"Layout=missing-range needs page tables on odd domains, but "
+				"transition kind %s (point %s) is pass-through only",
+				strempty(transition_kind_to_string(kind)),
+				attach_point_to_string(point, buf, sizeof(buf)));
 
 		if (!m->kinds[kind]) {
 			r = kind_new(m, kind, &m->kinds[kind]);
@@ -435,8 +425,9 @@ int model_new(const ModelParams *params, Model **ret, char **error)
 			return -ENOMEM;
 		for (size_t j = 0; j < i; j++)
 			if (m->points[j].entry == p->entry)
-				return errorf(error, "attachment point %s is listed twice",
-					      attach_point_to_string(point, buf, sizeof(buf)));
+				return backend_errorf(
+					error, -EINVAL, "attachment point %s is listed twice",
+					attach_point_to_string(point, buf, sizeof(buf)));
 		p->writer.sync = point_sync;
 		p->model = m;
 		p->kind = m->kinds[kind];

@@ -124,20 +124,6 @@ typedef struct VfioBackend {
 #define COUNTER_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define COUNTER_INC(x) __atomic_store_n(&(x), (x) + 1, __ATOMIC_RELAXED)
 
-static int errorf(char **error, int r, const char *fmt, ...) _printf_(3, 4);
-static int errorf(char **error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error && !*error) {
-		va_start(ap, fmt);
-		if (vasprintf(error, fmt, ap) < 0)
-			*error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 /* "Operation not supported (EOPNOTSUPP)": both, since lab engineers grep for either. */
 static const char *errstr(int r, char *buf, size_t n)
 {
@@ -157,32 +143,33 @@ static int vfio_probe(const DaemonEnv *env, char **reason)
 
 	r = iommufd_open(env->dev_iommu, &fd);
 	if (r == -ENOENT)
-		return errorf(
+		return backend_errorf(
 			reason, -EOPNOTSUPP,
 			"no %s: kernel without CONFIG_IOMMUFD, or the iommufd module is not loaded (modprobe iommufd)",
 			env->dev_iommu);
 	if (r == -EACCES || r == -EPERM)
-		return errorf(reason, r, "cannot open %s: %s (iommutestd needs root for VFIO)",
-			      env->dev_iommu, errstr(r, e, sizeof(e)));
+		return backend_errorf(reason, r,
+				      "cannot open %s: %s (iommutestd needs root for VFIO)",
+				      env->dev_iommu, errstr(r, e, sizeof(e)));
 	if (r < 0)
-		return errorf(reason, r, "cannot open %s: %s", env->dev_iommu,
-			      errstr(r, e, sizeof(e)));
+		return backend_errorf(reason, r, "cannot open %s: %s", env->dev_iommu,
+				      errstr(r, e, sizeof(e)));
 
 	/* HWPT_ALLOC came with the VFIO cdev, attach-as-replace and GET_HW_INFO (6.6). */
 	r = uapi_probe_iommufd_command(fd, IOMMU_HWPT_ALLOC);
 	if (r == 0)
-		return errorf(
+		return backend_errorf(
 			reason, -EOPNOTSUPP,
 			"iommufd in this kernel has no IOMMU_HWPT_ALLOC: the vfio backend needs Linux ≥ 6.6");
 	if (r < 0)
-		return errorf(reason, r, "probing iommufd on %s failed: %s", env->dev_iommu,
-			      errstr(r, e, sizeof(e)));
+		return backend_errorf(reason, r, "probing iommufd on %s failed: %s", env->dev_iommu,
+				      errstr(r, e, sizeof(e)));
 
 	/* The vfio-dev class exists as soon as vfio is loaded with CONFIG_VFIO_DEVICE_CDEV. */
 	if (asprintf(&class, "%s/class/vfio-dev", env->sysfs) < 0)
 		return -ENOMEM;
 	if (access(class, F_OK) < 0)
-		return errorf(
+		return backend_errorf(
 			reason, -EOPNOTSUPP,
 			"no %s: kernel without CONFIG_VFIO_DEVICE_CDEV, or vfio is not loaded (modprobe vfio-pci)",
 			class);
@@ -275,21 +262,22 @@ static int describe_hw_info(const DaemonEnv *env, const PciDevice *d, JsonWriter
 
 	r = iommufd_open(env->dev_iommu, &iommufd);
 	if (r < 0)
-		return errorf(why, r, "cannot open %s: %s", env->dev_iommu,
-			      errstr(r, e, sizeof(e)));
+		return backend_errorf(why, r, "cannot open %s: %s", env->dev_iommu,
+				      errstr(r, e, sizeof(e)));
 	device_fd = open(d->cdev_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (device_fd < 0)
-		return errorf(why, -errno, "cannot open %s: %s", d->cdev_path,
-			      errstr(-errno, e, sizeof(e)));
+		return backend_errorf(why, -errno, "cannot open %s: %s", d->cdev_path,
+				      errstr(-errno, e, sizeof(e)));
 	r = vfio_device_bind_iommufd(device_fd, iommufd, &dev_id);
 	if (r < 0)
-		return errorf(
+		return backend_errorf(
 			why, r,
 			"VFIO_DEVICE_BIND_IOMMUFD failed: %s (a run or another VFIO user may hold the device)",
 			errstr(r, e, sizeof(e)));
 	r = iommufd_get_hw_info(iommufd, dev_id, &type, &vtd, &len, &caps, &pasid_log2);
 	if (r < 0)
-		return errorf(why, r, "IOMMU_GET_HW_INFO failed: %s", errstr(r, e, sizeof(e)));
+		return backend_errorf(why, r, "IOMMU_GET_HW_INFO failed: %s",
+				      errstr(r, e, sizeof(e)));
 
 	json_object_begin(j, "hw_info");
 	json_string(j, "type", hw_info_type_to_string(type));
@@ -661,7 +649,7 @@ static int setup_request(VfioBackend *b, char **error)
 		return -errno;
 	r = vfio_set_req_eventfd(b->device_fd, b->req_fd);
 	if (r < 0)
-		return errorf(
+		return backend_errorf(
 			error, r,
 			"registering for device requests (VFIO_DEVICE_SET_IRQS, VFIO_PCI_REQ_IRQ_INDEX) on %s failed: %s",
 			b->pci->bdf, errstr(r, e, sizeof(e)));
@@ -746,17 +734,17 @@ static int bind_error(const VfioBackend *b, int r, char **error)
 	char e[96];
 
 	if (r == -EBUSY)
-		return errorf(
+		return backend_errorf(
 			error, r,
 			"%s is in use through its VFIO group /dev/vfio/%s (QEMU or another legacy VFIO user?): VFIO_DEVICE_BIND_IOMMUFD failed: %s",
 			b->pci->bdf, strempty(b->pci->iommu_group), errstr(r, e, sizeof(e)));
 	if (r == -EINVAL)
-		return errorf(
+		return backend_errorf(
 			error, r,
 			"%s is already bound to an iommufd by another user of %s: VFIO_DEVICE_BIND_IOMMUFD failed: %s",
 			b->pci->bdf, b->pci->cdev_path, errstr(r, e, sizeof(e)));
-	return errorf(error, r, "VFIO_DEVICE_BIND_IOMMUFD on %s failed: %s", b->pci->cdev_path,
-		      errstr(r, e, sizeof(e)));
+	return backend_errorf(error, r, "VFIO_DEVICE_BIND_IOMMUFD on %s failed: %s",
+			      b->pci->cdev_path, errstr(r, e, sizeof(e)));
 }
 
 static int setup_domains(VfioBackend *b, char **error)
@@ -775,8 +763,8 @@ static int setup_domains(VfioBackend *b, char **error)
 
 		r = iommufd_ioas_alloc(b->iommufd, &dom->ioas_id);
 		if (r < 0)
-			return errorf(error, r, "IOMMU_IOAS_ALLOC for domain %u failed: %s", d,
-				      errstr(r, e, sizeof(e)));
+			return backend_errorf(error, r, "IOMMU_IOAS_ALLOC for domain %u failed: %s",
+					      d, errstr(r, e, sizeof(e)));
 		dom->has_ioas = true;
 
 		/* The positive control: odd domains lack the DMA range, so DMA there must fault. */
@@ -785,7 +773,7 @@ static int setup_domains(VfioBackend *b, char **error)
 			r = iommufd_ioas_map_fixed(b->iommufd, dom->ioas_id, b->buf, b->buf_size,
 						   s->iova);
 			if (r < 0)
-				return errorf(
+				return backend_errorf(
 					error, r,
 					"IOMMU_IOAS_MAP of %zu bytes at IOVA 0x%" PRIx64
 					" in domain %u failed: %s%s",
@@ -799,8 +787,9 @@ static int setup_domains(VfioBackend *b, char **error)
 		r = iommufd_hwpt_alloc(b->iommufd, b->dev_id, dom->ioas_id, 0, 0,
 				       IOMMU_HWPT_DATA_NONE, NULL, 0, &dom->hwpt_id);
 		if (r < 0)
-			return errorf(error, r, "IOMMU_HWPT_ALLOC for %s, domain %u failed: %s",
-				      b->pci->bdf, d, errstr(r, e, sizeof(e)));
+			return backend_errorf(error, r,
+					      "IOMMU_HWPT_ALLOC for %s, domain %u failed: %s",
+					      b->pci->bdf, d, errstr(r, e, sizeof(e)));
 		dom->has_hwpt = true;
 	}
 	return 0;
@@ -818,18 +807,20 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 
 	r = vfio_device_get_region_info(b->device_fd, VFIO_PCI_BAR0_REGION_INDEX + drv->bar, &bar);
 	if (r < 0)
-		return errorf(error, r, "VFIO_DEVICE_GET_REGION_INFO for BAR%u of %s failed: %s",
-			      drv->bar, b->pci->bdf, errstr(r, e, sizeof(e)));
+		return backend_errorf(error, r,
+				      "VFIO_DEVICE_GET_REGION_INFO for BAR%u of %s failed: %s",
+				      drv->bar, b->pci->bdf, errstr(r, e, sizeof(e)));
 	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size < drv->min_bar_size)
-		return errorf(error, -EOPNOTSUPP,
-			      "BAR%u of %s cannot be used by the %s engine (%" PRIu64 " bytes, %s)",
-			      drv->bar, b->pci->bdf, drv->name, (uint64_t)bar.size,
-			      bar.flags & VFIO_REGION_INFO_FLAG_MMAP ? "mappable" : "not mappable");
+		return backend_errorf(
+			error, -EOPNOTSUPP,
+			"BAR%u of %s cannot be used by the %s engine (%" PRIu64 " bytes, %s)",
+			drv->bar, b->pci->bdf, drv->name, (uint64_t)bar.size,
+			bar.flags & VFIO_REGION_INFO_FLAG_MMAP ? "mappable" : "not mappable");
 	p = mmap(NULL, bar.size, PROT_READ | PROT_WRITE, MAP_SHARED, b->device_fd,
 		 (off_t)bar.offset);
 	if (p == MAP_FAILED)
-		return errorf(error, -errno, "mapping BAR%u of %s failed: %s", drv->bar,
-			      b->pci->bdf, errstr(-errno, e, sizeof(e)));
+		return backend_errorf(error, -errno, "mapping BAR%u of %s failed: %s", drv->bar,
+				      b->pci->bdf, errstr(-errno, e, sizeof(e)));
 	b->bar = p;
 	b->bar_size = bar.size;
 
@@ -840,21 +831,23 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 	 */
 	r = vfio_device_get_region_info(b->device_fd, VFIO_PCI_CONFIG_REGION_INDEX, &cfg);
 	if (r < 0)
-		return errorf(error, r,
-			      "VFIO_DEVICE_GET_REGION_INFO for the config space of %s failed: %s",
-			      b->pci->bdf, errstr(r, e, sizeof(e)));
+		return backend_errorf(
+			error, r,
+			"VFIO_DEVICE_GET_REGION_INFO for the config space of %s failed: %s",
+			b->pci->bdf, errstr(r, e, sizeof(e)));
 	b->config_offset = cfg.offset;
 	if (pread(b->device_fd, &command, sizeof(command), (off_t)(cfg.offset + PCI_COMMAND)) !=
 	    sizeof(command))
-		return errorf(error, errno ? -errno : -EIO, "reading PCI_COMMAND of %s failed: %s",
-			      b->pci->bdf, errstr(errno ? -errno : -EIO, e, sizeof(e)));
+		return backend_errorf(error, errno ? -errno : -EIO,
+				      "reading PCI_COMMAND of %s failed: %s", b->pci->bdf,
+				      errstr(errno ? -errno : -EIO, e, sizeof(e)));
 	b->saved_command = command;
 	command |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	if (pwrite(b->device_fd, &command, sizeof(command), (off_t)(cfg.offset + PCI_COMMAND)) !=
 	    sizeof(command))
-		return errorf(error, errno ? -errno : -EIO,
-			      "enabling bus mastering on %s failed: %s", b->pci->bdf,
-			      errstr(errno ? -errno : -EIO, e, sizeof(e)));
+		return backend_errorf(error, errno ? -errno : -EIO,
+				      "enabling bus mastering on %s failed: %s", b->pci->bdf,
+				      errstr(errno ? -errno : -EIO, e, sizeof(e)));
 	b->command_changed = true;
 
 	res = (DmaEngineResources){
@@ -864,8 +857,8 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 	};
 	r = drv->init(&res, &b->engine, error);
 	if (r < 0)
-		return errorf(error, r, "the %s DMA engine on %s did not initialise: %s", drv->name,
-			      b->pci->bdf, errstr(r, e, sizeof(e)));
+		return backend_errorf(error, r, "the %s DMA engine on %s did not initialise: %s",
+				      drv->name, b->pci->bdf, errstr(r, e, sizeof(e)));
 
 	r = fault_sink_add_queue(setup->sink, VFIO_FAULT_QUEUE, &b->queue);
 	if (r < 0)
@@ -881,13 +874,14 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 	char where[32];
 
 	if (!streq_ptr(s->backend, "vfio"))
-		return errorf(error, -EINVAL, "scenario is for backend %s, not vfio",
-			      strempty(s->backend));
+		return backend_errorf(error, -EINVAL, "scenario is for backend %s, not vfio",
+				      strempty(s->backend));
 	if (isempty(s->device))
-		return errorf(error, -EINVAL, "[Scenario] Device= is required for Backend=vfio");
+		return backend_errorf(error, -EINVAL,
+				      "[Scenario] Device= is required for Backend=vfio");
 	if (setup->n_aps != s->n_points)
-		return errorf(error, -EINVAL, "%zu attachment point states for %zu points",
-			      setup->n_aps, s->n_points);
+		return backend_errorf(error, -EINVAL, "%zu attachment point states for %zu points",
+				      setup->n_aps, s->n_points);
 	b->rid = UINT_MAX;
 	for (size_t i = 0; i < s->n_points; i++) {
 		if (s->points[i] == ATTACH_POINT_RID) {
@@ -895,38 +889,39 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 			continue;
 		}
 		attach_point_to_string(s->points[i], where, sizeof(where));
-		return errorf(
+		return backend_errorf(
 			error, -EOPNOTSUPP,
 			"[Attach] Points= %s: PASID attach needs kernel ≥ 6.15 and a PASID-capable device; not supported yet by the vfio backend (use Points=RID)",
 			where);
 	}
 	if (b->rid == UINT_MAX)
-		return errorf(error, -EINVAL, "[Attach] Points= has no RID");
+		return backend_errorf(error, -EINVAL, "[Attach] Points= has no RID");
 	b->rid_state = &setup->aps[b->rid];
 
 	if (!s->traffic)
 		return 0;
 	drv = dma_engine_find(s->engine);
 	if (!drv)
-		return errorf(
+		return backend_errorf(
 			error, -EINVAL,
 			"[Traffic] Engine=%s is not a DMA engine of the vfio backend (it has: edu)",
 			strempty(s->engine));
 	if (s->dma_size == 0 || s->dma_size > drv->max_transfer)
-		return errorf(error, -EINVAL,
-			      "[Traffic] Size=%" PRIu32 ": the %s engine moves 1 to %" PRIu32
-			      " bytes at a time",
-			      s->dma_size, drv->name, drv->max_transfer);
+		return backend_errorf(error, -EINVAL,
+				      "[Traffic] Size=%" PRIu32
+				      ": the %s engine moves 1 to %" PRIu32 " bytes at a time",
+				      s->dma_size, drv->name, drv->max_transfer);
 	if ((uint64_t)s->dma_size * 2 > s->map_size)
-		return errorf(error, -EINVAL,
-			      "[Traffic] Size=%" PRIu32 " needs MapSize= of at least %" PRIu64
-			      ": each transfer copies the first half of the mapping to the second",
-			      s->dma_size, (uint64_t)s->dma_size * 2);
+		return backend_errorf(
+			error, -EINVAL,
+			"[Traffic] Size=%" PRIu32 " needs MapSize= of at least %" PRIu64
+			": each transfer copies the first half of the mapping to the second",
+			s->dma_size, (uint64_t)s->dma_size * 2);
 	if (s->iova + s->map_size > drv->dma_limit)
-		return errorf(error, -EINVAL,
-			      "the %s engine reaches IOVAs below 0x%" PRIx64
-			      " only; this mapping ends at 0x%" PRIx64,
-			      drv->name, drv->dma_limit, s->iova + s->map_size);
+		return backend_errorf(error, -EINVAL,
+				      "the %s engine reaches IOVAs below 0x%" PRIx64
+				      " only; this mapping ends at 0x%" PRIx64,
+				      drv->name, drv->dma_limit, s->iova + s->map_size);
 	b->driver = drv;
 	b->src_off = 0;
 	b->dst_off = s->map_size / 2;
@@ -965,7 +960,7 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 		goto fail;
 	/* Before any rebinding: a device we cannot drive is left where it is. */
 	if (b->driver && !b->driver->match(b->pci->vendor, b->pci->device)) {
-		r = errorf(
+		r = backend_errorf(
 			error, -ENODEV,
 			"[Traffic] Engine=%s drives %s devices, and %s is PCI %04x:%04x (set [Traffic] Engine=none to run without DMA)",
 			b->driver->name, b->driver->description, b->pci->bdf, b->pci->vendor,
@@ -981,13 +976,15 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 
 	r = iommufd_open(env->dev_iommu, &b->iommufd);
 	if (r < 0) {
-		errorf(error, r, "cannot open %s: %s", env->dev_iommu, errstr(r, e, sizeof(e)));
+		backend_errorf(error, r, "cannot open %s: %s", env->dev_iommu,
+			       errstr(r, e, sizeof(e)));
 		goto fail;
 	}
 	b->device_fd = open(b->pci->cdev_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (b->device_fd < 0) {
 		r = -errno;
-		errorf(error, r, "cannot open %s: %s", b->pci->cdev_path, errstr(r, e, sizeof(e)));
+		backend_errorf(error, r, "cannot open %s: %s", b->pci->cdev_path,
+			       errstr(r, e, sizeof(e)));
 		goto fail;
 	}
 	r = vfio_device_bind_iommufd(b->device_fd, b->iommufd, &b->dev_id);
@@ -1006,8 +1003,8 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	if (p == MAP_FAILED) {
 		r = -errno;
 		b->buf_size = 0;
-		errorf(error, r, "allocating the %" PRIu64 "-byte DMA buffer failed: %s",
-		       s->map_size, errstr(r, e, sizeof(e)));
+		backend_errorf(error, r, "allocating the %" PRIu64 "-byte DMA buffer failed: %s",
+			       s->map_size, errstr(r, e, sizeof(e)));
 		goto fail;
 	}
 	b->buf = p;
@@ -1029,7 +1026,7 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 fail:
 	vfio_teardown(b);
 	if (error && !*error)
-		(void)errorf(error, r, "%s", errstr(r, e, sizeof(e)));
+		(void)backend_errorf(error, r, "%s", errstr(r, e, sizeof(e)));
 	return r;
 }
 

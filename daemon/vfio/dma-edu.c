@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "backend.h"
 #include "dma-engine.h"
 #include "shared/macro.h"
 #include "shared/parse-util.h"
@@ -146,20 +147,6 @@ static void edu_remove(DmaEngine *e)
 	free(e);
 }
 
-static int init_error(char **error, int r, const char *fmt, ...) _printf_(3, 4);
-static int init_error(char **error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error) {
-		va_start(ap, fmt);
-		if (vasprintf(error, fmt, ap) < 0)
-			*error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 static int edu_init(const DmaEngineResources *res, DmaEngine **ret, char **error)
 {
 	DmaEngine *e;
@@ -168,9 +155,9 @@ static int edu_init(const DmaEngineResources *res, DmaEngine **ret, char **error
 	int r;
 
 	if (!res->bar || res->bar_size < EDU_BAR_MIN)
-		return init_error(error, -EINVAL,
-				  "edu BAR0 is %" PRIu64 " bytes, expected at least %u",
-				  res->bar_size, EDU_BAR_MIN);
+		return backend_errorf(error, -EINVAL,
+				      "edu BAR0 is %" PRIu64 " bytes, expected at least %u",
+				      res->bar_size, EDU_BAR_MIN);
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
@@ -179,16 +166,16 @@ static int edu_init(const DmaEngineResources *res, DmaEngine **ret, char **error
 	id = rd32(e, EDU_REG_ID);
 	if (id == UINT32_MAX) {
 		free(e);
-		return init_error(
+		return backend_errorf(
 			error, -ENODEV,
 			"edu BAR0 reads all ones: the device is not answering (memory decoding off, or removed)");
 	}
 	if ((id & EDU_ID_MAGIC_MASK) != EDU_ID_MAGIC) {
 		free(e);
-		return init_error(error, -ENODEV,
-				  "edu identification register reads 0x%08" PRIx32
-				  ", expected 0x....00ed: this is not QEMU's edu device",
-				  id);
+		return backend_errorf(error, -ENODEV,
+				      "edu identification register reads 0x%08" PRIx32
+				      ", expected 0x....00ed: this is not QEMU's edu device",
+				      id);
 	}
 
 	/*
@@ -202,18 +189,19 @@ static int edu_init(const DmaEngineResources *res, DmaEngine **ret, char **error
 		pause_ns(EDU_POLL_MAX_NS);
 	if (live != (uint32_t)~EDU_LIVENESS_PROBE) {
 		free(e);
-		return init_error(error, -EIO,
-				  "edu liveness check failed: wrote 0x%08x, read back 0x%08" PRIx32
-				  " instead of 0x%08x",
-				  EDU_LIVENESS_PROBE, live, (uint32_t)~EDU_LIVENESS_PROBE);
+		return backend_errorf(
+			error, -EIO,
+			"edu liveness check failed: wrote 0x%08x, read back 0x%08" PRIx32
+			" instead of 0x%08x",
+			EDU_LIVENESS_PROBE, live, (uint32_t)~EDU_LIVENESS_PROBE);
 	}
 
 	/* A DMA left running by a previous user would land in our buffer. */
 	r = edu_quiesce(e, EDU_REMOVE_WAIT_NS);
 	if (r < 0) {
 		free(e);
-		return init_error(error, r, "edu DMA engine is busy and does not finish: %s",
-				  strerror(-r));
+		return backend_errorf(error, r, "edu DMA engine is busy and does not finish: %s",
+				      strerror(-r));
 	}
 	*ret = e;
 	return 0;

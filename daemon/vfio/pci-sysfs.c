@@ -38,20 +38,6 @@ struct PciBinding {
 	uint64_t timeout_ns;
 };
 
-static int errorf(char **error, int r, const char *fmt, ...) _printf_(3, 4);
-static int errorf(char **error, int r, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (error) {
-		va_start(ap, fmt);
-		if (vasprintf(error, fmt, ap) < 0)
-			*error = NULL;
-		va_end(ap);
-	}
-	return r;
-}
-
 static bool hex_run(const char **p, size_t min, size_t max, unsigned *ret)
 {
 	const char *c = *p;
@@ -283,16 +269,17 @@ int pci_device_new(const DaemonEnv *env, const char *bdf, PciDevice **ret, char 
 	if (!d)
 		return -ENOMEM;
 	if (pci_bdf_normalize(bdf, d->bdf) < 0)
-		return errorf(error, -EINVAL, "\"%s\" is not a PCI address like 0000:00:03.0",
-			      strempty(bdf));
+		return backend_errorf(error, -EINVAL,
+				      "\"%s\" is not a PCI address like 0000:00:03.0",
+				      strempty(bdf));
 	if (asprintf(&d->syspath, "%s/bus/pci/devices/%s", env->sysfs, d->bdf) < 0)
 		return -ENOMEM;
 	if (access(d->syspath, F_OK) < 0) {
 		r = -errno;
 		if (r == -ENOENT)
-			return errorf(error, -ENODEV, "no PCI device %s (no %s)", d->bdf,
-				      d->syspath);
-		return errorf(error, r, "cannot access %s: %s", d->syspath, strerror(-r));
+			return backend_errorf(error, -ENODEV, "no PCI device %s (no %s)", d->bdf,
+					      d->syspath);
+		return backend_errorf(error, r, "cannot access %s: %s", d->syspath, strerror(-r));
 	}
 
 	r = read_hex_attr(d->syspath, "vendor", UINT16_MAX, &v);
@@ -315,8 +302,8 @@ int pci_device_new(const DaemonEnv *env, const char *bdf, PciDevice **ret, char 
 	return 0;
 
 fail:
-	return errorf(error, r, "cannot read PCI device %s in %s: %s", d->bdf, d->syspath,
-		      strerror(ERRNO_VALUE(r)));
+	return backend_errorf(error, r, "cannot read PCI device %s in %s: %s", d->bdf, d->syspath,
+			      strerror(ERRNO_VALUE(r)));
 }
 
 bool pci_device_vfio_ready(const PciDevice *d)
@@ -328,9 +315,9 @@ bool pci_device_vfio_ready(const PciDevice *d)
 int pci_device_check_iommu_group(const PciDevice *d, char **error)
 {
 	if (!d->iommu_group)
-		return errorf(error, -ENODEV,
-			      "%s has no IOMMU group: is the IOMMU enabled (intel_iommu=on)?",
-			      d->bdf);
+		return backend_errorf(
+			error, -ENODEV,
+			"%s has no IOMMU group: is the IOMMU enabled (intel_iommu=on)?", d->bdf);
 	return 0;
 }
 
@@ -342,23 +329,23 @@ int pci_device_check_vfio(const DaemonEnv *env, const PciDevice *d, char **error
 	if (r < 0)
 		return r;
 	if (!d->driver)
-		return errorf(
+		return backend_errorf(
 			error, -ENODEV,
 			"%s is not bound to any driver, not vfio-pci; set Bind=yes in [Scenario] or bind it yourself",
 			d->bdf);
 	if (!streq(d->driver, PCI_DRIVER_VFIO))
-		return errorf(
+		return backend_errorf(
 			error, -ENODEV,
 			"%s is bound to %s, not vfio-pci; set Bind=yes in [Scenario] or bind it yourself",
 			d->bdf, d->driver);
 	if (!d->vfio_dev)
-		return errorf(
+		return backend_errorf(
 			error, -EOPNOTSUPP,
 			"%s is bound to vfio-pci but has no VFIO device cdev (no %s/vfio-dev): kernel without CONFIG_VFIO_DEVICE_CDEV",
 			d->bdf, d->syspath);
 	if (access(d->cdev_path, F_OK) < 0) {
 		r = -errno;
-		return errorf(
+		return backend_errorf(
 			error, r == -ENOENT ? -ENODEV : r,
 			"%s has the VFIO cdev %s but %s is missing (%s): is devtmpfs mounted on /dev?",
 			d->bdf, d->vfio_dev, d->cdev_path, strerror(-r));
@@ -674,8 +661,8 @@ int pci_device_bind_vfio(const DaemonEnv *env, PciDevice *d, uint64_t timeout_ns
 	r = read_line(override, &b->orig_override);
 	if (r < 0) {
 		pci_binding_free(b);
-		return errorf(error, r, "cannot read %s (%s): cannot bind %s to vfio-pci", override,
-			      strerror(-r), d->bdf);
+		return backend_errorf(error, r, "cannot read %s (%s): cannot bind %s to vfio-pci",
+				      override, strerror(-r), d->bdf);
 	}
 	/* The kernel shows an unset override as "(null)". */
 	if (streq(b->orig_override, "(null)") || isempty(b->orig_override))
@@ -685,7 +672,7 @@ int pci_device_bind_vfio(const DaemonEnv *env, PciDevice *d, uint64_t timeout_ns
 	b->changed = true;
 	r = write_attr_at(d->syspath, "driver_override", PCI_DRIVER_VFIO);
 	if (r < 0) {
-		errorf(error, r, "cannot set %s to vfio-pci: %s", override, strerror(-r));
+		backend_errorf(error, r, "cannot set %s to vfio-pci: %s", override, strerror(-r));
 		goto fail;
 	}
 	if (d->driver) {
@@ -695,8 +682,8 @@ int pci_device_bind_vfio(const DaemonEnv *env, PciDevice *d, uint64_t timeout_ns
 		}
 		r = write_attr_at(drv, "unbind", d->bdf);
 		if (r < 0) {
-			errorf(error, r, "cannot unbind %s from %s (%s/unbind): %s", d->bdf,
-			       d->driver, drv, strerror(-r));
+			backend_errorf(error, r, "cannot unbind %s from %s (%s/unbind): %s", d->bdf,
+				       d->driver, drv, strerror(-r));
 			goto fail;
 		}
 	}
@@ -706,31 +693,34 @@ int pci_device_bind_vfio(const DaemonEnv *env, PciDevice *d, uint64_t timeout_ns
 	}
 	r = write_attr_at(bus, "drivers_probe", d->bdf);
 	if (r < 0) {
-		errorf(error, r, "cannot probe %s for vfio-pci (%s/drivers_probe): %s", d->bdf, bus,
-		       strerror(-r));
+		backend_errorf(error, r, "cannot probe %s for vfio-pci (%s/drivers_probe): %s",
+			       d->bdf, bus, strerror(-r));
 		goto fail;
 	}
 
 	r = wait_for_vfio(env, d, timeout_ns);
 	if (r == -ETIMEDOUT) {
 		if (!streq_ptr(d->driver, PCI_DRIVER_VFIO))
-			errorf(error, -ENODEV,
-			       "%s did not bind to vfio-pci after driver_override and drivers_probe (driver now: %s): is the vfio-pci module loaded (modprobe vfio-pci)?",
-			       d->bdf, d->driver ?: "none");
+			backend_errorf(
+				error, -ENODEV,
+				"%s did not bind to vfio-pci after driver_override and drivers_probe (driver now: %s): is the vfio-pci module loaded (modprobe vfio-pci)?",
+				d->bdf, d->driver ?: "none");
 		else if (!d->vfio_dev)
-			errorf(error, -EOPNOTSUPP,
-			       "%s is bound to vfio-pci but has no VFIO device cdev (no %s/vfio-dev): kernel without CONFIG_VFIO_DEVICE_CDEV",
-			       d->bdf, d->syspath);
+			backend_errorf(
+				error, -EOPNOTSUPP,
+				"%s is bound to vfio-pci but has no VFIO device cdev (no %s/vfio-dev): kernel without CONFIG_VFIO_DEVICE_CDEV",
+				d->bdf, d->syspath);
 		else
-			errorf(error, -ENODEV,
-			       "%s is bound to vfio-pci as %s but %s did not appear: is devtmpfs mounted on /dev?",
-			       d->bdf, d->vfio_dev, d->cdev_path);
+			backend_errorf(
+				error, -ENODEV,
+				"%s is bound to vfio-pci as %s but %s did not appear: is devtmpfs mounted on /dev?",
+				d->bdf, d->vfio_dev, d->cdev_path);
 		r = -ENODEV;
 		goto fail;
 	}
 	if (r < 0) {
-		errorf(error, r, "cannot read %s after binding it to vfio-pci: %s", d->bdf,
-		       strerror(-r));
+		backend_errorf(error, r, "cannot read %s after binding it to vfio-pci: %s", d->bdf,
+			       strerror(-r));
 		goto fail;
 	}
 	log_debug("%s: moved from %s to vfio-pci (%s)", d->bdf, b->orig_driver ?: "no driver",
