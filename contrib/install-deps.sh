@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what iommutest needs to build and test, from Debian bookworm's
 # default apt sources. Needs root; does not touch the apt configuration.
+#   --test  also what the test suites need (valgrind, clang and libFuzzer, and
+#           the VM tier's packages)
+#   --vm    only add the VM tier's packages
 set -euo pipefail
 
 pkgs=(
@@ -9,8 +12,22 @@ pkgs=(
 	libsystemd-dev libnl-3-dev check
 	dbus jq util-linux passwd
 )
-# --test: also what the suites need (valgrind; clang and libFuzzer for the fuzz target)
-[[ ${1:-} == --test ]] && pkgs+=(valgrind clang libclang-rt-14-dev)
+# The VM tier (tests/vm/, docs/testing.md): QEMU, Debian's kernel source and
+# what building it takes, and a static busybox for the guest.
+vm_pkgs=(
+	qemu-system-x86 linux-source-6.12 busybox-static
+	bc bison flex libelf-dev libssl-dev cpio xz-utils
+)
+for arg; do
+	case $arg in
+	--test) pkgs+=(valgrind clang libclang-rt-14-dev "${vm_pkgs[@]}") ;;
+	--vm) pkgs+=("${vm_pkgs[@]}") ;;
+	*)
+		echo "usage: install-deps.sh [--test] [--vm]" >&2
+		exit 2
+		;;
+	esac
+done
 
 missing=()
 for p in "${pkgs[@]}"; do

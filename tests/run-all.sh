@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole test suite, from a fresh clone: dependencies, a normal build with
-# every suite (unit, integration, bench), an ASan/UBSan build running the
+# every suite (unit, integration, bench, and vm: the QEMU guest tier, whose
+# kernel is built once and cached in /var/tmp/iommutest-vm, see
+# docs/testing.md), an ASan/UBSan build running the
 # unit and integration suites, and a clang build that runs the kernel-log
 # parser under libFuzzer for 30 s.
 set -euo pipefail

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * bare-replace: the floor the daemon is measured against. The same kernel
+ * objects a run of iommutestd sets up (two IOASes each mapping one buffer at
+ * the same IOVA, one paging HWPT per IOAS), then nothing but the replace
+ * ioctl in a loop, with no latency histogram, no windows, no worker handoff.
+ *
+ *   bare-replace vfio BDF SECONDS   VFIO_DEVICE_ATTACH_IOMMUFD_PT ping-pong on the
+ *                                   device's cdev (it must be bound to vfio-pci)
+ *   bare-replace mock SECONDS       IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE ping-pong on
+ *                                   a selftest mock device (CONFIG_IOMMUFD_TEST)
+ *
+ * Prints one JSON object: {"backend", "replacements", "seconds", "rate"}.
+ * Used by the VM tier's bench-* guest tests (tests/vm/guest/).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iommufd-ioctl.h"
+
+#define MAP_SIZE (64u * 1024)
+/* The daemon's defaults: vfio maps at 0x100000; the mock domains translate 16M..2G only. */
+#define VFIO_IOVA 0x100000ull
+#define MOCK_IOVA 0x1000000ull
+/* Replacements between two looks at the clock. */
+#define BATCH	  256
+
+_Noreturn static void die(const char *what, int r)
+{
+	fprintf(stderr, "bare-replace: %s: %s\n", what, strerror(-r));
+	exit(EXIT_FAILURE);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Two IOASes mapping buf at iova. */
+static void setup_ioas(int iommufd, void *buf, uint64_t iova, uint32_t ioas[2])
+{
+	int r;
+
+	for (int i = 0; i < 2; i++) {
+		r = iommufd_ioas_alloc(iommufd, &ioas[i]);
+		if (r < 0)
+			die("IOMMU_IOAS_ALLOC", r);
+		r = iommufd_ioas_map_fixed(iommufd, ioas[i], buf, MAP_SIZE, iova);
+		if (r < 0)
+			die("IOMMU_IOAS_MAP", r);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	uint32_t ioas[2], hwpt[2], dev_id, stdev_id = 0, hwpt0, pt;
+	uint64_t n = 0, start, end, deadline;
+	int iommufd, device_fd = -1, r;
+	bool mock;
+	double seconds;
+	void *buf;
+
+	if (argc < 3 || (strcmp(argv[1], "vfio") == 0 && argc != 4) ||
+	    (strcmp(argv[1], "mock") == 0 && argc != 3) ||
+	    (strcmp(argv[1], "vfio") != 0 && strcmp(argv[1], "mock") != 0)) {
+		fprintf(stderr, "usage: bare-replace vfio BDF SECONDS | bare-replace mock SECONDS\n");
+		return 2;
+	}
+	mock = strcmp(argv[1], "mock") == 0;
+	seconds = atof(argv[argc - 1]);
+	if (!(seconds > 0)) {
+		fprintf(stderr, "bare-replace: SECONDS must be positive\n");
+		return 2;
+	}
+
+	buf = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+		   -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap", -errno);
+	r = iommufd_open("/dev/iommu", &iommufd);
+	if (r < 0)
+		die("/dev/iommu", r);
+
+	if (mock) {
+		setup_ioas(iommufd, buf, MOCK_IOVA, ioas);
+		r = iommufd_test_mock_domain(iommufd, ioas[0], 0, &stdev_id, &hwpt0, &dev_id);
+		if (r < 0)
+			die("IOMMU_TEST_OP_MOCK_DOMAIN (boot with intel_iommu=off)", r);
+	} else {
+		char path[PATH_MAX];
+		struct dirent *de;
+		DIR *dir;
+
+		/* /sys/bus/pci/devices/BDF/vfio-dev/vfioN → /dev/vfio/devices/vfioN */
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", argv[2]);
+		dir = opendir(path);
+		if (!dir)
+			die("no VFIO cdev (is the device bound to vfio-pci?)", -errno);
+		while ((de = readdir(dir)) && strncmp(de->d_name, "vfio", 4) != 0)
+			;
+		if (!de)
+			die("no VFIO cdev (is the device bound to vfio-pci?)", -ENODEV);
+		snprintf(path, sizeof(path), "/dev/vfio/devices/%s", de->d_name);
+		closedir(dir);
+		device_fd = open(path, O_RDWR | O_CLOEXEC);
+		if (device_fd < 0)
+			die(path, -errno);
+		r = vfio_device_bind_iommufd(device_fd, iommufd, &dev_id);
+		if (r < 0)
+			die("VFIO_DEVICE_BIND_IOMMUFD", r);
+		setup_ioas(iommufd, buf, VFIO_IOVA, ioas);
+	}
+	for (int i = 0; i < 2; i++) {
+		r = iommufd_hwpt_alloc(iommufd, dev_id, ioas[i], 0, 0, IOMMU_HWPT_DATA_NONE, NULL, 0,
+				       &hwpt[i]);
+		if (r < 0)
+			die("IOMMU_HWPT_ALLOC", r);
+	}
+	r = mock ? iommufd_test_mock_domain_replace(iommufd, stdev_id, hwpt[0], NULL)
+		 : vfio_device_attach_iommufd_pt(device_fd, hwpt[0], NULL);
+	if (r < 0)
+		die("first attach", r);
+
+	start = now_ns();
+	deadline = start + (uint64_t)(seconds * 1e9);
+	do {
+		for (int i = 0; i < BATCH; i++, n++) {
+			pt = hwpt[(n + 1) & 1];
+			r = mock ? iommufd_test_mock_domain_replace(iommufd, stdev_id, pt, NULL)
+				 : vfio_device_attach_iommufd_pt(device_fd, pt, NULL);
+			if (r < 0)
+				die("replace", r);
+		}
+		end = now_ns();
+	} while (end < deadline);
+
+	printf("{\"backend\":\"%s\",\"replacements\":%" PRIu64 ",\"seconds\":%.6f,\"rate\":%.1f}\n",
+	       argv[1], n, (double)(end - start) / 1e9, (double)n * 1e9 / (double)(end - start));
+	/* Closing /dev/iommu and the cdev releases every object. */
+	return 0;
+}

@@ -1,0 +1,135 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+# Sourced by the guest tests (tests/vm/guest/test-*.sh), which run inside the
+# VM under run-tests.sh: iommutestd is already up on the private bus.
+# Environment from run-tests.sh: IOMMUTEST_PROFILE (iommu|mock), IOMMUTEST_ADDR,
+# SCENARIO_DIR, IOMMUTEST_LOG; the daemon's pid is in /run/iommutestd.pid.
+#
+# Exit status of a test: 0 pass, 77 skip (print "SKIP: reason" first), anything
+# else fail (print "FAIL: reason" last: it becomes the result line's reason).
+# A skip is a failure of the VM tier on the host unless it is expected there;
+# use it only for what the profile cannot provide, never to hide a problem.
+
+set -euo pipefail
+
+T=$(mktemp -d /tmp/test.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+
+# QEMU's edu device; run-vm.sh puts it at this address (-device edu,addr=03.0).
+EDU_BDF=0000:00:03.0
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+skip() {
+	echo "SKIP: $*"
+	exit 77
+}
+
+ctl() {
+	iommuctl --bus-address="$IOMMUTEST_ADDR" --no-pager "$@"
+}
+
+# jget JSON FILTER → value (jq -e: a missing member is an error); jgetc: compact JSON
+jget() {
+	jq -er "$2" <<<"$1"
+}
+jgetc() {
+	jq -ec "$2" <<<"$1"
+}
+
+daemon_pid() {
+	cat /run/iommutestd.pid
+}
+
+daemon_alive() {
+	kill -0 "$(daemon_pid)" 2>/dev/null
+}
+
+# Open file descriptors of the daemon, by target (for leak checks).
+daemon_fds() {
+	local fd
+	for fd in /proc/"$(daemon_pid)"/fd/*; do
+		readlink "$fd" || true
+	done | sort
+}
+
+# The daemon has a backend named $1 (compiled in), usable here or not.
+have_backend() {
+	ctl --json backends | jq -e --arg b "$1" '.backends[] | select(.name == $b)' >/dev/null
+}
+
+# Fails the test unless the daemon has backend $1 and reports it available.
+require_backend() {
+	local b
+	b=$(ctl --json backends | jq -c --arg b "$1" '.backends[] | select(.name == $b)')
+	[[ -n $b ]] || fail "iommutestd has no '$1' backend"
+	[[ $(jget "$b" .available) == true ]] || fail "backend $1 is not available here: $(jget "$b" .reason)"
+}
+
+# run_scenario NAME [iommuctl run options…] < scenario text: runs it, the JSON
+# result in $OUT and iommuctl's exit status in $RC (0 pass, 1 fail, 2 error).
+run_scenario() {
+	local name=$1
+	shift
+	cat >"$T/$name.conf"
+	set +e
+	OUT=$(ctl --json run "$@" "$T/$name.conf" 2>"$T/$name.err")
+	RC=$?
+	set -e
+	ERR=$(cat "$T/$name.err")
+}
+
+# Which driver a PCI device is bound to ("" for none).
+pci_driver() {
+	local d=/sys/bus/pci/devices/$1/driver
+	[[ -L $d ]] && basename "$(readlink "$d")" || echo ""
+}
+
+pci_unbind() {
+	local drv
+	drv=$(pci_driver "$1")
+	[[ -z $drv ]] || echo "$1" >"/sys/bus/pci/drivers/$drv/unbind"
+}
+
+# Binds $1 to vfio-pci (driver_override, as the daemon's Bind=yes does).
+pci_bind_vfio() {
+	pci_unbind "$1"
+	echo vfio-pci >"/sys/bus/pci/devices/$1/driver_override"
+	echo "$1" >/sys/bus/pci/drivers/vfio-pci/bind
+}
+
+# Gives $1 back to no driver, as the guest boots it (edu has no kernel driver).
+pci_release() {
+	pci_unbind "$1"
+	echo >"/sys/bus/pci/devices/$1/driver_override"
+}
+
+# The VFIO cdev of a device bound to vfio-pci: /dev/vfio/devices/vfioN.
+vfio_cdev() {
+	local n
+	for n in /sys/bus/pci/devices/"$1"/vfio-dev/vfio*; do
+		[[ -e $n ]] && echo "/dev/vfio/devices/$(basename "$n")" && return 0
+	done
+	return 1
+}
+
+# Kernel log lines since the test started (dmesg is small in this guest).
+kmsg_mark() {
+	dmesg | wc -l
+}
+kmsg_since() {
+	dmesg | tail -n +"$(($1 + 1))"
+}
+
+# Prints the usual one-line summary of a run result ($OUT).
+summary() {
+	echo "$1: state $(jget "$OUT" .state), verdict $(jget "$OUT" .verdict)," \
+		"$(jget "$OUT" .replacements) replacements ($(jget "$OUT" .replace_errors) errors)" \
+		"at $(jget "$OUT" '.rate | floor')/s, latency p50 $(jget "$OUT" .latency_ns.p50) ns" \
+		"p99 $(jget "$OUT" .latency_ns.p99) ns max $(jget "$OUT" .latency_ns.max) ns," \
+		"$(jget "$OUT" .dma_transfers) DMA transfers ($(jget "$OUT" .dma_errors) errors)," \
+		"$(jget "$OUT" .faults) faults ($(jget "$OUT" .faults_during_replace) during replace)"
+}

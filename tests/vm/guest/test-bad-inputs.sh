@@ -1,0 +1,65 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Bad inputs end in a clear error, the device is left as it was, and the
+# daemon goes on serving:
+#   iommu profile: a PCI address with no device; the edu device not bound to
+#     vfio-pci with Bind=no; a device the edu engine cannot drive; a PASID
+#     attachment point (the kernel lacks VFIO PASID attach before 6.15); the mock
+#     backend while the Intel IOMMU owns the bus (the kernel cannot create
+#     the mock device then).
+#   mock profile: the vfio backend with the IOMMU off (no IOMMU group).
+. /iommutest/lib.sh
+
+# expect_error NAME "substring of the error" < scenario
+expect_error() {
+	local name=$1 want=$2 msg
+	run_scenario "$name"
+	msg="$ERR"
+	[[ -n $OUT ]] && msg+=" $(jq -r '.reason // empty' <<<"$OUT")"
+	echo "$name: iommuctl exit $RC: $msg"
+	[[ $RC -eq 2 ]] || fail "$name: iommuctl run exited $RC, expected 2 (error)"
+	grep -qiF -- "$want" <<<"$msg" || fail "$name: the error does not say '$want': $msg"
+	ctl status >/dev/null || fail "$name: the daemon does not answer afterwards"
+	daemon_alive || fail "$name: iommutestd died"
+	[[ $(ctl --json status | jq .active_runs) -eq 0 ]] || fail "$name: a run is still active"
+}
+
+vfio_conf() { # DEVICE BIND [extra lines]
+	printf '[Scenario]\nBackend=vfio\nDevice=%s\nBind=%s\n[Replace]\nCount=10\n%s\n' "$1" "$2" "${3:-}"
+}
+
+case $IOMMUTEST_PROFILE in
+iommu)
+	require_backend vfio
+	[[ ! -e /sys/bus/pci/devices/0000:00:1e.7 ]] || fail "0000:00:1e.7 exists in this guest; pick another absent address"
+	vfio_conf 0000:00:1e.7 yes | expect_error no-such-device "no PCI device 0000:00:1e.7"
+
+	[[ -z $(pci_driver "$EDU_BDF") ]] || fail "$EDU_BDF is bound to $(pci_driver "$EDU_BDF") before the test"
+	vfio_conf "$EDU_BDF" no | expect_error not-bound "set Bind=yes"
+	[[ -z $(pci_driver "$EDU_BDF") ]] || fail "Bind=no left $EDU_BDF bound to $(pci_driver "$EDU_BDF")"
+
+	# The SMBus controller of q35: in an IOMMU group, but not an edu device.
+	smbus=0000:00:1f.3
+	if [[ -e /sys/bus/pci/devices/$smbus/iommu_group ]]; then
+		drv=$(pci_driver "$smbus")
+		vfio_conf "$smbus" yes $'[Traffic]\nEngine=edu' | expect_error wrong-engine "Engine=edu"
+		[[ $(pci_driver "$smbus") == "$drv" ]] || fail "wrong-engine: $smbus moved from '$drv' to '$(pci_driver "$smbus")'"
+	else
+		echo "wrong-engine: not tried ($smbus is absent or has no IOMMU group)"
+	fi
+
+	vfio_conf "$EDU_BDF" yes $'[Attach]\nPoints=RID 1' | expect_error pasid "6.15"
+	[[ -z $(pci_driver "$EDU_BDF") ]] || fail "pasid: $EDU_BDF left bound to $(pci_driver "$EDU_BDF")"
+
+	if have_backend mock; then
+		printf '[Scenario]\nBackend=mock\n[Domains]\nIOVA=0x1000000\n[Replace]\nCount=10\n' |
+			expect_error mock-with-iommu "intel_iommu=off"
+	fi
+	;;
+mock)
+	require_backend vfio
+	vfio_conf "$EDU_BDF" yes | expect_error vfio-without-iommu "no IOMMU group"
+	[[ -z $(pci_driver "$EDU_BDF") ]] || fail "vfio-without-iommu: $EDU_BDF left bound to $(pci_driver "$EDU_BDF")"
+	;;
+esac
+echo ok

@@ -1,0 +1,99 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The device goes away mid-run: while a vfio run replaces and DMA runs, the edu
+# device is unbound from vfio-pci. The run must fail with "device removed",
+# the daemon must go on answering, and it must not keep a single file
+# descriptor of the run (no /dev/iommu, no VFIO cdev, no BAR mapping fds).
+#
+# Unbinding a vfio-pci device blocks in the kernel until its user closes the
+# device (vfio-pci relays the request through the VFIO_PCI_REQ_IRQ_INDEX
+# eventfd), so the unbind runs in the background and its completion is checked.
+# Keep it last in a boot: if the device does not come back, later tests lose it.
+. /iommutest/lib.sh
+[[ $IOMMUTEST_PROFILE == iommu ]] || fail "needs the iommu profile (intel_iommu=on)"
+require_backend vfio
+[[ -z $(pci_driver "$EDU_BDF") ]] || fail "$EDU_BDF is bound to $(pci_driver "$EDU_BDF") before the run"
+
+fds_before=$(daemon_fds)
+echo "daemon fds before: $(wc -l <<<"$fds_before")"
+
+cat >"$T/unbind.conf" <<CONF
+[Scenario]
+Description=VM tier: the device is unbound mid-run
+Backend=vfio
+Device=$EDU_BDF
+Bind=yes
+
+[Replace]
+Rate=max
+Duration=120s
+
+[Traffic]
+Engine=edu
+CONF
+path=$(ctl start "$T/unbind.conf") || fail "iommuctl start failed"
+id=${path##*/}
+echo "started run $id ($path)"
+
+# Wait until it really runs: replacing, and the device bound to vfio-pci.
+deadline=$((SECONDS + 30))
+while :; do
+	OUT=$(ctl --json show "$id")
+	[[ $(jget "$OUT" .state) == running && $(jget "$OUT" .replacements) -gt 1000 ]] && break
+	[[ $(jget "$OUT" .state) == failed ]] && fail "run failed before the unbind: $(jget "$OUT" .reason)"
+	((SECONDS < deadline)) || fail "run is $(jget "$OUT" .state), not running, after 30 s"
+	sleep 0.2
+done
+[[ $(pci_driver "$EDU_BDF") == vfio-pci ]] || fail "$EDU_BDF is bound to '$(pci_driver "$EDU_BDF")' during the run"
+echo "running: $(jget "$OUT" .replacements) replacements, $(jget "$OUT" .dma_transfers) transfers; unbinding $EDU_BDF"
+
+(echo "$EDU_BDF" >/sys/bus/pci/drivers/vfio-pci/unbind; rc=$?; echo "unbind exit $rc" >"$T/unbind.done") &
+unbind_pid=$!
+unbind_at=$SECONDS
+
+deadline=$((SECONDS + 30))
+while :; do
+	OUT=$(ctl --json show "$id") || fail "the daemon does not answer after the unbind"
+	state=$(jget "$OUT" .state)
+	[[ $state == failed || $state == finished ]] && break
+	((SECONDS < deadline)) && { sleep 0.2; continue; }
+	# The run goes on: the daemon did not notice. Stop it so that the unbind completes.
+	echo "run $id still $state 30 s after the unbind; stopping it"
+	ctl stop "$id" >/dev/null || true
+	for _ in $(seq 100); do [[ -f $T/unbind.done ]] && break; sleep 0.1; done
+	dmesg | grep -i 'vfio' | tail -n 3
+	fail "the run went on for 30 s after $EDU_BDF was unbound from vfio-pci (the unbind blocks in the kernel until the daemon closes the device: it must act on VFIO's device request, VFIO_PCI_REQ_IRQ_INDEX)"
+done
+summary "run $id"
+reason=$(jget "$OUT" .reason)
+echo "state $state $((SECONDS - unbind_at)) s after the unbind, reason: $reason"
+deadline=$((SECONDS + 10))
+while [[ ! -f $T/unbind.done ]] && ((SECONDS < deadline)); do sleep 0.1; done
+if [[ ! -f $T/unbind.done ]]; then
+	dmesg | grep -i 'vfio' | tail -n 5
+	fail "unbinding $EDU_BDF from vfio-pci still blocks 10 s after the run ended (run state $state): the daemon does not release the device"
+fi
+wait "$unbind_pid" || true
+echo "$(cat "$T/unbind.done"); driver now '$(pci_driver "$EDU_BDF")'"
+[[ $state == failed ]] || fail "run state is $state after the device was unbound, not failed"
+grep -qi 'removed\|unbound\|gone' <<<"$reason" || fail "the failure does not say the device went away: $reason"
+
+ctl status >/dev/null || fail "the daemon does not answer after the run failed"
+daemon_alive || fail "iommutestd died"
+# Teardown runs on the main loop right after the failure; give it a moment.
+for _ in $(seq 50); do
+	fds_after=$(daemon_fds)
+	[[ $fds_after == "$fds_before" ]] && break
+	sleep 0.1
+done
+if [[ $fds_after != "$fds_before" ]]; then
+	echo "daemon fds before and after (diff):"
+	diff <(echo "$fds_before") <(echo "$fds_after") || true
+	fail "the daemon keeps $(($(wc -l <<<"$fds_after") - $(wc -l <<<"$fds_before"))) more file descriptors after the failed run"
+fi
+echo "daemon fds after: $(wc -l <<<"$fds_after") (same as before)"
+
+# Leave the device as the guest booted it, for whatever runs next.
+echo >"/sys/bus/pci/devices/$EDU_BDF/driver_override" 2>/dev/null || true
+pci_unbind "$EDU_BDF" || true
+echo ok

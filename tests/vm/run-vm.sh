@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# run-vm.sh [--profile=iommu|mock] [--tests="a b …"] [--timeout=SECONDS] [--log-dir=DIR]
+# run-vm.sh --kernel-only      just build-kernel.sh (skipping, like the boots, without QEMU)
+#
+# Boots the VM tier's guest under QEMU (TCG) and runs guest tests in it:
+#   iommu  Intel IOMMU on, scalable mode (intel_iommu=on,sm_on): the vfio backend
+#   mock   Intel IOMMU off (intel_iommu=off): the mock backend, whose
+#          IOMMU_TEST_OP_MOCK_DOMAIN fails with EINVAL while the Intel IOMMU is on
+# The kernel comes from build-kernel.sh (KERNEL=, KSRC= or the cached build of
+# linux-source-6.12); the initramfs is built from the meson build directory
+# ($IOMMUTESTD, $IOMMUCTL, $NOTIFY_CAPTURE as meson sets them, or BUILD_DIR=).
+#
+# Exit status: 0 when every test passed; 77 only when QEMU is not installed;
+# 1 for anything else (a test failed or skipped, the guest did not finish in
+# time, the kernel warned or crashed).
+#
+# Environment: QEMU (default qemu-system-x86_64), VM_TIMEOUT (wall clock for the
+# whole boot, default 600 s), VM_TEST_TIMEOUT (per test, default 300 s),
+# VM_SMP (default 2), VM_MEM (default 2G), VM_APPEND (more kernel parameters),
+# VM_EXPECT_HITLESS=1 (the kernel claims hitless replacement, e.g. with the
+# entry_sync series: DMA failures under identical mappings fail the tests).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+
+# The tests each profile runs, in order. vfio-unbind stays last: it takes the
+# device away mid-run, and one that does not come back would take the tests
+# after it down too.
+declare -A default_tests=(
+	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control bad-inputs bench-vfio vfio-unbind"
+	[mock]="smoke mock-replace mock-iopf bad-inputs bench-mock"
+)
+declare -A profile_append=(
+	[iommu]="intel_iommu=on,sm_on"
+	[mock]="intel_iommu=off"
+)
+
+profile=iommu tests='' log_dir='' kernel_only=''
+timeout=${VM_TIMEOUT:-600}
+for arg; do
+	case $arg in
+	--profile=*) profile=${arg#*=} ;;
+	--tests=*) tests=${arg#*=} ;;
+	--timeout=*) timeout=${arg#*=} ;;
+	--log-dir=*) log_dir=${arg#*=} ;;
+	--kernel-only) kernel_only=1 ;;
+	-h | --help)
+		sed -n '3,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "run-vm.sh: unknown argument '$arg' (see --help)" >&2
+		exit 2
+		;;
+	esac
+done
+[[ -n ${profile_append[$profile]:-} ]] || {
+	echo "run-vm.sh: unknown profile '$profile' (iommu or mock)" >&2
+	exit 2
+}
+tests=${tests:-${default_tests[$profile]}}
+tests=$(echo $tests | tr ' ' ',')
+[[ $tests =~ ^[a-z0-9,-]+$ ]] || {
+	echo "run-vm.sh: test names are [a-z0-9-]: '$tests'" >&2
+	exit 2
+}
+
+qemu=${QEMU:-qemu-system-x86_64}
+if ! command -v "$qemu" >/dev/null; then
+	echo "SKIP: $qemu is not installed (contrib/install-deps.sh --vm installs qemu-system-x86)"
+	exit 77
+fi
+
+if [[ -n $kernel_only ]]; then
+	exec "$here/build-kernel.sh"
+fi
+
+tag="vm-$profile"
+T=$(mktemp -d "${TMPDIR:-/tmp}/iommutest-vm.XXXXXX")
+qemu_pid=
+cleanup() {
+	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
+		kill -KILL "$qemu_pid" 2>/dev/null || true
+		wait "$qemu_pid" 2>/dev/null || true
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+kernel=$("$here/build-kernel.sh") || {
+	echo "$tag: FAIL: no kernel (build-kernel.sh failed)"
+	exit 1
+}
+"$here/build-initramfs.sh" "$T/initramfs.cpio.gz" || {
+	echo "$tag: FAIL: building the initramfs failed"
+	exit 1
+}
+
+append="console=ttyS0 printk.time=1 panic=-1 oops=panic ${profile_append[$profile]}"
+append+=" iommutest.profile=$profile iommutest.tests=$tests iommutest.timeout=${VM_TEST_TIMEOUT:-300}"
+[[ ${VM_EXPECT_HITLESS:-0} == 1 ]] && append+=" iommutest.expect_hitless=1"
+append+=" ${VM_APPEND:-}"
+# The IOMMU comes first: QEMU wants it before the PCI devices it translates.
+# The edu device sits at a fixed address the guest tests know (00:03.0).
+cmd=("$qemu" -accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-2G}"
+	-machine q35,kernel-irqchip=split -nodefaults -no-user-config
+	-device intel-iommu,intremap=on,x-scalable-mode=on
+	-device edu,addr=03.0
+	-kernel "$kernel" -initrd "$T/initramfs.cpio.gz" -append "$append"
+	-nographic -no-reboot -monitor none
+	-serial "file:$T/console.log" -serial "file:$T/results.log")
+
+echo "$tag: kernel $kernel"
+echo "$tag: tests: ${tests//,/ }"
+echo "$tag: ${cmd[*]}"
+start=$SECONDS
+# QEMU dies with this script even when it is killed without a chance to clean up.
+pdeath=()
+setpriv --pdeathsig KILL true 2>/dev/null && pdeath=(setpriv --pdeathsig KILL)
+"${pdeath[@]}" "${cmd[@]}" </dev/null >"$T/qemu.log" 2>&1 &
+qemu_pid=$!
+timed_out=
+while kill -0 "$qemu_pid" 2>/dev/null; do
+	if ((SECONDS - start >= timeout)); then
+		timed_out=1
+		kill -KILL "$qemu_pid" 2>/dev/null || true
+		break
+	fi
+	sleep 0.2
+done
+qemu_rc=0
+wait "$qemu_pid" || qemu_rc=$?
+qemu_pid=
+elapsed=$((SECONDS - start))
+
+if [[ -n $log_dir ]]; then
+	mkdir -p "$log_dir"
+	cp "$T/console.log" "$log_dir/$tag-console.log" 2>/dev/null || true
+	cp "$T/results.log" "$log_dir/$tag-results.log" 2>/dev/null || true
+fi
+
+tr -d '\r' <"$T/results.log" >"$T/results" 2>/dev/null || : >"$T/results"
+tr -d '\r' <"$T/console.log" >"$T/console" 2>/dev/null || : >"$T/console"
+# No second serial port in the guest: the results came on the console.
+grep -q '^IOMMUTEST-' "$T/results" || cp "$T/console" "$T/results"
+
+# The guest's output: each test's lines and its result.
+echo "---- guest ($tag) ----"
+grep -v '^IOMMUTEST-DONE' "$T/results" || true
+echo "----"
+
+problems=()
+[[ -n $timed_out ]] && problems+=("QEMU did not finish within ${timeout}s and was killed")
+[[ -z $timed_out && $qemu_rc -ne 0 ]] && problems+=("QEMU exited with status $qemu_rc: $(tail -n 3 "$T/qemu.log" | tr '\n' ' ')")
+grep -q '^IOMMUTEST-DONE' "$T/results" || problems+=("the guest did not finish its tests")
+
+# Every test asked for must have passed.
+declare -A res=()
+while read -r _ name verdict _; do
+	res[$name]=$verdict
+done < <(grep '^IOMMUTEST-RESULT ' "$T/results")
+npass=0
+for t in ${tests//,/ } ; do
+	case ${res[$t]:-none} in
+	PASS) npass=$((npass + 1)) ;;
+	none) problems+=("$t: no result") ;;
+	*) problems+=("$t: ${res[$t]}") ;;
+	esac
+done
+[[ -n ${res[setup]:-} ]] && problems+=("guest setup: $(grep '^IOMMUTEST-RESULT setup' "$T/results" | cut -d' ' -f4-)")
+
+# The kernel's view: IOMMU faults help explain a failure; warnings and crashes are one.
+faultre='DMAR: \[(DMA|INTR)|IO_PAGE_FAULT|vfio-pci .*(device request|blocked until released)'
+if grep -qE "$faultre" "$T/console"; then
+	suppressed=$(sed -n 's/.*dmar_fault: \([0-9]*\) callbacks suppressed.*/\1/p' "$T/console" | awk '{ s += $1 } END { print s + 0 }')
+	echo "---- kernel log: IOMMU faults and vfio device requests ($(grep -cE "$faultre" "$T/console") printed, $suppressed more suppressed by the kernel's rate limit; first 20) ----"
+	grep -E "$faultre" "$T/console" | head -n 20
+fi
+if grep -qE 'WARNING: |BUG: |Oops|Kernel panic|general protection fault|Call Trace:' "$T/console"; then
+	problems+=("the guest kernel warned or crashed (see below)")
+	echo "---- kernel log: warnings and crashes ----"
+	grep -E -A 25 'WARNING: |BUG: |Oops|Kernel panic|general protection fault' "$T/console" | head -n 120
+fi
+
+echo "$tag: $npass of $(echo ${tests//,/ } | wc -w) tests passed; boot took ${elapsed}s"
+if ((${#problems[@]})); then
+	echo "---- serial console (last 60 lines) ----"
+	tail -n 60 "$T/console"
+	[[ -s $T/qemu.log ]] && { echo "---- QEMU ----"; cat "$T/qemu.log"; }
+	echo "----"
+	for p in "${problems[@]}"; do echo "$tag: FAIL: $p"; done
+	[[ -n $log_dir ]] && echo "$tag: logs: $log_dir/$tag-console.log, $log_dir/$tag-results.log"
+	exit 1
+fi
+echo "$tag: PASS"
