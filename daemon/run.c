@@ -1261,7 +1261,7 @@ static const char *run_authoritative_source(const Run *r)
 		return fault_source_to_string(FAULT_SOURCE_IOMMUFD);
 	if (s->traffic && s->verify)
 		return fault_source_to_string(FAULT_SOURCE_DMA_VERIFY);
-	if (r->kmsg_queue)
+	if (r->kmsg_match.valid)
 		return fault_source_to_string(FAULT_SOURCE_KMSG);
 	return "none";
 }
@@ -1338,7 +1338,7 @@ int run_describe(Run *r, char **ret_json)
 	json_object_end(&j);
 	json_u64(&j, "faults_retained", MIN((uint64_t)r->fault_head, (uint64_t)r->fault_cap));
 	json_object_begin(&j, "kmsg");
-	json_bool(&j, "enabled", r->kmsg_queue != NULL);
+	json_bool(&j, "enabled", r->kmsg_match.valid);
 	json_u64(&j, "fault_lines", r->kmsg_stats.lines);
 	json_u64(&j, "suppressed", r->kmsg_stats.suppressed);
 	json_u64(&j, "lost", r->kmsg_stats.lost);

@@ -29,7 +29,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # device away mid-run, and one that does not come back would take the tests
 # after it down too.
 declare -A default_tests=(
-	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control bad-inputs bench-vfio vfio-unbind"
+	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control vtd-race bad-inputs bench-vfio vfio-unbind"
 	[mock]="smoke mock-replace mock-iopf bad-inputs bench-mock"
 )
 declare -A profile_append=(
