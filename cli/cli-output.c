@@ -509,3 +509,22 @@ char *format_rate(char *buf, size_t n, double per_second)
 		snprintf(buf, n, "%s/s", format_count(c, sizeof(c), per_second));
 	return buf;
 }
+
+int output_list(JsonWriter *j, Table *t, const char *what)
+{
+	int r;
+
+	json_array_end(j);
+	json_object_end(j);
+	if (arg_json != JSON_MODE_OFF)
+		return output_json_writer(j);
+	json_done(j);
+
+	pager_open();
+	r = table_print(t, stdout);
+	if (r < 0)
+		return r;
+	if (arg_legend)
+		printf("\n%zu %s listed.\n", table_rows(t), what);
+	return 0;
+}

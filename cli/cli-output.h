@@ -67,6 +67,11 @@ void print_field(const char *label, const char *color, const char *format, ...) 
 void output_json_text(const char *text);
 /* Finishes the writer and prints the result. */
 int output_json_writer(JsonWriter *j);
+/*
+ * The end of a list verb: closes the {"what":[…]} object begun in j and
+ * prints it with --json, or else prints the table (paged) with its legend.
+ */
+int output_list(JsonWriter *j, Table *t, const char *what);
 /* Re-serializes a parsed value into a writer (for --json outputs built from several replies). */
 void json_write_value(JsonWriter *j, const char *key, const JsonValue *v);
 

@@ -538,20 +538,7 @@ int verb_runs(int argc, char *argv[], void *userdata)
 	}
 	if (r < 0)
 		goto parse_error;
-	json_array_end(&j);
-	json_object_end(&j);
-
-	if (arg_json != JSON_MODE_OFF)
-		return output_json_writer(&j);
-	json_done(&j);
-
-	pager_open();
-	r = table_print(t, stdout);
-	if (r < 0)
-		return r;
-	if (arg_legend)
-		printf("\n%zu runs listed.\n", table_rows(t));
-	return 0;
+	return output_list(&j, t, "runs");
 
 parse_error:
 	json_done(&j);

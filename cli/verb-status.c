@@ -142,20 +142,7 @@ int verb_backends(int argc, char *argv[], void *userdata)
 	}
 	if (r < 0)
 		goto parse_error;
-	json_array_end(&j);
-	json_object_end(&j);
-
-	if (arg_json != JSON_MODE_OFF)
-		return output_json_writer(&j);
-	json_done(&j);
-
-	pager_open();
-	r = table_print(t, stdout);
-	if (r < 0)
-		return r;
-	if (arg_legend)
-		printf("\n%zu backends listed.\n", table_rows(t));
-	return 0;
+	return output_list(&j, t, "backends");
 
 parse_error:
 	json_done(&j);
@@ -215,20 +202,7 @@ int verb_devices(int argc, char *argv[], void *userdata)
 	}
 	if (r < 0)
 		goto parse_error;
-	json_array_end(&j);
-	json_object_end(&j);
-
-	if (arg_json != JSON_MODE_OFF)
-		return output_json_writer(&j);
-	json_done(&j);
-
-	pager_open();
-	r = table_print(t, stdout);
-	if (r < 0)
-		return r;
-	if (arg_legend)
-		printf("\n%zu devices listed.\n", table_rows(t));
-	return 0;
+	return output_list(&j, t, "devices");
 
 parse_error:
 	json_done(&j);
