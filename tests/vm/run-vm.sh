@@ -101,6 +101,10 @@ kernel=$("$here/build-kernel.sh") || {
 }
 
 append="console=ttyS0 printk.time=1 panic=-1 oops=panic ${profile_append[$profile]}"
+# Under TCG on a busy (or itself virtual) host a vCPU can go unscheduled for
+# many seconds: the RCU stall, lockup and hung-task detectors then report the
+# emulator, not the kernel under test. Oopses, BUGs and panics still count.
+append+=" rcupdate.rcu_cpu_stall_suppress=1 nowatchdog sysctl.kernel.hung_task_timeout_secs=0"
 append+=" iommutest.profile=$profile iommutest.tests=$tests iommutest.timeout=${VM_TEST_TIMEOUT:-300}"
 [[ ${VM_EXPECT_HITLESS:-0} == 1 ]] && append+=" iommutest.expect_hitless=1"
 append+=" ${VM_APPEND:-}"
