@@ -85,64 +85,41 @@ static int read_override(sd_bus_message *m, const char *key, char **ret, sd_bus_
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 					 "Override %s: value must be a string, boolean or number.",
 					 key);
+	if (!strchr("sbynqiuxtd", contents[0]))
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Override %s: unsupported value type '%s'.", key,
+					 contents);
 	k = sd_bus_message_enter_container(m, 'v', contents);
+	if (k < 0)
+		return k;
+	/* Every member of v starts at its address, so one read serves all basic types. */
+	k = sd_bus_message_read_basic(m, contents[0], &v);
 	if (k < 0)
 		return k;
 	switch (contents[0]) {
 	case 's':
-		k = sd_bus_message_read_basic(m, 's', &v.s);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%s", key, v.s);
+		k = asprintf(ret, "%s=%s", key, v.s);
 		break;
 	case 'b':
-		k = sd_bus_message_read_basic(m, 'b', &v.b);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%s", key, v.b ? "yes" : "no");
-		break;
-	case 'y':
-		k = sd_bus_message_read_basic(m, 'y', &v.y);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%u", key, v.y);
-		break;
-	case 'n':
-		k = sd_bus_message_read_basic(m, 'n', &v.n);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%d", key, v.n);
-		break;
-	case 'q':
-		k = sd_bus_message_read_basic(m, 'q', &v.q);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%u", key, v.q);
-		break;
-	case 'i':
-		k = sd_bus_message_read_basic(m, 'i', &v.i);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%d", key, v.i);
-		break;
-	case 'u':
-		k = sd_bus_message_read_basic(m, 'u', &v.u);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%u", key, v.u);
-		break;
-	case 'x':
-		k = sd_bus_message_read_basic(m, 'x', &v.x);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%" PRIi64, key, v.x);
-		break;
-	case 't':
-		k = sd_bus_message_read_basic(m, 't', &v.t);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%" PRIu64, key, v.t);
+		k = asprintf(ret, "%s=%s", key, v.b ? "yes" : "no");
 		break;
 	case 'd':
-		k = sd_bus_message_read_basic(m, 'd', &v.d);
-		if (k >= 0)
-			k = asprintf(ret, "%s=%.17g", key, v.d);
+		k = asprintf(ret, "%s=%.17g", key, v.d);
 		break;
-	default:
-		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
-					 "Override %s: unsupported value type '%s'.", key,
-					 contents);
+	case 'n':
+	case 'i':
+	case 'x':
+		k = asprintf(ret, "%s=%" PRIi64, key,
+			     contents[0] == 'n'	  ? v.n
+			     : contents[0] == 'i' ? (int64_t)v.i
+						  : v.x);
+		break;
+	default: /* y, q, u, t */
+		k = asprintf(ret, "%s=%" PRIu64, key,
+			     contents[0] == 'y'	  ? v.y
+			     : contents[0] == 'q' ? v.q
+			     : contents[0] == 'u' ? (uint64_t)v.u
+						  : v.t);
 	}
 	if (k < 0)
 		return k == -1 ? -ENOMEM : k;
