@@ -112,14 +112,41 @@ static bool is_object_array(const JsonValue *v)
 	return json_value_size(json_value_index(v, 0)) > 0;
 }
 
+/* "kmsg 3, dma-verify 2": the sources that saw faults, "-" when none did. */
+static int format_by_source(char **ret, const JsonValue *by_source)
+{
+	_cleanup_free_ char *s = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	free(*ret);
+	*ret = NULL;
+	f = open_memstream(&s, &len);
+	if (!f)
+		return log_oom();
+	for (size_t i = 0; i < json_value_size(by_source); i++) {
+		const char *name = NULL;
+		uint64_t n = 0;
+
+		if (json_value_u64(json_value_member(by_source, i, &name), &n) && n > 0)
+			fprintf(f, "%s%s %" PRIu64, ftell(f) > 0 ? ", " : "", name, n);
+	}
+	if (fclose(f) != 0)
+		return log_oom();
+	*ret = isempty(s) ? strdup("-") : TAKE_PTR(s);
+	return *ret ? 0 : log_oom();
+}
+
 static int print_attach_points(const JsonValue *points)
 {
 	_cleanup_(table_freep) Table *t = NULL;
+	_cleanup_free_ char *by_source = NULL;
+	int r;
 
 	if (json_value_size(points) == 0)
 		return 0;
 	t = table_new("POINT", "WORKER", "REPLACEMENTS", "ERRORS", "RATE", "P50", "P99", "MAX",
-		      "FAULTS", "DURING REPLACE", NULL);
+		      "FAULTS", "DURING REPLACE", "BY SOURCE", NULL);
 	if (!t)
 		return log_oom();
 	for (size_t c = 1; c < 10; c++)
@@ -141,6 +168,10 @@ static int print_attach_points(const JsonValue *points)
 		table_add_colored(t, json_value_get_u64(p, "faults", 0) > 0 ? ANSI_RED : NULL,
 				  format_json_number(b, sizeof(b), json_value_get(p, "faults")));
 		table_add_number(t, json_value_get(p, "faults_during_replace"));
+		r = format_by_source(&by_source, json_value_get(p, "faults_by_source"));
+		if (r < 0)
+			return r;
+		table_add(t, by_source);
 	}
 	printf("\nAttach points:\n");
 	return table_print(t, stdout);

@@ -47,6 +47,64 @@ static int property_get_elapsed(sd_bus *bus, const char *path, const char *inter
 	return sd_bus_message_append(reply, "t", r->stats.elapsed_usec);
 }
 
+/*
+ * One struct per attachment point, in scenario order: the same numbers as
+ * Describe()'s attach_points, typed for clients that don't parse JSON.
+ * Percentiles are of the point's own histogram, read while its worker writes
+ * (each bucket is a relaxed atomic), so they are current to the call.
+ */
+static int property_get_attach_points(sd_bus *bus, const char *path, const char *interface,
+				      const char *property, sd_bus_message *reply, void *userdata,
+				      sd_bus_error *error)
+{
+	Run *r = userdata;
+	_cleanup_free_ Histogram *h = malloc(sizeof(Histogram));
+	double secs = (double)r->stats.elapsed_usec / 1e6;
+	int k;
+
+	if (!h)
+		return -ENOMEM;
+	k = sd_bus_message_open_container(reply, 'a', "(suuttdttttta{st})");
+	if (k < 0)
+		return k;
+	for (size_t i = 0; i < r->n_points; i++) {
+		const RunPoint *pt = &r->points[i];
+		uint64_t repl = HIST_LOAD(pt->replacements);
+		char name[32];
+
+		hist_init(h);
+		hist_merge(h, pt->hist);
+		k = sd_bus_message_open_container(reply, 'r', "suuttdttttta{st}");
+		if (k < 0)
+			return k;
+		k = sd_bus_message_append(
+			reply, "suuttdttttt",
+			attach_point_to_string(pt->state->pasid, name, sizeof(name)),
+			pt->state->pasid, (uint32_t)(i % r->n_workers), repl, HIST_LOAD(pt->errors),
+			secs > 0 ? (double)repl / secs : 0.0, hist_percentile(h, 50),
+			hist_percentile(h, 99), h->count ? h->max : 0, pt->faults,
+			pt->faults_during);
+		if (k < 0)
+			return k;
+		k = sd_bus_message_open_container(reply, 'a', "{st}");
+		if (k < 0)
+			return k;
+		for (unsigned src = 0; src < _FAULT_SOURCE_MAX; src++) {
+			k = sd_bus_message_append(reply, "{st}", fault_source_to_string(src),
+						  pt->faults_by_source[src]);
+			if (k < 0)
+				return k;
+		}
+		k = sd_bus_message_close_container(reply);
+		if (k < 0)
+			return k;
+		k = sd_bus_message_close_container(reply);
+		if (k < 0)
+			return k;
+	}
+	return sd_bus_message_close_container(reply);
+}
+
 static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 {
 	Run *r = userdata;
@@ -177,6 +235,8 @@ static const sd_bus_vtable run_vtable[] = {
 	RUN_STAT("Faults", "t", faults),
 	RUN_STAT("FaultsDuringReplace", "t", faults_during),
 	RUN_STAT("FaultsAtRest", "t", faults_at_rest),
+	SD_BUS_PROPERTY("AttachPoints", "a(suuttdttttta{st})", property_get_attach_points, 0,
+			SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
 	SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(Run, started_realtime_usec),
 			SD_BUS_VTABLE_PROPERTY_CONST),
 	SD_BUS_PROPERTY("FinishedAt", "t", NULL, offsetof(Run, finished_realtime_usec),

@@ -245,6 +245,8 @@ static void run_fault_cb(const FaultRecord *f, void *userdata)
 		RunPoint *pt = &r->points[f->ap];
 
 		pt->faults++;
+		if (f->source < _FAULT_SOURCE_MAX)
+			pt->faults_by_source[f->source]++;
 		if (f->during_replace)
 			pt->faults_during++;
 		if (f->domain_known && f->domain < r->scenario->n_domains && pt->faults_by_domain)
@@ -398,7 +400,7 @@ void run_sample(Run *r)
 /* Emits PropertiesChanged for exactly the properties that differ from the last emission. */
 static void run_emit_changes(Run *r)
 {
-	const char *names[24];
+	const char *names[25];
 	size_t n = 0;
 	RunStats *a = &r->stats, *b = &r->emitted;
 	int k;
@@ -422,6 +424,14 @@ static void run_emit_changes(Run *r)
 	CHANGED(faults_during, "FaultsDuringReplace");
 	CHANGED(faults_at_rest, "FaultsAtRest");
 	CHANGED(elapsed_usec, "Elapsed");
+	/*
+	 * Per-point counters only grow, so the points changed exactly when one
+	 * of the run's sums did. AttachPoints is invalidated, not sent: with 65
+	 * points its value is too big to push four times a second unasked.
+	 */
+	if (a->replacements != b->replacements || a->replace_errors != b->replace_errors ||
+	    a->faults != b->faults)
+		names[n++] = "AttachPoints";
 #undef CHANGED
 	if (n == 0)
 		return;
@@ -960,9 +970,29 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	}
 	busy = daemon_device_busy(d, scenario->backend, scenario->device);
 	if (busy) {
-		k = sd_bus_error_setf(error, BUS_ERROR_DEVICE_BUSY,
-				      "Device %s (backend %s) is busy with run %u (%s).",
-				      scenario->device, scenario->backend, busy->id, busy->path);
+		/*
+		 * One run owns all of a device's attachments: a second run's
+		 * PASID workers would race the first's RID worker for the same
+		 * attach state (and iommufd's PASID-compat rules tie them).
+		 */
+		size_t n_pasids = busy->n_points;
+		bool rid = false;
+		char what[64];
+
+		for (size_t i = 0; i < busy->n_points; i++)
+			if (busy->points[i].state->pasid == ATTACH_POINT_RID) {
+				rid = true;
+				n_pasids--;
+			}
+		if (n_pasids == 0)
+			snprintf(what, sizeof(what), "its RID");
+		else
+			snprintf(what, sizeof(what), "%s%zu PASID%s", rid ? "its RID and " : "",
+				 n_pasids, n_pasids == 1 ? "" : "s");
+		k = sd_bus_error_setf(
+			error, BUS_ERROR_DEVICE_BUSY,
+			"Device %s (backend %s) is busy with run %u (%s), which drives %s; one run owns all of a device's RID and PASID attachments.",
+			scenario->device, scenario->backend, busy->id, busy->path, what);
 		scenario_free(scenario);
 		return k;
 	}
@@ -1210,6 +1240,10 @@ static void describe_points(Run *r, JsonWriter *j)
 		describe_latency(j, "latency_ns", h);
 		json_u64(j, "faults", pt->faults);
 		json_u64(j, "faults_during_replace", pt->faults_during);
+		json_object_begin(j, "faults_by_source");
+		for (unsigned src = 0; src < _FAULT_SOURCE_MAX; src++)
+			json_u64(j, fault_source_to_string(src), pt->faults_by_source[src]);
+		json_object_end(j);
 		json_array_begin(j, "faults_by_domain");
 		for (unsigned d = 0; d < r->scenario->n_domains; d++)
 			json_u64(j, NULL, pt->faults_by_domain ? pt->faults_by_domain[d] : 0);

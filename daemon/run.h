@@ -57,6 +57,7 @@ typedef struct RunPoint {
 	uint64_t window_idx;
 	/* main-thread side */
 	uint64_t faults, faults_during;
+	uint64_t faults_by_source[_FAULT_SOURCE_MAX];
 	uint64_t *faults_by_domain; /* Scenario.n_domains entries */
 	uint64_t faults_domain_unknown;
 } RunPoint;

@@ -624,6 +624,15 @@ const JsonValue *json_value_index(const JsonValue *array, size_t i)
 	return array->array.items[i];
 }
 
+const JsonValue *json_value_member(const JsonValue *object, size_t i, const char **ret_key)
+{
+	if (!json_value_is(object, JSON_TYPE_OBJECT) || i >= object->object.n)
+		return NULL;
+	if (ret_key)
+		*ret_key = object->object.members[i].key;
+	return object->object.members[i].value;
+}
+
 size_t json_value_size(const JsonValue *v)
 {
 	if (json_value_is(v, JSON_TYPE_ARRAY))

@@ -82,6 +82,8 @@ bool json_value_is(const JsonValue *v, JsonType t);
 const JsonValue *json_value_get(const JsonValue *object, const char *key);
 /* Element i of an array, or NULL. */
 const JsonValue *json_value_index(const JsonValue *array, size_t i);
+/* Member i of an object in document order (its key in *ret_key), or NULL. */
+const JsonValue *json_value_member(const JsonValue *object, size_t i, const char **ret_key);
 /* Number of array elements or object members; 0 for anything else. */
 size_t json_value_size(const JsonValue *v);
 

@@ -98,6 +98,31 @@ START_TEST(test_duplicate_keys)
 }
 END_TEST
 
+START_TEST(test_member_iteration)
+{
+	_cleanup_(json_value_freep) JsonValue *v = NULL;
+	const char *key = "unchanged";
+	uint64_t n = 0;
+
+	ck_assert_int_eq(json_parse_string("{\"b\": 2, \"a\": {\"x\": 1}, \"b\": 3}", &v, NULL), 0);
+	ck_assert_uint_eq(json_value_size(v), 3);
+	/* Document order, duplicates kept: iteration sees what lookup hides. */
+	ck_assert_uint_eq(json_value_get_u64(v, "b", 0), 3);
+	ck_assert_ptr_nonnull(json_value_member(v, 0, &key));
+	ck_assert_str_eq(key, "b");
+	ck_assert(json_value_u64(json_value_member(v, 0, NULL), &n));
+	ck_assert_uint_eq(n, 2);
+	ck_assert(json_value_is(json_value_member(v, 1, &key), JSON_TYPE_OBJECT));
+	ck_assert_str_eq(key, "a");
+	key = "unchanged";
+	ck_assert_ptr_null(json_value_member(v, 3, &key));
+	ck_assert_str_eq(key, "unchanged");
+	/* Not an object: nothing to iterate. */
+	ck_assert_ptr_null(json_value_member(json_value_get(json_value_get(v, "a"), "x"), 0, &key));
+	ck_assert_ptr_null(json_value_member(NULL, 0, &key));
+}
+END_TEST
+
 START_TEST(test_escapes)
 {
 	_cleanup_(json_value_freep) JsonValue *v =
@@ -532,6 +557,7 @@ static Suite *json_parse_suite(void)
 	tcase_add_test(tc, test_scalars);
 	tcase_add_test(tc, test_object_lookup);
 	tcase_add_test(tc, test_duplicate_keys);
+	tcase_add_test(tc, test_member_iteration);
 	tcase_add_test(tc, test_escapes);
 	tcase_add_test(tc, test_escape_boundaries);
 	tcase_add_loop_test(tc, test_numbers, 0, ELEMENTSOF(numbers));
