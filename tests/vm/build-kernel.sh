@@ -9,9 +9,14 @@
 #                             tree in the cache (one object tree per source tree),
 #                             incrementally: make decides what changed, including
 #                             uncommitted edits and configuration changes
-#   neither                   build Debian's linux-source-6.12 tarball
-#                             (KERNEL_TARBALL=, default /usr/src/linux-source-6.12.tar.xz)
-#                             once per (tarball, fragment, this script) and reuse it
+#   neither                   build a Debian linux-source tarball once per (tarball,
+#                             fragments, this script) and reuse it; which one is
+#                             KERNEL_TRACK's business:
+#     KERNEL_TRACK=lts        (default) bookworm's linux-source-6.12, installed by
+#                             contrib/install-deps.sh --vm (/usr/src/linux-source-6.12.tar.xz)
+#     KERNEL_TRACK=sid        the newest linux-source-X.Y of Debian sid, downloaded
+#                             by fetch-kernel-source.sh (private apt state, nothing installed)
+#                             KERNEL_TARBALL= overrides either with a tarball of your own
 #
 #   IOMMUTEST_VM_CACHE        cache directory (default /var/tmp/iommutest-vm), outside
 #                             the clone so that CI runs on one machine share it
@@ -21,14 +26,18 @@
 # `make olddefconfig`, repeated so that options whose dependencies the first
 # round enabled can be set; finally every option of the fragment is checked in
 # the resulting .config and the build fails naming any that did not stick.
+# The fragment is tests/vm/kernel.config plus each tests/vm/kernel.config.d/*.config
+# whose "# applies-if: PATH" header names a file the source tree has: options
+# that only newer (or older) trees know, checked as strictly as the rest.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
-fragment=$here/kernel.config
 self=$here/build-kernel.sh
 cache=${IOMMUTEST_VM_CACHE:-/var/tmp/iommutest-vm}
-tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+track=${KERNEL_TRACK:-lts}
 jobs=${JOBS:-$(nproc)}
+# Written by make_fragment for the tree being configured.
+fragment=
 
 log() { echo "build-kernel: $*" >&2; }
 die() {
@@ -42,6 +51,22 @@ if [[ -n ${KERNEL:-} ]]; then
 	realpath "$KERNEL"
 	exit 0
 fi
+
+# make_fragment SRCDIR OUT: kernel.config and the kernel.config.d parts that apply to SRCDIR.
+make_fragment() {
+	local src=$1 out=$2 part cond
+	cp "$here/kernel.config" "$out"
+	for part in "$here"/kernel.config.d/*.config; do
+		[[ -f $part ]] || continue
+		cond=$(sed -n 's/^# applies-if: *//p' "$part" | head -n 1)
+		[[ -n $cond ]] || die "$part has no '# applies-if: PATH' line"
+		if [[ -e $src/$cond ]]; then
+			log "fragment $(basename "$part") applies ($cond exists in this tree)"
+			cat "$part" >>"$out"
+		fi
+	done
+	fragment=$out
+}
 
 # missing_options CONFIG: the fragment's settings that CONFIG does not have, one per line.
 missing_options() {
@@ -105,6 +130,7 @@ if [[ -n ${KSRC:-} ]]; then
 	mkdir -p "$obj"
 	touch "$obj"
 	start=$SECONDS
+	make_fragment "$src" "$obj/.iommutest-fragment"
 	configure "$src" "$obj" || exit 1
 	if ! make -C "$src" ARCH=x86_64 O="$obj" -j"$jobs" bzImage >"$obj/build.log" 2>&1; then
 		tail -n 40 "$obj/build.log" >&2
@@ -119,8 +145,22 @@ if [[ -n ${KSRC:-} ]]; then
 	exit 0
 fi
 
-[[ -f $tarball ]] || die "$tarball is missing: install linux-source-6.12 (contrib/install-deps.sh --vm), or set KERNEL= or KSRC="
-key=$( (stat -c '%n %s %Y' "$tarball"; cat "$fragment" "$self") | sha256sum | cut -c1-16)
+case $track in
+lts)
+	tarball=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+	[[ -f $tarball ]] || die "$tarball is missing: install linux-source-6.12 (contrib/install-deps.sh --vm), or set KERNEL= or KSRC="
+	;;
+sid)
+	tarball=${KERNEL_TARBALL:-}
+	if [[ -z $tarball ]]; then
+		tarball=$("$here/fetch-kernel-source.sh" sid) || die "no linux-source tarball from Debian sid (fetch-kernel-source.sh failed)"
+	fi
+	[[ -f $tarball ]] || die "$tarball is missing"
+	;;
+*) die "KERNEL_TRACK=$track: lts or sid" ;;
+esac
+key=$( (stat -c '%n %s %Y' "$tarball"; cat "$here/kernel.config" "$here"/kernel.config.d/*.config "$self" 2>/dev/null) |
+	sha256sum | cut -c1-16)
 out=$cache/kernel-$key
 
 if [[ ! -f $out/bzImage ]]; then
@@ -156,6 +196,7 @@ tar -xJf "$tarball" -C "$tmp" --anchored --exclude="$top/Documentation/*/*" \
 src=$(find "$tmp" -mindepth 1 -maxdepth 1 -type d)
 [[ -n $src && -f $src/Makefile ]] || die "$tarball does not hold a kernel tree"
 log "extracted in $(fmt_time $((SECONDS - start)))"
+make_fragment "$src" "$tmp/fragment"
 configure "$src" "$src" || exit 1
 log "configured at $(fmt_time $((SECONDS - start)))"
 if ! make -C "$src" ARCH=x86_64 -j"$jobs" bzImage >"$tmp/build.log" 2>&1; then
@@ -167,8 +208,9 @@ mkdir "$tmp/out"
 cp "$src/arch/x86/boot/bzImage" "$tmp/out/bzImage"
 cp "$src/.config" "$tmp/out/config"
 cp "$tmp/build.log" "$tmp/out/build.log"
+cp "$tmp/fragment" "$tmp/out/fragment"
 elapsed=$((SECONDS - start))
-printf 'source: %s\nrelease: %s\nbuilt: %s\nbuilt-in: %s\n' "$tarball" \
+printf 'track: %s\nsource: %s\nrelease: %s\nbuilt: %s\nbuilt-in: %s\n' "$track" "$tarball" \
 	"$(make -C "$src" -s kernelrelease 2>/dev/null)" "$(date -Is)" "$(fmt_time $elapsed)" >"$tmp/out/info"
 mv -T "$tmp/out" "$out"
 log "built in $(fmt_time $elapsed): $out"

@@ -1,20 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# run-vm.sh [--profile=iommu|mock] [--tests="a b …"] [--timeout=SECONDS] [--log-dir=DIR]
-# run-vm.sh --kernel-only      just build-kernel.sh (skipping, like the boots, without QEMU)
+# run-vm.sh [--kernel=lts|sid] [--profile=iommu|mock] [--tests="a b …"] [--timeout=SECONDS] [--log-dir=DIR]
+# run-vm.sh [--kernel=lts|sid] --kernel-only   just build-kernel.sh (skipping, like the boots, without QEMU)
 #
 # Boots the VM tier's guest under QEMU (TCG) and runs guest tests in it:
 #   iommu  Intel IOMMU on, scalable mode (intel_iommu=on,sm_on): the vfio backend
 #   mock   Intel IOMMU off (intel_iommu=off): the mock backend, whose
 #          IOMMU_TEST_OP_MOCK_DOMAIN fails with EINVAL while the Intel IOMMU is on
-# The kernel comes from build-kernel.sh (KERNEL=, KSRC= or the cached build of
-# linux-source-6.12); the initramfs is built from the meson build directory
-# ($IOMMUTESTD, $IOMMUCTL, $NOTIFY_CAPTURE as meson sets them, or BUILD_DIR=).
+# The kernel comes from build-kernel.sh: --kernel=lts (default) is bookworm's
+# linux-source-6.12, --kernel=sid the newest linux-source of Debian sid
+# (KERNEL_TRACK; KERNEL= or KSRC= override both). The initramfs is built from
+# the meson build directory ($IOMMUTESTD, $IOMMUCTL, $NOTIFY_CAPTURE,
+# $BARE_REPLACE as meson sets them, or BUILD_DIR=).
 #
-# Exit status: 0 when every test passed; 77 only when QEMU is not installed;
-# 1 for anything else (a test failed or skipped, the guest did not finish in
-# time, the kernel warned or crashed).
+# Every result is printed with the guest's kernel release ("[7.2.13] mock-pasid
+# PASS"). A guest test may skip only because the kernel lacks a feature
+# (lib.sh kernel_lacks: "SKIP: kernel 6.12.x lacks …"); the skip and its reason
+# are listed, and any other skip fails the boot.
+#
+# Exit status: 0 when every test passed or skipped for a missing kernel
+# feature; 77 only when QEMU is not installed; 1 for anything else (a test
+# failed or skipped for another reason, the guest did not finish in time, the
+# kernel warned or crashed).
 #
 # Environment: QEMU (default qemu-system-x86_64), VM_TIMEOUT (wall clock for the
 # whole boot, default 600 s), VM_TEST_TIMEOUT (per test, default 300 s),
@@ -37,11 +45,12 @@ declare -A profile_append=(
 	[mock]="intel_iommu=off"
 )
 
-profile=iommu tests='' log_dir='' kernel_only=''
+profile=iommu tests='' log_dir='' kernel_only='' track=${KERNEL_TRACK:-lts}
 timeout=${VM_TIMEOUT:-600}
 for arg; do
 	case $arg in
 	--profile=*) profile=${arg#*=} ;;
+	--kernel=*) track=${arg#*=} ;;
 	--tests=*) tests=${arg#*=} ;;
 	--timeout=*) timeout=${arg#*=} ;;
 	--log-dir=*) log_dir=${arg#*=} ;;
@@ -60,6 +69,11 @@ done
 	echo "run-vm.sh: unknown profile '$profile' (iommu or mock)" >&2
 	exit 2
 }
+[[ $track == lts || $track == sid ]] || {
+	echo "run-vm.sh: unknown kernel '$track' (lts or sid)" >&2
+	exit 2
+}
+export KERNEL_TRACK=$track
 tests=${tests:-${default_tests[$profile]}}
 tests=$(echo $tests | tr ' ' ',')
 [[ $tests =~ ^[a-z0-9,-]+$ ]] || {
@@ -77,7 +91,7 @@ if [[ -n $kernel_only ]]; then
 	exec "$here/build-kernel.sh"
 fi
 
-tag="vm-$profile"
+tag="vm-$track-$profile"
 T=$(mktemp -d "${TMPDIR:-/tmp}/iommutest-vm.XXXXXX")
 qemu_pid=
 cleanup() {
@@ -162,17 +176,30 @@ problems=()
 [[ -z $timed_out && $qemu_rc -ne 0 ]] && problems+=("QEMU exited with status $qemu_rc: $(tail -n 3 "$T/qemu.log" | tr '\n' ' ')")
 grep -q '^IOMMUTEST-DONE' "$T/results" || problems+=("the guest did not finish its tests")
 
-# Every test asked for must have passed.
-declare -A res=()
-while read -r _ name verdict _; do
-	res[$name]=$verdict
+# The guest kernel's release labels every result.
+release=$(sed -n 's/^IOMMUTEST-GUEST kernel \([^ ,]*\),.*/\1/p' "$T/results" | head -n 1)
+release=${release:-unknown}
+
+# Every test asked for must have passed, or skipped for a feature this kernel lacks.
+declare -A res=() why=() secs=()
+while read -r _ name verdict t reason; do
+	res[$name]=$verdict secs[$name]=$t why[$name]=$reason
 done < <(grep '^IOMMUTEST-RESULT ' "$T/results")
-npass=0
+npass=0 nskip=0
+echo "---- results on kernel $release ($tag) ----"
 for t in ${tests//,/ } ; do
+	printf '[%s] %-24s %-4s %6s %s\n' "$release" "$t" "${res[$t]:-none}" "${secs[$t]:-}" "${why[$t]:-}"
 	case ${res[$t]:-none} in
 	PASS) npass=$((npass + 1)) ;;
+	SKIP)
+		if [[ ${why[$t]} == "kernel $release lacks "* ]]; then
+			nskip=$((nskip + 1))
+		else
+			problems+=("$t: skipped for a reason other than a missing kernel feature: ${why[$t]}")
+		fi
+		;;
 	none) problems+=("$t: no result") ;;
-	*) problems+=("$t: ${res[$t]}") ;;
+	*) problems+=("$t: ${res[$t]} ${why[$t]}") ;;
 	esac
 done
 [[ -n ${res[setup]:-} ]] && problems+=("guest setup: $(grep '^IOMMUTEST-RESULT setup' "$T/results" | cut -d' ' -f4-)")
@@ -190,13 +217,13 @@ if grep -qE 'WARNING: |BUG: |Oops|Kernel panic|general protection fault|Call Tra
 	grep -E -A 25 'WARNING: |BUG: |Oops|Kernel panic|general protection fault' "$T/console" | head -n 120
 fi
 
-echo "$tag: $npass of $(echo ${tests//,/ } | wc -w) tests passed; boot took ${elapsed}s"
+echo "$tag: kernel $release: $npass of $(echo ${tests//,/ } | wc -w) tests passed, $nskip skipped (kernel lacks the feature); boot took ${elapsed}s"
 if ((${#problems[@]})); then
 	echo "---- serial console (last 60 lines) ----"
 	tail -n 60 "$T/console"
 	[[ -s $T/qemu.log ]] && { echo "---- QEMU ----"; cat "$T/qemu.log"; }
 	echo "----"
-	for p in "${problems[@]}"; do echo "$tag: FAIL: $p"; done
+	for p in "${problems[@]}"; do echo "$tag [$release]: FAIL: $p"; done
 	[[ -n $log_dir ]] && echo "$tag: logs: $log_dir/$tag-console.log, $log_dir/$tag-results.log"
 	exit 1
 fi

@@ -28,6 +28,23 @@ skip() {
 	exit 77
 }
 
+# The one skip the host accepts: this guest kernel lacks a feature the test
+# needs. "kernel_lacks 'PASID attach (6.15+)'" prints "SKIP: kernel 6.12.x
+# lacks PASID attach (6.15+)"; run-vm.sh lists it under the kernel's label.
+kernel_lacks() {
+	skip "kernel $(uname -r) lacks $*"
+}
+
+# kernel_at_least 6.15: the guest kernel's version is 6.15 or newer.
+kernel_at_least() {
+	local have want hM hm wM wm
+	have=$(uname -r | sed -E 's/^([0-9]+)\.([0-9]+).*/\1 \2/')
+	want=$(sed -E 's/^([0-9]+)\.([0-9]+).*/\1 \2/' <<<"$1")
+	read -r hM hm <<<"$have"
+	read -r wM wm <<<"$want"
+	((hM > wM || (hM == wM && hm >= wm)))
+}
+
 ctl() {
 	iommuctl --bus-address="$IOMMUTEST_ADDR" --no-pager "$@"
 }
