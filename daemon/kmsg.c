@@ -401,18 +401,36 @@ static void set_client(KmsgEvent *e, const char *name)
 	}
 }
 
-/* " Request device [bb:dd.f]" */
+/*
+ * " Request device [bb:dd.f]" up to 6.x, " Request device [ssss:bb:dd.f]"
+ * with the PCI segment in newer kernels (7.2's dmar_fault_do_one() prints
+ * "%04x:%02x:%02x.%d" with iommu->segment first).
+ */
 static bool eat_vtd_requester(const char **p, KmsgEvent *e)
 {
 	const char *q = *p;
-	uint64_t b, d, f;
+	uint64_t s = 0, b, d, f;
+	bool segment = false;
 
-	if (!eat(&q, " Request device [") || !eat_hex(&q, 1, 2, &b) || !eat(&q, ":") ||
-	    !eat_hex(&q, 1, 2, &d) || !eat(&q, ".") || !eat_dec(&q, 1, 9, &f) || !eat(&q, "]"))
+	if (!eat(&q, " Request device [") || !eat_hex(&q, 1, 4, &b) || !eat(&q, ":") ||
+	    !eat_hex(&q, 1, 2, &d))
+		return false;
+	if (eat(&q, ":")) {
+		/* What was read as bus and device were segment and bus. */
+		segment = true;
+		s = b;
+		b = d;
+		if (!eat_hex(&q, 1, 2, &d))
+			return false;
+	} else if (b > 0xff)
+		return false;
+	if (!eat(&q, ".") || !eat_dec(&q, 1, 9, &f) || !eat(&q, "]"))
 		return false;
 	if (d > 0x1f || f > 7)
 		return false;
 	e->has_bdf = true;
+	e->has_segment = segment;
+	e->segment = (uint16_t)s;
 	e->bus = (uint8_t)b;
 	e->dev = (uint8_t)d;
 	e->fn = (uint8_t)f;

@@ -25,6 +25,7 @@
  *   DMAR: [DMA Read NO_PASID] Request device [bb:dd.f] fault addr 0x… [fault reason 0x..] TEXT
  *   DMAR: [DMA Write PASID 0x..] Request device [bb:dd.f] fault addr 0x… [fault reason 0x..] TEXT
  *   DMAR: [INTR-REMAP] Request device [bb:dd.f] fault index 0x… [fault reason 0x..] TEXT
+ *   (newer kernels, 7.2 for one, print the device as [ssss:bb:dd.f], with the segment)
  *   DMAR: DRHD: handling fault status reg HEX       (bit 0 PFO: fault records were dropped)
  *   DMAR: VT-d detected Invalidation … Error: …     (qi_dump_fault())
  * and, with CONFIG_DMAR_DEBUG, intel/iommu.c dmar_fault_dump_ptes() and
@@ -162,7 +163,7 @@ const char *kmsg_vendor_to_string(KmsgVendor v); /* "-", "vtd", "amd", "smmuv3" 
 
 /*
  * Whether e concerns PCI function [segment:]bus:dev.fn. Lines that do not
- * print the segment (VT-d) match any segment. An SMMUv3 event without a PCI
+ * print the segment (VT-d before 7.x) match any segment. An SMMUv3 event without a PCI
  * client name matches by stream ID = requester ID, the identity mapping of
  * QEMU virt and of most segment-0 root complexes (IORT, "iommu-map").
  */

@@ -16,7 +16,10 @@
  * What the system has is used as is; what it lacks comes from compat/, so no
  * structure is ever defined twice. The static asserts at the end hold
  * whichever definitions were picked to the layout of the kernel's own headers
- * (6.12, and 6.15 for the PASID additions): if they fire, a header moved.
+ * (6.12, and 6.15 for the PASID additions; unchanged in 7.2, where
+ * iommu_hw_info's out_data_type became a union with in_data_type and
+ * IOMMU_HW_CAP_PCI_ATS_NOT_SUPPORTED = 1 << 3 was added): if they fire, a
+ * header moved.
  */
 
 #include <assert.h>
@@ -137,6 +140,10 @@ UAPI_ASSERT_OFFSET(struct iommu_hw_info, data_len, 12);
 UAPI_ASSERT_OFFSET(struct iommu_hw_info, data_uptr, 16);
 UAPI_ASSERT_OFFSET(struct iommu_hw_info, out_data_type, 24);
 UAPI_ASSERT_OFFSET(struct iommu_hw_info, out_max_pasid_log2, 28);
+/* One byte, read into a uint8_t; the three after it must stay zero (EOPNOTSUPP). */
+static_assert(sizeof(((struct iommu_hw_info *)0)->out_max_pasid_log2) == 1,
+	      "iommu_hw_info.out_max_pasid_log2 is a __u8");
+UAPI_ASSERT_OFFSET(struct iommu_hw_info, __reserved, 29);
 UAPI_ASSERT_OFFSET(struct iommu_hw_info, out_capabilities, 32);
 UAPI_ASSERT_SIZE(struct iommu_hw_info_vtd, 24);
 UAPI_ASSERT_OFFSET(struct iommu_hw_info_vtd, cap_reg, 8);
@@ -154,8 +161,10 @@ UAPI_ASSERT_SIZE(struct vfio_device_bind_iommufd, 16);
 UAPI_ASSERT_OFFSET(struct vfio_device_bind_iommufd, out_devid, 12);
 UAPI_ASSERT_SIZE(struct vfio_device_attach_iommufd_pt, 16);
 UAPI_ASSERT_OFFSET(struct vfio_device_attach_iommufd_pt, pt_id, 8);
+UAPI_ASSERT_OFFSET(struct vfio_device_attach_iommufd_pt, flags, 4);
 UAPI_ASSERT_OFFSET(struct vfio_device_attach_iommufd_pt, pasid, 12);
 UAPI_ASSERT_SIZE(struct vfio_device_detach_iommufd_pt, 12);
+UAPI_ASSERT_OFFSET(struct vfio_device_detach_iommufd_pt, flags, 4);
 UAPI_ASSERT_OFFSET(struct vfio_device_detach_iommufd_pt, pasid, 8);
 /* vfio_device_info grew a pad word in 6.2 (20 → 24 bytes); argsz copes with either. */
 UAPI_ASSERT_OFFSET(struct vfio_device_info, num_irqs, 12);

@@ -486,6 +486,32 @@ int uapi_probe_iommufd_command(int fd, unsigned long request)
 	}
 }
 
+int uapi_probe_vfio_pasid_attach(int device_fd)
+{
+	struct vfio_device_attach_iommufd_pt cmd;
+	int r;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.argsz = sizeof(cmd);
+	cmd.flags = VFIO_DEVICE_ATTACH_PASID;
+	cmd.pasid = 1;
+	cmd.pt_id = 0; /* no such object: the lookup fails before anything is attached */
+	r = do_ioctl(device_fd, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &cmd);
+	switch (r) {
+	case -ENOENT:
+		return 1;
+	case -EINVAL:
+		/* vfio_df_ioctl_attach_pt() before 6.15: "if (attach.flags) return -EINVAL" */
+		return 0;
+	case 0:
+		/* No kernel attaches object 0; one that claims it did gets it undone. */
+		(void)vfio_device_detach_pasid(device_fd, 1);
+		return 1;
+	default:
+		return r;
+	}
+}
+
 const char *uapi_request_name(unsigned long request)
 {
 	switch (request) {

@@ -44,7 +44,8 @@ int iommufd_hwpt_alloc(int fd, uint32_t dev_id, uint32_t pt_id, uint32_t flags, 
  * iommu_hw_info_vtd); on return *inout_len is what the kernel filled.
  */
 int iommufd_get_hw_info(int fd, uint32_t dev_id, uint32_t *ret_type, void *data,
-			uint32_t *inout_len, uint64_t *ret_capabilities, uint8_t *ret_max_pasid_log2);
+			uint32_t *inout_len, uint64_t *ret_capabilities,
+			uint8_t *ret_max_pasid_log2);
 int iommufd_fault_queue_alloc(int fd, uint32_t *ret_fault_id, int *ret_fault_fd);
 /*
  * Reads up to max whole page request records from a fault queue fd into
@@ -65,11 +66,14 @@ int iommufd_fault_respond(int fault_fd, const struct iommu_hwpt_page_response *r
 
 /* --- VFIO device cdev (/dev/vfio/devices/vfioN) --- */
 int vfio_device_bind_iommufd(int device_fd, int iommufd, uint32_t *ret_dev_id);
-/* Attach, or replace when already attached. *ret_pt_id (may be NULL) gets the HWPT actually used. */
+/*
+ * Attach, or replace when already attached. *ret_pt_id (may be NULL) gets the
+ * HWPT actually used.
+ */
 int vfio_device_attach_iommufd_pt(int device_fd, uint32_t pt_id, uint32_t *ret_pt_id);
 int vfio_device_detach_iommufd_pt(int device_fd);
 int vfio_device_attach_pasid(int device_fd, uint32_t pasid, uint32_t pt_id); /* 6.15+ */
-int vfio_device_detach_pasid(int device_fd, uint32_t pasid);		    /* 6.15+ */
+int vfio_device_detach_pasid(int device_fd, uint32_t pasid);		     /* 6.15+ */
 int vfio_device_get_info(int device_fd, struct vfio_device_info *ret);
 int vfio_device_get_region_info(int device_fd, uint32_t index, struct vfio_region_info *ret);
 int vfio_device_reset(int device_fd);
@@ -103,6 +107,18 @@ int iommufd_test_trigger_iopf(int fd, uint32_t dev_id, uint32_t pasid, uint32_t 
  * 1 supported, 0 not, <0 other errors.
  */
 int uapi_probe_iommufd_command(int fd, unsigned long request);
+
+/*
+ * Can this kernel attach PASIDs through the VFIO cdev (VFIO_DEVICE_ATTACH_PASID,
+ * 6.15)? device_fd must be bound to an iommufd (VFIO_DEVICE_BIND_IOMMUFD):
+ * before that every command is EINVAL. Asks to attach PASID 1 to object 0,
+ * which never exists (iommufd ids start at 1), so nothing gets attached:
+ * 6.6..6.14 refuse any flag with EINVAL, 6.15+ look the object up and
+ * answer ENOENT.
+ * 1 supported, 0 not, -EOPNOTSUPP when the kernel has it but the device's
+ * VFIO driver does not (no pasid_attach_ioas), <0 other errors.
+ */
+int uapi_probe_vfio_pasid_attach(int device_fd);
 
 /* "IOMMU_HWPT_ALLOC" etc. for messages; NULL when unknown. */
 const char *uapi_request_name(unsigned long request);

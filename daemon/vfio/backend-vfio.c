@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The vfio backend: real attachments through iommufd and the VFIO device
- * cdev (Linux ≥ 6.6), with verified DMA from the device while they are
- * replaced.
+ * cdev (Linux ≥ 6.6; PASIDs ≥ 6.15), with verified DMA from the device while
+ * they are replaced.
  *
  *   setup     /dev/iommu; the device's cdev; VFIO_DEVICE_BIND_IOMMUFD → dev_id;
- *             one DMA buffer (anonymous memory, MapSize bytes); per domain an
- *             IOAS that maps the buffer at IOVA= (Layout=missing-range: odd
- *             domains map nothing) and IOMMU_HWPT_ALLOC(dev_id, IOAS) → HWPT.
- *   attach    VFIO_DEVICE_ATTACH_IOMMUFD_PT(hwpt[d]) on the RID.
+ *             with PASID points, the checks below; one DMA buffer (anonymous
+ *             memory, MapSize bytes); per domain an IOAS that maps the buffer
+ *             at IOVA= (Layout=missing-range: odd domains map nothing) and
+ *             IOMMU_HWPT_ALLOC(dev_id, IOAS) → HWPT, flagged
+ *             IOMMU_HWPT_ALLOC_PASID when there are PASID points.
+ *   attach    VFIO_DEVICE_ATTACH_IOMMUFD_PT(hwpt[d]) on the RID, the same with
+ *             VFIO_DEVICE_ATTACH_PASID and the PASID for a PASID point.
  *   replace   the same ioctl: attaching while attached replaces, which is the
- *             operation under test.
- *   detach    VFIO_DEVICE_DETACH_IOMMUFD_PT.
+ *             operation under test. Workers of different points replace
+ *             concurrently; the kernel serialises them on the device.
+ *   detach    VFIO_DEVICE_DETACH_IOMMUFD_PT (with VFIO_DEVICE_DETACH_PASID).
+ *   teardown  detaches every PASID still attached, then the RID, and only
+ *             then releases HWPTs and IOASes.
  *   request   a thread waits on VFIO_PCI_REQ_IRQ_INDEX: when the device is
  *             unbound or unplugged, the run fails with "device removed" and
  *             closes the device, which the kernel's unbind is waiting for.
@@ -20,9 +26,22 @@
  *             and checks every byte; failures are FAULT_SOURCE_DMA_VERIFY
  *             faults attributed to the RID's replacement windows.
  *
+ * PASID points are checked before anything is attached, each failure in
+ * words: (a) the kernel has VFIO PASID attach (probed, not read off the
+ * version: uapi_probe_vfio_pasid_attach()); (b) the device has a PCI PASID
+ * capability and the IOMMU enabled it (IOMMU_GET_HW_INFO max_pasid_log2 > 0:
+ * 7.2's iommu_attach_device_pasid() skips devices whose max_pasids is 0, so
+ * a PASID attach on one "succeeds" and does nothing); (c) every PASID is
+ * below 2^max_pasid_log2 (and the capability's Max PASID Width). Then (d)
+ * every point is attached to domain 0 once and detached again, so that a
+ * refusal by the kernel (PASID compatibility, a PASID in use, driver limits)
+ * is explained by setup() rather than surfacing as a bare errno from attach().
+ *
  * Its Describe() members ("backend_info"): device, vendor_device, iommu_group,
  * cdev, bound_by_run, original_driver, dev_id, engine, layout, iova, map_size,
- * domains [{index, ioas_id, hwpt_id, maps_buffer}], replacements, and dma
+ * hwpt_alloc_pasid, pasid {max_pasid_log2, pci_max_pasid_width} (null without
+ * PASID points), domains [{index, ioas_id, hwpt_id, maps_buffer}],
+ * replacements, points [{point, pasid, attached, replacements}], and dma
  * {size, src_iova, dst_iova, rate, verify, transfers, ok, errors,
  * errors_during_replace, by_reason {timeout, engine-error, mismatch,
  * not-written, stale}}.
@@ -40,6 +59,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +94,13 @@ typedef struct VfioDomain {
 	bool maps_buffer;
 } VfioDomain;
 
+/* One attachment point; a cache line each, as each has its own worker. */
+typedef struct VfioPoint {
+	_Alignas(CACHELINE) uint64_t replacements; /* written by the point's worker only */
+	uint32_t pasid;				   /* ATTACH_POINT_RID or a PASID */
+	bool attached;				   /* main thread only */
+} VfioPoint;
+
 typedef struct VfioBackend {
 	const Scenario *scenario;
 	const DaemonEnv *env;
@@ -95,10 +122,15 @@ typedef struct VfioBackend {
 	pthread_t req_thread;
 	bool req_thread_started;
 
-	unsigned rid;		     /* index of the RID attachment point */
-	AttachPointState *rid_state; /* its replacement window */
-	bool attached;
-	uint64_t replacements; /* written by the RID's worker only */
+	VfioPoint *points; /* scenario->n_points, in its order */
+	size_t n_points;
+	size_t n_pasids;
+	unsigned rid;		     /* index of the RID point, UINT_MAX when there is none */
+	AttachPointState *rid_state; /* its replacement window (DMA without PASID goes there) */
+	uint32_t hwpt_flags;	     /* IOMMU_HWPT_ALLOC_PASID with PASID points */
+	uint8_t max_pasid_log2;	     /* IOMMU_GET_HW_INFO, read with PASID points only */
+	PciPasidCap pasid_cap;	     /* from config space, when pasid_cap_known */
+	bool pasid_cap_known;
 
 	/* DMA traffic; engine NULL when the scenario has none. */
 	const DmaEngineDriver *driver;
@@ -660,6 +692,69 @@ static int setup_request(VfioBackend *b, char **error)
 	return 0;
 }
 
+/* --- attachment points --- */
+
+/* Attach, or replace when attached: the kernel tells the two apart itself. */
+static int point_attach(VfioBackend *b, size_t i, unsigned domain)
+{
+	VfioPoint *p = &b->points[i];
+	uint32_t hwpt = b->domains[domain].hwpt_id;
+	int r;
+
+	if (p->pasid == ATTACH_POINT_RID)
+		r = vfio_device_attach_iommufd_pt(b->device_fd, hwpt, NULL);
+	else
+		r = vfio_device_attach_pasid(b->device_fd, p->pasid, hwpt);
+	if (r >= 0)
+		p->attached = true;
+	return r;
+}
+
+static int point_detach(VfioBackend *b, size_t i)
+{
+	VfioPoint *p = &b->points[i];
+	int r;
+
+	if (!p->attached)
+		return 0;
+	if (p->pasid == ATTACH_POINT_RID)
+		r = vfio_device_detach_iommufd_pt(b->device_fd);
+	else
+		r = vfio_device_detach_pasid(b->device_fd, p->pasid);
+	if (r >= 0)
+		p->attached = false;
+	return r;
+}
+
+/*
+ * Every PASID first, then the RID: the reverse of how PASIDs are built up, so
+ * that no PASID goes on translating for a device whose RID is blocked
+ * already. Returns the first error, but goes on after one, so that as little
+ * as possible stays attached (closing the device drops the rest).
+ */
+static int detach_all(VfioBackend *b)
+{
+	int ret = 0;
+
+	for (int rid = 0; rid <= 1; rid++)
+		for (size_t i = 0; b->points && i < b->n_points; i++) {
+			char where[32];
+			int r;
+
+			if ((b->points[i].pasid == ATTACH_POINT_RID) != rid)
+				continue;
+			r = point_detach(b, i);
+			if (r >= 0)
+				continue;
+			log_debug_errno(
+				r, "%s: detaching %s failed: %m", b->pci->bdf,
+				attach_point_to_string(b->points[i].pasid, where, sizeof(where)));
+			if (ret == 0)
+				ret = r;
+		}
+	return ret;
+}
+
 /* --- setup and teardown --- */
 
 static void vfio_teardown(void *ctx)
@@ -685,12 +780,7 @@ static void vfio_teardown(void *ctx)
 	if (b->bar)
 		(void)munmap(b->bar, b->bar_size);
 
-	if (b->attached) {
-		r = vfio_device_detach_iommufd_pt(b->device_fd);
-		if (r < 0)
-			log_debug_errno(r, "%s: VFIO_DEVICE_DETACH_IOMMUFD_PT failed: %m",
-					b->pci->bdf);
-	}
+	(void)detach_all(b);
 	/*
 	 * Closing the cdev unbinds the device from the iommufd, which also drops
 	 * an attachment that detach could not undo (device gone); the HWPTs are
@@ -718,6 +808,7 @@ static void vfio_teardown(void *ctx)
 		}
 	}
 	free(b->domains);
+	free(b->points);
 	b->iommufd = safe_close(b->iommufd);
 	if (b->buf)
 		(void)munmap(b->buf, b->buf_size);
@@ -745,6 +836,209 @@ static int bind_error(const VfioBackend *b, int r, char **error)
 			b->pci->bdf, b->pci->cdev_path, errstr(r, e, sizeof(e)));
 	return backend_errorf(error, r, "VFIO_DEVICE_BIND_IOMMUFD on %s failed: %s",
 			      b->pci->cdev_path, errstr(r, e, sizeof(e)));
+}
+
+/* "0000:00:03.0 (QEMU edu, 1234:11e8)", for messages about the device itself. */
+static const char *device_name(const VfioBackend *b, char *buf, size_t n)
+{
+	const DmaEngineDriver *drv = dma_engine_match(b->pci->vendor, b->pci->device);
+
+	if (drv)
+		snprintf(buf, n, "%s (%s, %04x:%04x)", b->pci->bdf, drv->description,
+			 b->pci->vendor, b->pci->device);
+	else
+		snprintf(buf, n, "%s (PCI %04x:%04x)", b->pci->bdf, b->pci->vendor, b->pci->device);
+	return buf;
+}
+
+/* The first PASID point, as the scenario wrote it: what the PASID checks name. */
+static uint32_t first_pasid(const VfioBackend *b)
+{
+	for (size_t i = 0; i < b->n_points; i++)
+		if (b->points[i].pasid != ATTACH_POINT_RID)
+			return b->points[i].pasid;
+	return ATTACH_POINT_RID;
+}
+
+/* (a): does this kernel attach PASIDs through the VFIO cdev at all? */
+static int check_pasid_kernel(VfioBackend *b, char **error)
+{
+	struct utsname u = {};
+	char e[96];
+	int r;
+
+	r = uapi_probe_vfio_pasid_attach(b->device_fd);
+	if (r > 0)
+		return 0;
+	if (r == 0) {
+		(void)uname(&u);
+		return backend_errorf(
+			error, -EOPNOTSUPP,
+			"kernel lacks PASID attach: VFIO_DEVICE_ATTACH_PASID needs Linux 6.15 or newer (this kernel: %s); [Attach] Points= lists PASID %" PRIu32
+			" (use Points=RID)",
+			u.release[0] ? u.release : "unknown", first_pasid(b));
+	}
+	if (r == -EOPNOTSUPP)
+		return backend_errorf(
+			error, r,
+			"the VFIO driver of %s (%s) cannot attach PASIDs: VFIO_DEVICE_ATTACH_PASID failed with %s",
+			b->pci->bdf, strempty(b->pci->driver), errstr(r, e, sizeof(e)));
+	return backend_errorf(
+		error, r,
+		"probing for PASID attach on %s (VFIO_DEVICE_ATTACH_IOMMUFD_PT with VFIO_DEVICE_ATTACH_PASID) failed: %s",
+		b->pci->cdev_path, errstr(r, e, sizeof(e)));
+}
+
+/*
+ * (b) and (c): the device must be able to tag DMA with a PASID, the IOMMU
+ * must have enabled that, and every PASID must fit. Config space says what
+ * the device has (extended capability 0x1B); IOMMU_GET_HW_INFO says what the
+ * IOMMU driver made of it: max_pasid_log2 = log2(min(the capability's
+ * 2^width, the IOMMU's own limit)), 0 when PASID is not enabled. The kernel
+ * itself refuses a PASID ≥ 2^max_pasid_log2 with EINVAL, but attaches any
+ * PASID of a device without PASID support as a no-op, so this is checked
+ * here, not left to it.
+ */
+static int check_pasid_device(VfioBackend *b, char **error)
+{
+	_cleanup_free_ uint8_t *config = NULL;
+	char dev[160], e[96];
+	uint64_t caps = 0, limit;
+	uint32_t pasid = first_pasid(b), beyond = ATTACH_POINT_RID;
+	size_t len = 0, n_beyond = 0;
+	int r;
+
+	config = calloc(1, 4096);
+	if (!config)
+		return -ENOMEM;
+	r = pci_device_read_config(b->pci, config, 4096, &len);
+	if (r >= 0)
+		r = pci_config_find_pasid(config, len, &b->pasid_cap);
+	/* Unreadable, or the 64 bytes of an unprivileged reader: IOMMU_GET_HW_INFO decides. */
+	b->pasid_cap_known = r >= 0;
+	if (r < 0)
+		log_debug_errno(r, "%s: no PASID capability information from config space: %m",
+				b->pci->bdf);
+
+	r = iommufd_get_hw_info(b->iommufd, b->dev_id, NULL, NULL, NULL, &caps, &b->max_pasid_log2);
+	if (r < 0)
+		return backend_errorf(error, r, "IOMMU_GET_HW_INFO for %s failed: %s", b->pci->bdf,
+				      errstr(r, e, sizeof(e)));
+
+	device_name(b, dev, sizeof(dev));
+	if (b->pasid_cap_known && !b->pasid_cap.present)
+		return backend_errorf(
+			error, -EOPNOTSUPP,
+			"%s has no PASID capability: its config space lists no PCI PASID extended capability (ID 0x1B), so it cannot issue DMA tagged with a PASID; [Attach] Points= lists PASID %" PRIu32
+			" (use Points=RID, or a PASID-capable device)",
+			dev, pasid);
+	if (b->max_pasid_log2 == 0) {
+		if (b->pasid_cap_known)
+			return backend_errorf(
+				error, -EOPNOTSUPP,
+				"%s has a PCI PASID capability (Max PASID Width %u), but the IOMMU did not enable PASID for it (IOMMU_GET_HW_INFO: max_pasid_log2 0): an IOMMU without PASID support, or VT-d not in scalable mode (intel_iommu=on,sm_on; QEMU: x-scalable-mode=on,x-pasid-mode=on); [Attach] Points= lists PASID %" PRIu32,
+				dev, b->pasid_cap.width, pasid);
+		return backend_errorf(
+			error, -EOPNOTSUPP,
+			"%s has no PASID capability enabled by the IOMMU (IOMMU_GET_HW_INFO: max_pasid_log2 0): the device has no PCI PASID capability, or the IOMMU lacks PASID support; [Attach] Points= lists PASID %" PRIu32
+			" (use Points=RID)",
+			dev, pasid);
+	}
+
+	limit = UINT64_C(1) << MIN(b->max_pasid_log2, 32u);
+	/* The IOMMU's figure already includes the capability's; a width below it would be a
+	 * kernel bug, but then the device's own limit is the one that counts. */
+	if (b->pasid_cap_known && b->pasid_cap.width < b->max_pasid_log2)
+		limit = UINT64_C(1) << b->pasid_cap.width;
+	for (size_t i = 0; i < b->n_points; i++) {
+		uint32_t p = b->points[i].pasid;
+
+		if (p == ATTACH_POINT_RID || p < limit)
+			continue;
+		if (n_beyond++ == 0)
+			beyond = p;
+	}
+	if (n_beyond > 0) {
+		char also[64] = "", width[96] = "";
+
+		if (n_beyond > 1)
+			snprintf(also, sizeof(also), " (and %zu more of its PASIDs)", n_beyond - 1);
+		if (b->pasid_cap_known)
+			snprintf(width, sizeof(width),
+				 "; its PCI PASID capability says Max PASID Width %u",
+				 b->pasid_cap.width);
+		return backend_errorf(
+			error, -ERANGE,
+			"[Attach] Points= PASID %" PRIu32
+			"%s is beyond what %s supports: IOMMU_GET_HW_INFO reports max_pasid_log2 %u%s, so its PASIDs are 1 to %" PRIu64
+			" (below %" PRIu64 ")",
+			beyond, also, dev, b->max_pasid_log2, width, limit - 1, limit);
+	}
+	log_debug("%s: PASIDs below %" PRIu64 " (max_pasid_log2 %u, capabilities 0x%" PRIx64 ")",
+		  b->pci->bdf, limit, b->max_pasid_log2, caps);
+	return 0;
+}
+
+/* (d): the kernel's reasons for refusing an attachment, from the 7.2 sources. */
+static int attach_error(VfioBackend *b, size_t i, unsigned domain, int r, char **error)
+{
+	bool rid = b->points[i].pasid == ATTACH_POINT_RID;
+	const char *why = NULL;
+	char where[32], e[96];
+
+	switch (ERRNO_VALUE(r)) {
+	case EINVAL:
+		why = rid ? "the HWPT is not PASID-compatible while PASIDs are attached, or another device of the IOMMU group is attached elsewhere"
+			  : "the PASID is beyond the device's limit, the HWPT or the RID's HWPT is not PASID-compatible (IOMMU_HWPT_ALLOC_PASID), or the HWPT's domain does not suit this device's IOMMU";
+		break;
+	case EOPNOTSUPP:
+		why = rid ? "the IOMMU driver cannot attach this HWPT"
+			  : "the IOMMU driver cannot attach PASIDs of this device (no PASID support in the IOMMU, e.g. VT-d without ECAP.PASID, or a domain type without PASID support)";
+		break;
+	case EBUSY:
+		why = rid ? "the device is being reset, or its translation was inherited from a previous kernel"
+			  : "the PASID is in use already (by the kernel, SVA or another domain), the device is being reset, or its translation was inherited from a previous kernel";
+		break;
+	case ENOSPC:
+		why = "the PASID is in use already";
+		break;
+	case ENODEV:
+	case ENXIO:
+		why = "the device is gone";
+		break;
+	default:
+		break;
+	}
+	return backend_errorf(error, r,
+			      "attaching %s of %s to domain %u (HWPT %" PRIu32 ") failed: %s%s%s",
+			      attach_point_to_string(b->points[i].pasid, where, sizeof(where)),
+			      b->pci->bdf, domain, b->domains[domain].hwpt_id,
+			      errstr(r, e, sizeof(e)), why ? ": " : "", strempty(why));
+}
+
+/*
+ * With PASIDs the kernel has reasons of its own to refuse an attachment, and
+ * attach() can only return an errno. So every point is attached to domain 0
+ * once here, where a refusal can be explained, and detached again: setup()
+ * still leaves nothing attached, and the run's own attach() then only fails
+ * on what changed since.
+ */
+static int setup_trial_attach(VfioBackend *b, char **error)
+{
+	char e[96];
+	int r;
+
+	for (size_t i = 0; i < b->n_points; i++) {
+		r = point_attach(b, i, 0);
+		if (r < 0)
+			return attach_error(b, i, 0, r, error);
+	}
+	r = detach_all(b);
+	if (r < 0)
+		return backend_errorf(error, r,
+				      "detaching %s again after its trial attachment failed: %s",
+				      b->pci->bdf, errstr(r, e, sizeof(e)));
+	return 0;
 }
 
 static int setup_domains(VfioBackend *b, char **error)
@@ -784,8 +1078,22 @@ static int setup_domains(VfioBackend *b, char **error)
 						: "");
 		}
 
-		r = iommufd_hwpt_alloc(b->iommufd, b->dev_id, dom->ioas_id, 0, 0,
+		/*
+		 * With PASID points every HWPT is PASID-compatible, the RID's too:
+		 * iommufd refuses a PASID attachment while the RID is on a HWPT
+		 * that is not, and a RID replacement onto one while PASIDs are
+		 * attached (iommufd_hwpt_pasid_compat()).
+		 */
+		r = iommufd_hwpt_alloc(b->iommufd, b->dev_id, dom->ioas_id, b->hwpt_flags, 0,
 				       IOMMU_HWPT_DATA_NONE, NULL, 0, &dom->hwpt_id);
+		if (r < 0 && b->hwpt_flags)
+			return backend_errorf(
+				error, r,
+				"IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for %s, domain %u failed: %s%s",
+				b->pci->bdf, d, errstr(r, e, sizeof(e)),
+				r == -EOPNOTSUPP
+					? " (the IOMMU driver cannot make PASID-capable domains for this device)"
+					: "");
 		if (r < 0)
 			return backend_errorf(error, r,
 					      "IOMMU_HWPT_ALLOC for %s, domain %u failed: %s",
@@ -871,7 +1179,6 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 {
 	const Scenario *s = setup->scenario;
 	const DmaEngineDriver *drv;
-	char where[32];
 
 	if (!streq_ptr(s->backend, "vfio"))
 		return backend_errorf(error, -EINVAL, "scenario is for backend %s, not vfio",
@@ -882,24 +1189,32 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 	if (setup->n_aps != s->n_points)
 		return backend_errorf(error, -EINVAL, "%zu attachment point states for %zu points",
 				      setup->n_aps, s->n_points);
+	if (s->n_points == 0)
+		return backend_errorf(error, -EINVAL, "[Attach] Points= is empty");
+	/* A cache line per point: aligned_alloc() wants a multiple of the alignment. */
+	b->points = aligned_alloc(_Alignof(VfioPoint), s->n_points * sizeof(VfioPoint));
+	if (!b->points)
+		return -ENOMEM;
+	memset(b->points, 0, s->n_points * sizeof(VfioPoint));
+	b->n_points = s->n_points;
 	b->rid = UINT_MAX;
 	for (size_t i = 0; i < s->n_points; i++) {
-		if (s->points[i] == ATTACH_POINT_RID) {
+		b->points[i].pasid = s->points[i];
+		if (s->points[i] == ATTACH_POINT_RID)
 			b->rid = (unsigned)i;
-			continue;
-		}
-		attach_point_to_string(s->points[i], where, sizeof(where));
-		return backend_errorf(
-			error, -EOPNOTSUPP,
-			"[Attach] Points= %s: PASID attach needs kernel ≥ 6.15 and a PASID-capable device; not supported yet by the vfio backend (use Points=RID)",
-			where);
+		else
+			b->n_pasids++;
 	}
-	if (b->rid == UINT_MAX)
-		return backend_errorf(error, -EINVAL, "[Attach] Points= has no RID");
-	b->rid_state = &setup->aps[b->rid];
+	if (b->rid != UINT_MAX)
+		b->rid_state = &setup->aps[b->rid];
 
 	if (!s->traffic)
 		return 0;
+	/* The edu engine's DMA carries no PASID: it goes through the RID's attachment. */
+	if (b->rid == UINT_MAX)
+		return backend_errorf(
+			error, -EINVAL,
+			"[Traffic] DMA from the device carries no PASID, so it needs the RID attached, and [Attach] Points= has no RID (add RID, or set [Traffic] Enable=no)");
 	drv = dma_engine_find(s->engine);
 	if (!drv)
 		return backend_errorf(
@@ -995,6 +1310,16 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	r = setup_request(b, error);
 	if (r < 0)
 		goto fail;
+	/* Before any memory is pinned or HWPT built: the kernel first, then the device. */
+	if (b->n_pasids > 0) {
+		r = check_pasid_kernel(b, error);
+		if (r < 0)
+			goto fail;
+		r = check_pasid_device(b, error);
+		if (r < 0)
+			goto fail;
+		b->hwpt_flags = IOMMU_HWPT_ALLOC_PASID;
+	}
 
 	/* Populated up front: the first DMA must not wait for page faults, nor pinning for them. */
 	b->buf_size = s->map_size;
@@ -1012,14 +1337,20 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	r = setup_domains(b, error);
 	if (r < 0)
 		goto fail;
+	if (b->n_pasids > 0) {
+		r = setup_trial_attach(b, error);
+		if (r < 0)
+			goto fail;
+	}
 	if (b->driver) {
 		r = setup_traffic(b, setup, error);
 		if (r < 0)
 			goto fail;
 	}
 
-	log_debug("%s: bound to iommufd as device %" PRIu32 ", %u domains, engine %s", b->pci->bdf,
-		  b->dev_id, b->n_domains, b->driver ? b->driver->name : "none");
+	log_debug("%s: bound to iommufd as device %" PRIu32 ", %u domains, %zu PASIDs, engine %s",
+		  b->pci->bdf, b->dev_id, b->n_domains, b->n_pasids,
+		  b->driver ? b->driver->name : "none");
 	*ret_ctx = b;
 	return 0;
 
@@ -1035,44 +1366,52 @@ static int vfio_attach(void *ctx, unsigned ap, unsigned domain)
 	VfioBackend *b = ctx;
 	int r;
 
-	if (ap != b->rid || domain >= b->n_domains)
+	if (ap >= b->n_points || domain >= b->n_domains)
 		return -EINVAL;
-	r = vfio_device_attach_iommufd_pt(b->device_fd, b->domains[domain].hwpt_id, NULL);
-	if (r >= 0)
-		b->attached = true;
+	r = point_attach(b, ap, domain);
+	if (r < 0) {
+		_cleanup_free_ char *why = NULL;
+
+		/* The run reports the errno; the words go to the debug log. */
+		(void)attach_error(b, ap, domain, r, &why);
+		log_debug("%s", strempty(why));
+	}
 	return r;
 }
 
 /*
- * The hot path. Attaching while attached is a replacement in iommufd; -ENODEV
- * or -ENXIO say the device is gone and the run engine ends the run.
+ * The hot path. Attaching while attached is a replacement in iommufd, for
+ * the RID as for a PASID (vfio: a PASID it has attached is replaced, not
+ * attached again); -ENODEV or -ENXIO say the device is gone and the run
+ * engine ends the run.
  */
 static int vfio_replace(void *ctx, unsigned ap, unsigned domain)
 {
 	VfioBackend *b = ctx;
+	VfioPoint *p;
+	uint32_t hwpt;
 	int r;
 
-	if (_unlikely_(ap != b->rid || domain >= b->n_domains))
+	if (_unlikely_(ap >= b->n_points || domain >= b->n_domains))
 		return -EINVAL;
-	r = vfio_device_attach_iommufd_pt(b->device_fd, b->domains[domain].hwpt_id, NULL);
+	p = &b->points[ap];
+	hwpt = b->domains[domain].hwpt_id;
+	if (p->pasid == ATTACH_POINT_RID)
+		r = vfio_device_attach_iommufd_pt(b->device_fd, hwpt, NULL);
+	else
+		r = vfio_device_attach_pasid(b->device_fd, p->pasid, hwpt);
 	if (_likely_(r >= 0))
-		COUNTER_INC(b->replacements);
+		COUNTER_INC(p->replacements);
 	return r;
 }
 
 static int vfio_detach(void *ctx, unsigned ap)
 {
 	VfioBackend *b = ctx;
-	int r;
 
-	if (ap != b->rid)
+	if (ap >= b->n_points)
 		return -EINVAL;
-	if (!b->attached)
-		return 0;
-	r = vfio_device_detach_iommufd_pt(b->device_fd);
-	if (r >= 0)
-		b->attached = false;
-	return r;
+	return point_detach(b, ap);
 }
 
 static void vfio_sample(void *ctx, BackendCounters *ret)
@@ -1092,7 +1431,8 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 {
 	VfioBackend *b = ctx;
 	const Scenario *s = b->scenario;
-	char buf[32];
+	char buf[32], where[32];
+	uint64_t total = 0;
 
 	json_string(j, "device", b->pci->bdf);
 	snprintf(buf, sizeof(buf), "%04x:%04x", b->pci->vendor, b->pci->device);
@@ -1107,6 +1447,17 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 	json_string(j, "layout", layout_to_string(s->layout));
 	json_u64(j, "iova", s->iova);
 	json_u64(j, "map_size", s->map_size);
+	json_bool(j, "hwpt_alloc_pasid", b->hwpt_flags & IOMMU_HWPT_ALLOC_PASID);
+	if (b->n_pasids > 0) {
+		json_object_begin(j, "pasid");
+		json_u64(j, "max_pasid_log2", b->max_pasid_log2);
+		if (b->pasid_cap_known && b->pasid_cap.present)
+			json_u64(j, "pci_max_pasid_width", b->pasid_cap.width);
+		else
+			json_null(j, "pci_max_pasid_width");
+		json_object_end(j);
+	} else
+		json_null(j, "pasid");
 	json_array_begin(j, "domains");
 	for (unsigned d = 0; d < b->n_domains; d++) {
 		json_object_begin(j, NULL);
@@ -1117,7 +1468,24 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 		json_object_end(j);
 	}
 	json_array_end(j);
-	json_u64(j, "replacements", COUNTER_GET(b->replacements));
+	for (size_t i = 0; i < b->n_points; i++)
+		total += COUNTER_GET(b->points[i].replacements);
+	json_u64(j, "replacements", total);
+	json_array_begin(j, "points");
+	for (size_t i = 0; i < b->n_points; i++) {
+		const VfioPoint *p = &b->points[i];
+
+		json_object_begin(j, NULL);
+		json_string(j, "point", attach_point_to_string(p->pasid, where, sizeof(where)));
+		if (p->pasid == ATTACH_POINT_RID)
+			json_null(j, "pasid");
+		else
+			json_u64(j, "pasid", p->pasid);
+		json_bool(j, "attached", p->attached);
+		json_u64(j, "replacements", COUNTER_GET(p->replacements));
+		json_object_end(j);
+	}
+	json_array_end(j);
 
 	json_object_begin(j, "dma");
 	if (b->driver) {

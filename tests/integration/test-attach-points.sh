@@ -29,7 +29,7 @@ grep -q "busy with run .*its RID and 15 PASIDs" <<<"$msg" || fail "busy message:
 
 for _ in $(seq 100); do
 	state=$(busctl --address="$ADDR" get-property org.iommutest1 "$path" org.iommutest1.Run State | awk '{print $2}')
-	[[ $state == '"running"' ]] || break
+	[[ $state == '"running"' || $state == '"stopping"' || $state == '"starting"' ]] || break
 	sleep 0.1
 done
 [[ $state == '"finished"' ]] || fail "run state $state"

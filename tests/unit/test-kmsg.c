@@ -183,6 +183,40 @@ START_TEST(test_fields)
 	ck_assert_uint_eq(e.ts_usec, 10);
 	ck_assert_uint_eq(e.n_records, 1);
 
+	/* 7.2 prints the PCI segment too. */
+	e = parse_one("DMAR: [DMA Read NO_PASID] Request device [0001:3a:1f.7] fault addr "
+		      "0x100000 [fault reason 0x58] SM: Error attempting to access PASID Table "
+		      "Entry");
+	ck_assert_int_eq(e.kind, KMSG_KIND_DMA_FAULT);
+	ck_assert_int_eq(e.access, FAULT_ACCESS_READ);
+	ck_assert(!e.has_pasid);
+	ck_assert(e.has_bdf && e.has_segment);
+	ck_assert_uint_eq(e.segment, 1);
+	ck_assert_uint_eq(e.bus, 0x3a);
+	ck_assert_uint_eq(e.dev, 0x1f);
+	ck_assert_uint_eq(e.fn, 7);
+	ck_assert_uint_eq(e.addr, 0x100000);
+	ck_assert_uint_eq(e.reason, 0x58);
+	e = parse_one("DMAR: [DMA Write PASID 0x5] Request device [0000:00:03.0] fault addr 0x0 "
+		      "[fault reason 0x06] PTE Read access is not set");
+	ck_assert_int_eq(e.kind, KMSG_KIND_DMA_FAULT);
+	ck_assert(e.has_pasid && e.pasid == 5);
+	ck_assert(e.has_bdf && e.has_segment && e.segment == 0 && e.dev == 3);
+	e = parse_one("DMAR: [INTR-REMAP] Request device [0000:00:1f.0] fault index 0x2 "
+		      "[fault reason 0x25] Blocked a compatibility format interrupt request");
+	ck_assert_int_eq(e.kind, KMSG_KIND_INTR_FAULT);
+	ck_assert(e.has_bdf && e.has_segment && e.dev == 0x1f);
+	/* Neither form: a bus beyond 8 bits, a device beyond 5 bits, a short or long segment. */
+	e = parse_one("DMAR: [DMA Read NO_PASID] Request device [100:03.0] fault addr 0x0 "
+		      "[fault reason 0x06] x");
+	ck_assert_int_ne(e.kind, KMSG_KIND_DMA_FAULT);
+	e = parse_one("DMAR: [DMA Read NO_PASID] Request device [0000:00:20.0] fault addr 0x0 "
+		      "[fault reason 0x06] x");
+	ck_assert_int_ne(e.kind, KMSG_KIND_DMA_FAULT);
+	e = parse_one("DMAR: [DMA Read NO_PASID] Request device [00000:00:03.0] fault addr 0x0 "
+		      "[fault reason 0x06] x");
+	ck_assert_int_ne(e.kind, KMSG_KIND_DMA_FAULT);
+
 	e = parse_one("dmar_fault: 12 callbacks suppressed");
 	ck_assert_int_eq(e.kind, KMSG_KIND_RATELIMIT);
 	ck_assert_str_eq(e.func, "dmar_fault");
@@ -285,6 +319,12 @@ START_TEST(test_match)
 		      "[fault reason 0x06] x");
 	ck_assert(kmsg_event_matches_device(&e, 0, 0, 3, 0));
 	ck_assert(kmsg_event_matches_device(&e, 2, 0, 3, 0));
+	ck_assert(!kmsg_event_matches_device(&e, 0, 0, 3, 1));
+	/* ... up to 6.x; newer ones print it, and then it must match. */
+	e = parse_one("DMAR: [DMA Read NO_PASID] Request device [0000:00:03.0] fault addr 0x0 "
+		      "[fault reason 0x06] x");
+	ck_assert(kmsg_event_matches_device(&e, 0, 0, 3, 0));
+	ck_assert(!kmsg_event_matches_device(&e, 2, 0, 3, 0));
 	ck_assert(!kmsg_event_matches_device(&e, 0, 0, 3, 1));
 
 	e = parse_one("AMD-Vi: Event logged [IO_PAGE_FAULT device=0001:00:03.0 domain=0x0002 "

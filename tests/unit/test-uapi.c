@@ -72,6 +72,8 @@ static struct {
 	bool no_test_cmd;  /* CONFIG_IOMMUFD_TEST=n: IOMMU_TEST_CMD is ENOTTY */
 	int force_errno;   /* answer every command with this error */
 	bool forget_errno; /* fail with errno 0, as a broken hook could */
+	bool no_pasid_ops; /* a VFIO driver without pasid_attach_ioas (6.15+): EOPNOTSUPP */
+	bool attach_zero;  /* a broken kernel that "attaches" object 0 */
 	unsigned calls;
 	unsigned long request;
 	uint8_t sent[256]; /* the command as the wrapper passed it, before any output */
@@ -253,10 +255,16 @@ static int fake_vfio(const FakeCmd *c, void *arg)
 		/* PASID attach is 6.15: before, any flag is EINVAL */
 		if (flags & ~(fake.gen == GEN_OLD ? 0u : 1u))
 			return EINVAL;
+		if ((flags & 1) && fake.no_pasid_ops)
+			return EOPNOTSUPP;
 		if (flags & 1)
 			xend += 4;
 		if (argsz < xend)
 			return EINVAL;
+		/* iommufd_get_object(): ids start at 1, so 0 is never found */
+		if (c->request == VFIO_DEVICE_ATTACH_IOMMUFD_PT && get32(arg, 8) == 0 &&
+		    !fake.attach_zero)
+			return ENOENT;
 		break;
 	}
 	return 0;
@@ -903,6 +911,59 @@ START_TEST(test_probe)
 }
 END_TEST
 
+/*
+ * The PASID attach probe, against the generations: it must never attach
+ * anything (object 0), tell 6.6..6.14 (EINVAL for any flag) from 6.15+
+ * (ENOENT from the object lookup), and pass on everything else.
+ */
+START_TEST(test_probe_vfio_pasid)
+{
+	fake_setup();
+	poison_stack();
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), 1);
+	ck_assert_uint_eq(fake.calls, 1);
+	ck_assert(fake.request == VFIO_DEVICE_ATTACH_IOMMUFD_PT);
+	ck_assert_uint_eq(fake.sent_size, sizeof(struct vfio_device_attach_iommufd_pt));
+	ck_assert_uint_eq(get32(fake.sent, 4), VFIO_DEVICE_ATTACH_PASID);
+	ck_assert_uint_eq(get32(fake.sent, 8), 0);
+	ck_assert_uint_eq(get32(fake.sent, 12), 1);
+
+	fake.gen = GEN_OLD;
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), 0);
+	fake.gen = GEN_FUTURE;
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), 1);
+	fake.gen = GEN_GREEDY; /* iommufd minimums only: VFIO is the same */
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), 1);
+
+	/* 6.15+ with a VFIO driver that has no PASID ops */
+	fake.gen = GEN_CURRENT;
+	fake.no_pasid_ops = true;
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), -EOPNOTSUPP);
+	fake.no_pasid_ops = false;
+
+	/* a kernel that attached object 0 after all: supported, and undone */
+	fake.attach_zero = true;
+	fake.calls = 0;
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), 1);
+	ck_assert_uint_eq(fake.calls, 2);
+	ck_assert(fake.request == VFIO_DEVICE_DETACH_IOMMUFD_PT);
+	ck_assert_uint_eq(get32(fake.sent, 4), VFIO_DEVICE_DETACH_PASID);
+	ck_assert_uint_eq(get32(fake.sent, 8), 1);
+	fake.attach_zero = false;
+
+	/* not an answer: errors come back as they are */
+	fake.force_errno = ENODEV;
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), -ENODEV);
+	fake.force_errno = 0;
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD + 1), -EBADF);
+	/* a hook that fails without errno is an error, not "supported" */
+	fake.force_errno = ENOENT;
+	fake.forget_errno = true;
+	ck_assert_int_eq(uapi_probe_vfio_pasid_attach(FAKE_FD), -EIO);
+	fake_teardown();
+}
+END_TEST
+
 START_TEST(test_open)
 {
 	int fd = -1;
@@ -1120,6 +1181,7 @@ int main(void)
 	tcase_add_test(tc, test_required_outputs);
 	tcase_add_test(tc, test_hw_info_without_buffer);
 	tcase_add_test(tc, test_probe);
+	tcase_add_test(tc, test_probe_vfio_pasid);
 	tcase_add_test(tc, test_open);
 	tcase_add_test(tc, test_names);
 	tcase_add_test(tc, test_fault_read);

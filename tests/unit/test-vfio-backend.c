@@ -6,9 +6,15 @@
  * sysfs, and a thread plays QEMU's edu device on the BAR (the cdev file,
  * mapped shared), translating its DMA through whatever HWPT is attached.
  *
+ * The fake plays a 7.2 kernel by default (PASID attach with iommufd's PASID
+ * compatibility rules, max_pasid_log2, PCI config space in the fake sysfs)
+ * and a 6.12 one on request.
+ *
  * Checked: probe and listing, device_info, the ioctl sequence of a run, that
  * every object, fd and binding is released after teardown on every failure
- * path of setup, ENODEV from replace, and the traffic engine: exact counters,
+ * path of setup, ENODEV from replace, PASID points (each refusal in words,
+ * before anything is attached; attach, concurrent replace and detach; PASIDs
+ * detached before the RID), and the traffic engine: exact counters,
  * verified data, faults with the right reason, access, address and
  * replacement-window attribution, device removal, timeouts. The edu driver
  * and the data pattern are also tested on their own, over a plain memory BAR.
@@ -21,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,7 +54,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Scenario *, scenario_free);
 
 /* ---------------- the fake kernel ---------------- */
 
-#define MAX_OBJS 64
+#define MAX_OBJS	 64
+#define MAX_PASIDS	 16
+#define MAX_OPS		 64
+#define PCI_EXT_PASID_AT 0x148 /* behind an AER capability at 0x100, as real devices have it */
 
 typedef enum ObjType {
 	OBJ_FREE,
@@ -57,7 +67,8 @@ typedef enum ObjType {
 
 typedef struct FakeObj {
 	ObjType type;
-	uint32_t ioas; /* HWPT: its IOAS */
+	uint32_t ioas;	   /* HWPT: its IOAS */
+	bool pasid_compat; /* HWPT: allocated with IOMMU_HWPT_ALLOC_PASID */
 	unsigned n_maps;
 	struct {
 		uint64_t iova, len;
@@ -79,6 +90,21 @@ static struct {
 	int req_fd;	   /* the eventfd registered for VFIO_PCI_REQ_IRQ_INDEX */
 	bool no_hwpt_alloc;
 	unsigned attaches, replaces, detaches;
+
+	/* PASIDs, as 7.2 has them */
+	bool pasid_abi;	       /* ≥ 6.15; false: 6.12 refuses any VFIO attach flag */
+	bool pasid_no_ops;     /* a VFIO driver without pasid_attach_ioas: EOPNOTSUPP */
+	bool hwpt_drops_pasid; /* HWPTs come out PASID-incompatible whatever was asked */
+	bool no_pasid_domains; /* the IOMMU driver refuses IOMMU_HWPT_ALLOC_PASID: EOPNOTSUPP */
+	uint8_t max_pasid_log2;
+	int pasid_errno; /* a PASID attach (not the probe's) fails with this */
+	struct {
+		uint32_t pasid, hwpt;
+	} pasids[MAX_PASIDS];
+	unsigned n_pasids;
+	unsigned pasid_attaches, pasid_replaces, pasid_detaches, hw_infos;
+	char ops[MAX_OPS][16]; /* attach/detach in order: "A:RID", "A:5", "D:5", "D:RID" */
+	unsigned n_ops;
 } K;
 
 static bool fd_is(int fd, const char *prefix, bool exact)
@@ -110,8 +136,37 @@ static bool fake_bound(void)
 	if (K.bound_fd >= 0 && !is_cdev(K.bound_fd)) {
 		K.bound_fd = -1;
 		K.attached = 0;
+		K.n_pasids = 0;
 	}
 	return K.bound_fd >= 0;
+}
+
+static void op_log(const char *what, uint32_t pasid)
+{
+	if (K.n_ops == MAX_OPS)
+		return;
+	if (pasid == ATTACH_POINT_RID)
+		snprintf(K.ops[K.n_ops++], sizeof(K.ops[0]), "%s:RID", what);
+	else
+		snprintf(K.ops[K.n_ops++], sizeof(K.ops[0]), "%s:%u", what, pasid);
+}
+
+static int pasid_slot(uint32_t pasid)
+{
+	for (unsigned i = 0; i < K.n_pasids; i++)
+		if (K.pasids[i].pasid == pasid)
+			return (int)i;
+	return -1;
+}
+
+static bool hwpt_busy(uint32_t id)
+{
+	if (K.attached == id)
+		return true;
+	for (unsigned i = 0; i < K.n_pasids; i++)
+		if (K.pasids[i].hwpt == id)
+			return true;
+	return false;
 }
 
 static FakeObj *obj(uint32_t id, ObjType type)
@@ -192,11 +247,18 @@ static int fake_iommu_cmd(unsigned long req, void *arg)
 		ck_assert_uint_eq(c->size, sizeof(*c));
 		if (!fake_bound() || c->dev_id != DEV_ID)
 			return -ENOENT;
-		if (!obj(c->pt_id, OBJ_IOAS) || c->flags || c->data_type != IOMMU_HWPT_DATA_NONE)
+		/* iommufd_hwpt_paging_alloc(): valid_flags has ALLOC_PASID from 6.15 */
+		if (c->flags & ~(K.pasid_abi ? IOMMU_HWPT_ALLOC_PASID : 0u))
+			return -EOPNOTSUPP;
+		if ((c->flags & IOMMU_HWPT_ALLOC_PASID) && K.no_pasid_domains)
+			return -EOPNOTSUPP;
+		if (!obj(c->pt_id, OBJ_IOAS) || c->data_type != IOMMU_HWPT_DATA_NONE)
 			return -EINVAL;
 		id = obj_new(OBJ_HWPT, c->pt_id);
 		if (!id)
 			return -ENOMEM;
+		K.objs[id - 1].pasid_compat =
+			(c->flags & IOMMU_HWPT_ALLOC_PASID) && !K.hwpt_drops_pasid;
 		c->out_hwpt_id = id;
 		return 0;
 	}
@@ -205,8 +267,8 @@ static int fake_iommu_cmd(unsigned long req, void *arg)
 
 		ck_assert_uint_eq(c->size, sizeof(*c));
 		if ((o = obj(c->id, OBJ_HWPT))) {
-			/* An attached HWPT is busy. */
-			if (fake_bound() && K.attached == c->id)
+			/* An attached HWPT is busy, on the RID or on a PASID. */
+			if (fake_bound() && hwpt_busy(c->id))
 				return -EBUSY;
 		} else if ((o = obj(c->id, OBJ_IOAS))) {
 			/* An IOAS is busy while a HWPT is built on it. */
@@ -228,16 +290,50 @@ static int fake_iommu_cmd(unsigned long req, void *arg)
 		ck_assert_uint_eq(c->size, sizeof(*c));
 		if (!fake_bound() || c->dev_id != DEV_ID)
 			return -ENOENT;
-		memcpy((void *)(uintptr_t)c->data_uptr, &v, MIN((size_t)c->data_len, sizeof(v)));
+		if (c->data_len)
+			memcpy((void *)(uintptr_t)c->data_uptr, &v,
+			       MIN((size_t)c->data_len, sizeof(v)));
 		c->data_len = sizeof(v);
 		c->out_data_type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
-		c->out_capabilities = 0;
-		c->out_max_pasid_log2 = 0;
+		c->out_max_pasid_log2 = K.max_pasid_log2;
+		c->out_capabilities = K.max_pasid_log2 ? IOMMU_HW_CAP_PCI_PASID_EXEC : 0;
+		K.hw_infos++;
 		return 0;
 	}
 	default:
 		return -ENOTTY;
 	}
+}
+
+/* vfio_iommufd_physical_pasid_attach_ioas() down to iommu_attach_device_pasid(), as in 7.2. */
+static int fake_attach_pasid(uint32_t pasid, uint32_t pt_id)
+{
+	FakeObj *h = obj(pt_id, OBJ_HWPT), *rid = obj(K.attached, OBJ_HWPT);
+	int slot = pasid_slot(pasid);
+
+	if (!h)
+		return -ENOENT; /* iommufd_get_object() */
+	if (K.pasid_errno)
+		return -K.pasid_errno;
+	/* iommufd_hwpt_pasid_compat() */
+	if (!h->pasid_compat || (rid && !rid->pasid_compat))
+		return -EINVAL;
+	/* iommu_attach_device_pasid(): only a device with PASIDs enabled has a limit */
+	if (K.max_pasid_log2 && pasid >= (1u << K.max_pasid_log2))
+		return -EINVAL;
+	if (slot >= 0) {
+		K.pasids[slot].hwpt = pt_id;
+		K.pasid_replaces++;
+	} else {
+		if (K.n_pasids == MAX_PASIDS)
+			return -ENOMEM;
+		K.pasids[K.n_pasids].pasid = pasid;
+		K.pasids[K.n_pasids].hwpt = pt_id;
+		K.n_pasids++;
+		K.pasid_attaches++;
+		op_log("A", pasid);
+	}
+	return 0;
 }
 
 static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
@@ -262,14 +358,29 @@ static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
 		struct vfio_device_attach_iommufd_pt *c = arg;
 
 		ck_assert_uint_ge(argsz, 12);
-		if (c->flags || !obj(c->pt_id, OBJ_HWPT))
+		/* vfio_df_ioctl_attach_pt(): 6.12 has "if (attach.flags) return -EINVAL" */
+		if (c->flags & ~(K.pasid_abi ? VFIO_DEVICE_ATTACH_PASID : 0u))
+			return -EINVAL;
+		if (c->flags) {
+			if (K.pasid_no_ops)
+				return -EOPNOTSUPP;
+			if (argsz < 16)
+				return -EINVAL;
+			return fake_attach_pasid(c->pasid, c->pt_id);
+		}
+		if (!obj(c->pt_id, OBJ_HWPT))
+			return -EINVAL;
+		/* iommufd_hwpt_pasid_compat() for the RID */
+		if (K.n_pasids && !obj(c->pt_id, OBJ_HWPT)->pasid_compat)
 			return -EINVAL;
 		if (K.attached) {
 			if (K.replace_errno)
 				return -K.replace_errno;
 			K.replaces++;
-		} else
+		} else {
 			K.attaches++;
+			op_log("A", ATTACH_POINT_RID);
+		}
 		K.attached = c->pt_id;
 		return 0;
 	}
@@ -277,10 +388,28 @@ static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
 		struct vfio_device_detach_iommufd_pt *c = arg;
 
 		ck_assert_uint_ge(argsz, 8);
-		if (c->flags)
+		if (c->flags & ~(K.pasid_abi ? VFIO_DEVICE_DETACH_PASID : 0u))
 			return -EINVAL;
+		if (c->flags) {
+			int slot;
+
+			if (K.pasid_no_ops)
+				return -EOPNOTSUPP;
+			if (argsz < 12)
+				return -EINVAL;
+			/* pasid_detach_ioas(): void, unknown PASIDs ignored */
+			slot = pasid_slot(c->pasid);
+			if (slot >= 0) {
+				K.pasids[slot] = K.pasids[--K.n_pasids];
+				K.pasid_detaches++;
+				op_log("D", c->pasid);
+			}
+			return 0;
+		}
 		if (K.replace_errno == ENODEV)
 			return -ENODEV; /* the device is gone for every command */
+		if (K.attached)
+			op_log("D", ATTACH_POINT_RID);
 		K.attached = 0;
 		K.detaches++;
 		return 0;
@@ -465,6 +594,7 @@ static FakeSysfs *fs;
 static FakeEdu edu;
 static uint8_t *cdev_map;
 static FaultSink *sink;
+#define MAX_APS 16
 static AttachPointState *aps;
 static unsigned fds_before;
 
@@ -492,6 +622,12 @@ static void k_reset(void)
 	K.replace_errno = 0;
 	K.req_fd = -1;
 	K.no_hwpt_alloc = false;
+	K.pasid_abi = true;
+	K.pasid_no_ops = K.hwpt_drops_pasid = K.no_pasid_domains = false;
+	K.max_pasid_log2 = 0;
+	K.pasid_errno = 0;
+	K.n_pasids = K.pasid_attaches = K.pasid_replaces = K.pasid_detaches = K.hw_infos = 0;
+	K.n_ops = 0;
 	/* /proc/self/fd shows canonical paths: TMPDIR may be a symlink. */
 	ck_assert_ptr_nonnull(realpath(fs->dev_iommu, K.dev_iommu));
 	ck_assert_ptr_nonnull(realpath(fs->dev_vfio, K.cdev_dir));
@@ -524,8 +660,8 @@ static void setup(void)
 	memset(&edu, 0, sizeof(edu));
 	edu_start(&edu, cdev_map);
 	ck_assert_int_eq(fault_sink_new(&sink, 1024), 0);
-	aps = aligned_alloc(CACHELINE, sizeof(AttachPointState));
-	memset(aps, 0, sizeof(*aps));
+	aps = aligned_alloc(CACHELINE, MAX_APS * sizeof(AttachPointState));
+	memset(aps, 0, MAX_APS * sizeof(AttachPointState));
 	aps[0].pasid = ATTACH_POINT_RID;
 	fds_before = count_fds();
 }
@@ -560,6 +696,12 @@ static int do_setup(const Scenario *s, void **ctx, char **error)
 		.n_aps = s->n_points,
 	};
 
+	/* As the run engine fills them in. */
+	ck_assert_uint_le(s->n_points, MAX_APS);
+	for (size_t i = 0; i < s->n_points; i++) {
+		aps[i].pasid = s->points[i];
+		aps[i].index = (uint32_t)i;
+	}
 	return backend_vfio.setup(&bs, ctx, error);
 }
 
@@ -571,6 +713,7 @@ static void assert_released(void)
 	pthread_mutex_lock(&K.lock);
 	ck_assert(!fake_bound());
 	ck_assert_uint_eq(K.attached, 0);
+	ck_assert_uint_eq(K.n_pasids, 0);
 	pthread_mutex_unlock(&K.lock);
 }
 
@@ -770,13 +913,18 @@ START_TEST(test_missing_range_layout)
 }
 END_TEST
 
-/* Fails every ioctl of a successful setup in turn: each failure must leave nothing behind. */
-static void setup_failures(const char *extra, const char *driver_after)
+/*
+ * Fails every ioctl of a successful setup in turn: each failure must leave
+ * nothing behind. prepare (may be NULL) sets the fake kernel up after each reset.
+ */
+static void setup_failures(const char *extra, const char *driver_after, void (*prepare)(void))
 {
 	_cleanup_(scenario_freep) Scenario *s = scenario(extra);
 	unsigned total;
 	void *ctx = NULL;
 
+	if (prepare)
+		prepare();
 	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
 	total = K.calls;
 	backend_vfio.teardown(ctx);
@@ -789,6 +937,8 @@ static void setup_failures(const char *extra, const char *driver_after)
 		int r;
 
 		k_reset();
+		if (prepare)
+			prepare();
 		K.fail_at = k;
 		ctx = NULL;
 		r = do_setup(s, &ctx, &error);
@@ -806,7 +956,7 @@ static void setup_failures(const char *extra, const char *driver_after)
 START_TEST(test_setup_failures_traffic)
 {
 	setup_failures("[Domains]\nCount=3\nLayout=missing-range\n[Traffic]\nEnable=yes\n",
-		       "vfio-pci");
+		       "vfio-pci", NULL);
 }
 END_TEST
 
@@ -820,7 +970,7 @@ START_TEST(test_setup_failures_bind)
 	fake_set_driver(fs, &fs->devices[0], "uio_pci_generic");
 	strcpy(fs->devices[0].native_driver, "uio_pci_generic");
 	setup_failures("[Scenario]\nBind=yes\n[Domains]\nCount=2\n[Traffic]\nEnable=no\n",
-		       "uio_pci_generic");
+		       "uio_pci_generic", NULL);
 	fake_settle(fs, 0);
 	(void)fake_take_log(fs, log, FAKE_LOG_MAX);
 }
@@ -832,9 +982,15 @@ START_TEST(test_setup_errors)
 		const char *extra;
 		const char *error;
 	} cases[] = {
+		/* The fake's edu has no config file and the IOMMU enabled no PASIDs for it. */
 		{"[Attach]\nPoints=RID 5\n[Traffic]\nEnable=no\n",
-		 "[Attach] Points= PASID 5: PASID attach needs kernel ≥ 6.15 and a PASID-capable "
-		 "device; not supported yet by the vfio backend (use Points=RID)"},
+		 "0000:00:03.0 (QEMU edu, 1234:11e8) has no PASID capability enabled by the IOMMU "
+		 "(IOMMU_GET_HW_INFO: max_pasid_log2 0): the device has no PCI PASID capability, or "
+		 "the IOMMU lacks PASID support; [Attach] Points= lists PASID 5 (use Points=RID)"},
+		/* DMA carries no PASID: with traffic there must be a RID to carry it. */
+		{"[Attach]\nPoints=5\n",
+		 "[Traffic] DMA from the device carries no PASID, so it needs the RID attached, and "
+		 "[Attach] Points= has no RID (add RID, or set [Traffic] Enable=no)"},
 		/* The smallest mapping that holds a source and a destination of edu's largest
 		   transfer. */
 		{"[Domains]\nMapSize=4K\n[Traffic]\nSize=2048\n", NULL},
@@ -1160,6 +1316,462 @@ START_TEST(test_traffic_timeout)
 }
 END_TEST
 
+/* ---------------- PASID points ---------------- */
+
+#define EDU_NAME "0000:00:03.0 (QEMU edu, 1234:11e8)"
+
+/*
+ * The device's config file as root reads it. width < 0: conventional PCI
+ * (256 bytes, no extended capabilities: QEMU's edu); 0: PCIe with an AER
+ * capability only; > 0: PCIe with a PASID capability of Max PASID Width
+ * width behind the AER one.
+ */
+static void write_config(int width)
+{
+	uint8_t c[4096] = {0x34, 0x12, 0xe8, 0x11};
+	size_t len = width < 0 ? 256 : sizeof(c);
+	char path[PATH_MAX], log[FAKE_LOG_MAX][160];
+	int fd;
+
+	if (width >= 0) {
+		uint32_t aer = 0x0001 | 1u << 16 | (width > 0 ? PCI_EXT_PASID_AT : 0u) << 20;
+
+		memcpy(c + 0x100, &aer, sizeof(aer));
+	}
+	if (width > 0) {
+		uint32_t header = 0x001b | 1u << 16;
+		uint16_t cap = (uint16_t)(width << 8 | 0x2), ctrl = 0x1;
+
+		memcpy(c + PCI_EXT_PASID_AT, &header, sizeof(header));
+		memcpy(c + PCI_EXT_PASID_AT + 4, &cap, sizeof(cap));
+		memcpy(c + PCI_EXT_PASID_AT + 6, &ctrl, sizeof(ctrl));
+	}
+	fake_path(path, sizeof(path), "%s/bus/pci/devices/%s/config", fs->sys, EDU);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, c, len), (ssize_t)len);
+	close(fd);
+	/*
+	 * The fake kernel thread reads every file written in the device's
+	 * directory to log it: wait for that, or its fd shows up in count_fds().
+	 */
+	fake_settle(fs, 1);
+	(void)fake_take_log(fs, log, FAKE_LOG_MAX);
+}
+
+/* The IOMMU enabled 8-bit PASIDs (for a device with the capability, write_config(8)). */
+static void iommu_pasids_8(void)
+{
+	K.max_pasid_log2 = 8;
+}
+
+/* A device with 8-bit PASIDs that the IOMMU enabled. */
+static void pasid_device_8(void)
+{
+	write_config(8);
+	iommu_pasids_8();
+}
+
+static unsigned hwpts(uint32_t *ids, bool *compat)
+{
+	unsigned n = 0;
+
+	for (unsigned d = 0; d < MAX_OBJS; d++)
+		if (K.objs[d].type == OBJ_HWPT) {
+			ids[n] = d + 1;
+			compat[n++] = K.objs[d].pasid_compat;
+		}
+	return n;
+}
+
+static void assert_ops(const char *const *want, unsigned n)
+{
+	pthread_mutex_lock(&K.lock);
+	for (unsigned i = 0; i < MIN(n, K.n_ops); i++)
+		ck_assert_msg(streq(K.ops[i], want[i]), "op %u: %s, expected %s", i, K.ops[i],
+			      want[i]);
+	ck_assert_uint_eq(K.n_ops, n);
+	K.n_ops = 0;
+	pthread_mutex_unlock(&K.lock);
+}
+
+static uint32_t pasid_hwpt(uint32_t pasid)
+{
+	int slot = pasid_slot(pasid);
+
+	return slot < 0 ? 0 : K.pasids[slot].hwpt;
+}
+
+/* (a) 6.12: the kernel is what is missing, even for a device without PASIDs. */
+START_TEST(test_pasid_kernel_lacks)
+{
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Attach]\nPoints=RID 1\n[Traffic]\nEnable=no\n");
+	_cleanup_(scenario_freep) Scenario *rid = scenario("[Traffic]\nEnable=no\n");
+	_cleanup_free_ char *error = NULL, *want = NULL;
+	struct utsname u;
+	void *ctx = NULL;
+
+	write_config(-1);
+	K.pasid_abi = false;
+	ck_assert_int_eq(uname(&u), 0);
+	ck_assert_int_ge(
+		asprintf(&want,
+			 "kernel lacks PASID attach: VFIO_DEVICE_ATTACH_PASID needs Linux 6.15 or "
+			 "newer (this kernel: %s); [Attach] Points= lists PASID 1 (use Points=RID)",
+			 u.release),
+		0);
+	ck_assert_int_eq(do_setup(s, &ctx, &error), -EOPNOTSUPP);
+	ck_assert_ptr_null(ctx);
+	ck_assert_str_eq(error, want);
+	/* Nothing was attached, allocated or asked of the IOMMU first. */
+	ck_assert_uint_eq(K.attaches + K.pasid_attaches + K.hw_infos, 0);
+	assert_released();
+
+	/* A RID-only scenario does not probe: it runs on 6.12 as it always did. */
+	ck_assert_int_eq(do_setup(rid, &ctx, NULL), 0);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	ck_assert_int_eq(backend_vfio.replace(ctx, 0, 1), 0);
+	backend_vfio.teardown(ctx);
+	assert_released();
+
+	/* 6.15+ with a VFIO driver that has no PASID ops for this device */
+	error = mfree(error);
+	K.pasid_abi = true;
+	K.pasid_no_ops = true;
+	pasid_device_8();
+	ck_assert_int_eq(do_setup(s, &ctx, &error), -EOPNOTSUPP);
+	ck_assert_str_eq(error, "the VFIO driver of 0000:00:03.0 (vfio-pci) cannot attach PASIDs: "
+				"VFIO_DEVICE_ATTACH_PASID failed with Operation not supported "
+				"(EOPNOTSUPP)");
+	ck_assert_uint_eq(K.hw_infos, 0);
+	assert_released();
+}
+END_TEST
+
+/* (b) A device that cannot do PASIDs, however the kernel learns it; nothing gets attached. */
+START_TEST(test_pasid_no_capability)
+{
+	static const char no_cap[] = EDU_NAME
+		" has no PASID capability: its config space lists no PCI PASID extended "
+		"capability (ID 0x1B), so it cannot issue DMA tagged with a PASID; [Attach] "
+		"Points= lists PASID 3 (use Points=RID, or a PASID-capable device)";
+	static const struct {
+		int config; /* write_config(), or -2: no config file */
+		uint8_t max_pasid_log2;
+		const char *error;
+	} cases[] = {
+		/* QEMU's edu: conventional PCI, no extended capabilities at all */
+		{-1, 0, no_cap},
+		/* PCIe without PASID: an IOMMU claiming PASIDs does not make it capable */
+		{0, 20, no_cap},
+		/* the capability is there, the IOMMU did not enable it */
+		{8, 0,
+		 EDU_NAME " has a PCI PASID capability (Max PASID Width 8), but the IOMMU did not "
+			  "enable PASID for it (IOMMU_GET_HW_INFO: max_pasid_log2 0): an IOMMU "
+			  "without PASID support, or VT-d not in scalable mode "
+			  "(intel_iommu=on,sm_on; QEMU: x-scalable-mode=on,x-pasid-mode=on); "
+			  "[Attach] Points= lists PASID 3"},
+		/* config space unreadable: IOMMU_GET_HW_INFO alone says no */
+		{-2, 0,
+		 EDU_NAME " has no PASID capability enabled by the IOMMU (IOMMU_GET_HW_INFO: "
+			  "max_pasid_log2 0): the device has no PCI PASID capability, or the IOMMU "
+			  "lacks PASID support; [Attach] Points= lists PASID 3 (use Points=RID)"},
+	};
+	_cleanup_(scenario_freep) Scenario *s = scenario("[Attach]\nPoints=RID 3 4\n");
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *error = NULL;
+		char path[PATH_MAX];
+		void *ctx = NULL;
+
+		k_reset();
+		if (cases[i].config >= -1)
+			write_config(cases[i].config);
+		else {
+			fake_path(path, sizeof(path), "%s/bus/pci/devices/%s/config", fs->sys, EDU);
+			(void)unlink(path);
+		}
+		K.max_pasid_log2 = cases[i].max_pasid_log2;
+		ck_assert_int_eq(do_setup(s, &ctx, &error), -EOPNOTSUPP);
+		ck_assert_msg(streq_ptr(error, cases[i].error), "case %zu: %s", i, strempty(error));
+		ck_assert_uint_eq(K.attaches + K.pasid_attaches, 0);
+		ck_assert_uint_eq(config_command(), 0);
+		assert_released();
+	}
+}
+END_TEST
+
+/* (c) PASIDs beyond 2^max_pasid_log2: named with the limit, before anything is attached. */
+START_TEST(test_pasid_beyond_max)
+{
+	_cleanup_(scenario_freep) Scenario *over =
+		scenario("[Attach]\nPoints=RID 1 255 256 0x1000\n[Traffic]\nEnable=no\n");
+	_cleanup_(scenario_freep) Scenario *edge =
+		scenario("[Attach]\nPoints=RID 255\n[Traffic]\nEnable=no\n");
+	_cleanup_(scenario_freep) Scenario *narrow =
+		scenario("[Attach]\nPoints=RID 31 32\n[Traffic]\nEnable=no\n");
+	_cleanup_free_ char *error = NULL;
+	char path[PATH_MAX];
+	void *ctx = NULL;
+
+	pasid_device_8();
+	ck_assert_int_eq(do_setup(over, &ctx, &error), -ERANGE);
+	ck_assert_str_eq(error, "[Attach] Points= PASID 256 (and 1 more of its PASIDs) is beyond "
+				"what " EDU_NAME " supports: IOMMU_GET_HW_INFO reports "
+				"max_pasid_log2 8; its PCI PASID capability says Max PASID Width "
+				"8, so its PASIDs are 1 to 255 (below 256)");
+	ck_assert_uint_eq(K.attaches + K.pasid_attaches, 0);
+	assert_released();
+
+	/* The last PASID below the limit is fine. */
+	ck_assert_int_eq(do_setup(edge, &ctx, NULL), 0);
+	backend_vfio.teardown(ctx);
+	assert_released();
+
+	/* An IOMMU with fewer PASID bits than the device: the IOMMU's figure counts. */
+	error = mfree(error);
+	write_config(20);
+	K.max_pasid_log2 = 5;
+	ck_assert_int_eq(do_setup(narrow, &ctx, &error), -ERANGE);
+	ck_assert_str_eq(error, "[Attach] Points= PASID 32 is beyond what " EDU_NAME
+				" supports: IOMMU_GET_HW_INFO reports max_pasid_log2 5; its PCI "
+				"PASID capability says Max PASID Width 20, so its PASIDs are 1 to "
+				"31 (below 32)");
+	assert_released();
+
+	/* Without config space to read, max_pasid_log2 alone sets the limit. */
+	error = mfree(error);
+	fake_path(path, sizeof(path), "%s/bus/pci/devices/%s/config", fs->sys, EDU);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(do_setup(narrow, &ctx, &error), -ERANGE);
+	ck_assert_str_eq(error, "[Attach] Points= PASID 32 is beyond what " EDU_NAME
+				" supports: IOMMU_GET_HW_INFO reports max_pasid_log2 5, so its "
+				"PASIDs are 1 to 31 (below 32)");
+	assert_released();
+}
+END_TEST
+
+/* RID and PASIDs in one scenario: PASID-compatible HWPTs, attach, replace, detach. */
+START_TEST(test_pasid_lifecycle)
+{
+	static const char *const trial[] = {"A:1", "A:RID", "A:2",   "A:200",
+					    "D:1", "D:2",   "D:200", "D:RID"};
+	static const char *const attach[] = {"A:1", "A:RID", "A:2", "A:200"};
+	static const char *const detach[] = {"D:RID", "D:200", "D:1", "D:2"};
+	_cleanup_(scenario_freep) Scenario *s = scenario(
+		"[Attach]\nPoints=1 RID 2 200\n[Domains]\nCount=3\n[Traffic]\nEnable=no\n");
+	_cleanup_free_ char *error = NULL, *json = NULL;
+	uint32_t hwpt[8];
+	bool compat[8];
+	JsonWriter j;
+	void *ctx = NULL;
+
+	pasid_device_8();
+	ck_assert_int_eq(do_setup(s, &ctx, &error), 0);
+	ck_assert_ptr_null(error);
+	/* Every HWPT may carry PASIDs, the RID's too (iommufd_hwpt_pasid_compat()). */
+	ck_assert_uint_eq(hwpts(hwpt, compat), 3);
+	for (unsigned d = 0; d < 3; d++)
+		ck_assert(compat[d]);
+	/* The trial attachment in point order, undone PASIDs first: nothing is left attached. */
+	assert_ops(trial, ELEMENTSOF(trial));
+	ck_assert_uint_eq(K.attached, 0);
+	ck_assert_uint_eq(K.n_pasids, 0);
+
+	for (unsigned ap = 0; ap < 4; ap++)
+		ck_assert_int_eq(backend_vfio.attach(ctx, ap, 0), 0);
+	assert_ops(attach, ELEMENTSOF(attach));
+	ck_assert_uint_eq(K.attached, hwpt[0]);
+	ck_assert_uint_eq(pasid_hwpt(200), hwpt[0]);
+
+	/* Re-attaching an attached PASID replaces its HWPT. */
+	for (unsigned i = 1; i <= 6; i++)
+		for (unsigned ap = 0; ap < 4; ap++)
+			ck_assert_int_eq(backend_vfio.replace(ctx, ap, (i + ap) % 3), 0);
+	ck_assert_uint_eq(K.replaces, 6);
+	ck_assert_uint_eq(K.pasid_replaces, 18);
+	ck_assert_uint_eq(K.pasid_attaches, 3 + 3); /* trial + attach */
+	ck_assert_uint_eq(pasid_hwpt(1), hwpt[(6 + 0) % 3]);
+	ck_assert_uint_eq(K.attached, hwpt[(6 + 1) % 3]);
+	ck_assert_uint_eq(pasid_hwpt(2), hwpt[(6 + 2) % 3]);
+	ck_assert_uint_eq(pasid_hwpt(200), hwpt[(6 + 3) % 3]);
+	ck_assert_int_eq(backend_vfio.replace(ctx, 4, 0), -EINVAL);
+	ck_assert_int_eq(backend_vfio.replace(ctx, 0, 3), -EINVAL);
+
+	json_init(&j);
+	json_object_begin(&j, NULL);
+	backend_vfio.describe(ctx, &j);
+	json_object_end(&j);
+	json = json_finish(&j, NULL);
+	ck_assert_ptr_nonnull(json);
+	ck_assert_ptr_nonnull(strstr(json, "\"hwpt_alloc_pasid\":true,\"pasid\":{"
+					   "\"max_pasid_log2\":8,\"pci_max_pasid_width\":8}"));
+	ck_assert_ptr_nonnull(strstr(
+		json, "\"replacements\":24,\"points\":["
+		      "{\"point\":\"PASID 1\",\"pasid\":1,\"attached\":true,\"replacements\":6},"
+		      "{\"point\":\"RID\",\"pasid\":null,\"attached\":true,\"replacements\":6},"
+		      "{\"point\":\"PASID 2\",\"pasid\":2,\"attached\":true,\"replacements\":6},"
+		      "{\"point\":\"PASID 200\",\"pasid\":200,\"attached\":true,"
+		      "\"replacements\":6}]"));
+
+	/* The RID may go first; the PASIDs stay on their HWPTs meanwhile. */
+	ck_assert_int_eq(backend_vfio.detach(ctx, 1), 0);
+	ck_assert_int_eq(backend_vfio.replace(ctx, 3, 0), 0);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 3), 0);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 3), 0); /* twice is fine */
+	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 2), 0);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 4), -EINVAL);
+	assert_ops(detach, ELEMENTSOF(detach));
+	backend_vfio.teardown(ctx);
+	assert_ops(NULL, 0);
+	assert_released();
+}
+END_TEST
+
+/* Torn down with everything attached: every PASID goes before the RID, then the HWPTs. */
+START_TEST(test_pasid_teardown_while_attached)
+{
+	static const char *const want[] = {"D:7", "D:9", "D:RID"};
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Attach]\nPoints=RID 7 9\n[Traffic]\nEnable=no\n");
+	void *ctx = NULL;
+
+	pasid_device_8();
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	K.n_ops = 0;
+	for (unsigned ap = 0; ap < 3; ap++)
+		ck_assert_int_eq(backend_vfio.attach(ctx, ap, 1), 0);
+	K.n_ops = 0;
+	backend_vfio.teardown(ctx);
+	assert_ops(want, ELEMENTSOF(want));
+	assert_released();
+}
+END_TEST
+
+/* (d) The device is fine, the kernel refuses at attach: in words, and nothing stays attached. */
+START_TEST(test_pasid_attach_refused)
+{
+	static const struct {
+		int pasid_errno;
+		bool drops_pasid;
+		bool no_pasid_domains;
+		int r;
+		const char *error; /* after "…(HWPT n) failed: " for attach errors */
+	} cases[] = {
+		{EOPNOTSUPP, false, false, -EOPNOTSUPP,
+		 "Operation not supported (EOPNOTSUPP): the IOMMU driver cannot attach PASIDs of "
+		 "this device (no PASID support in the IOMMU, e.g. VT-d without ECAP.PASID, or a "
+		 "domain type without PASID support)"},
+		{EBUSY, false, false, -EBUSY,
+		 "Device or resource busy (EBUSY): the PASID is in use already (by the kernel, SVA "
+		 "or another domain), the device is being reset, or its translation was inherited "
+		 "from a previous kernel"},
+		/* iommufd_hwpt_pasid_compat(): HWPTs that came out without PASID support */
+		{0, true, false, -EINVAL,
+		 "Invalid argument (EINVAL): the PASID is beyond the device's limit, the HWPT or "
+		 "the RID's HWPT is not PASID-compatible (IOMMU_HWPT_ALLOC_PASID), or the HWPT's "
+		 "domain does not suit this device's IOMMU"},
+		{0, false, true, -EOPNOTSUPP,
+		 "IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for 0000:00:03.0, domain 0 failed: "
+		 "Operation not supported (EOPNOTSUPP) (the IOMMU driver cannot make "
+		 "PASID-capable domains for this device)"},
+	};
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Attach]\nPoints=RID 1 2\n[Traffic]\nEnable=yes\n");
+
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+		_cleanup_free_ char *error = NULL;
+		char want[512];
+		void *ctx = NULL;
+
+		k_reset();
+		pasid_device_8();
+		K.pasid_errno = cases[i].pasid_errno;
+		K.hwpt_drops_pasid = cases[i].drops_pasid;
+		K.no_pasid_domains = cases[i].no_pasid_domains;
+		ck_assert_int_eq(do_setup(s, &ctx, &error), cases[i].r);
+		/* Ids count from 1 after k_reset(): IOAS 1, its HWPT 2, IOAS 3, HWPT 4. */
+		if (cases[i].no_pasid_domains)
+			snprintf(want, sizeof(want), "%s", cases[i].error);
+		else
+			snprintf(
+				want, sizeof(want),
+				"attaching PASID 1 of 0000:00:03.0 to domain 0 (HWPT 2) failed: %s",
+				cases[i].error);
+		ck_assert_msg(streq_ptr(error, want), "case %zu: %s", i, strempty(error));
+		/* The RID's trial attachment was undone as well. */
+		assert_released();
+		ck_assert_uint_eq(config_command(), 0);
+	}
+}
+END_TEST
+
+/* Every failing ioctl of a PASID setup (probe, GET_HW_INFO, trial attach) leaves nothing. */
+START_TEST(test_pasid_setup_failures)
+{
+	write_config(8);
+	setup_failures("[Attach]\nPoints=RID 1 2\n[Domains]\nCount=2\n[Traffic]\nEnable=yes\n",
+		       "vfio-pci", iommu_pasids_8);
+}
+END_TEST
+
+typedef struct PointReplacer {
+	void *ctx;
+	unsigned ap, n;
+} PointReplacer;
+
+static void *point_replacer_main(void *userdata)
+{
+	PointReplacer *r = userdata;
+
+	for (unsigned i = 1; i <= r->n; i++) {
+		attach_point_window_open(&aps[r->ap]);
+		ck_assert_int_eq(backend_vfio.replace(r->ctx, r->ap, i % 2), 0);
+		attach_point_window_close(&aps[r->ap], now_ns(CLOCK_MONOTONIC));
+	}
+	return NULL;
+}
+
+/*
+ * One worker per point replacing at once, as the run engine does, with DMA
+ * through the RID: the PASIDs' replacements never disturb it, and each
+ * point's count is its own.
+ */
+START_TEST(test_pasid_concurrent)
+{
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Attach]\nPoints=3 RID 1 2\n[Replace]\nCount=1000\n");
+	PointReplacer r[4];
+	pthread_t t[4];
+	BackendCounters c;
+	void *ctx = NULL;
+
+	pasid_device_8();
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	for (unsigned ap = 0; ap < 4; ap++)
+		ck_assert_int_eq(backend_vfio.attach(ctx, ap, 0), 0);
+	ck_assert_int_eq(backend_vfio.traffic_start(ctx), 0);
+	for (unsigned ap = 0; ap < 4; ap++) {
+		r[ap] = (PointReplacer){.ctx = ctx, .ap = ap, .n = 500 + 100 * ap};
+		ck_assert_int_eq(pthread_create(&t[ap], NULL, point_replacer_main, &r[ap]), 0);
+	}
+	for (unsigned ap = 0; ap < 4; ap++)
+		pthread_join(t[ap], NULL);
+	usleep(100 * 1000);
+	backend_vfio.traffic_stop(ctx);
+
+	ck_assert_uint_eq(K.replaces, 600);
+	ck_assert_uint_eq(K.pasid_replaces, 500 + 700 + 800);
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_ok, 0);
+	ck_assert_uint_eq(c.dma_errors, 0);
+	backend_vfio.teardown(ctx);
+	assert_released();
+}
+END_TEST
+
 /* ---------------- the edu driver on its own ---------------- */
 
 #define RAM_IOVA UINT64_C(0x200000)
@@ -1365,6 +1977,14 @@ static Suite *vfio_suite(void)
 	tcase_add_test(tc, test_traffic_missing_range);
 	tcase_add_test(tc, test_traffic_device_removed);
 	tcase_add_test(tc, test_traffic_timeout);
+	tcase_add_test(tc, test_pasid_kernel_lacks);
+	tcase_add_test(tc, test_pasid_no_capability);
+	tcase_add_test(tc, test_pasid_beyond_max);
+	tcase_add_test(tc, test_pasid_lifecycle);
+	tcase_add_test(tc, test_pasid_teardown_while_attached);
+	tcase_add_test(tc, test_pasid_attach_refused);
+	tcase_add_test(tc, test_pasid_setup_failures);
+	tcase_add_test(tc, test_pasid_concurrent);
 	suite_add_tcase(s, tc);
 	return s;
 }

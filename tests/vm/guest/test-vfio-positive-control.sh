@@ -59,9 +59,10 @@ verify=$(jget "$OUT" '.faults_by_source["dma-verify"].total')
 [[ $(jget "$OUT" .dma_errors) -eq $errors ]] || fail "run counts $(jget "$OUT" .dma_errors) DMA errors, backend $errors"
 [[ $(jget "$dma" '[.by_reason[]] | add') -eq $errors ]] || fail "failure reasons do not add up to $errors: $(jgetc "$dma" .by_reason)"
 
-# The kernel saw the faults, and so did the daemon's kmsg reader.
+# The kernel saw the faults, and so did the daemon's kmsg reader. 6.12 prints
+# the requester as [00:03.0], 7.2 with its PCI segment as [0000:00:03.0].
 bdf_short=${EDU_BDF#0000:}
-kernel_faults=$(kmsg_since "$mark" | grep -c "DMAR: \[DMA .*device \[$bdf_short\]" || true)
+kernel_faults=$(kmsg_since "$mark" | grep -cE "DMAR: \[DMA .*device \[(0000:)?$bdf_short\]" || true)
 echo "kernel log: $kernel_faults DMAR fault lines for $bdf_short (rate-limited by the kernel)"
 kmsg_since "$mark" | grep 'DMAR: ' | head -n 4
 [[ $kernel_faults -gt 0 ]] || fail "no DMAR fault line for $bdf_short in the kernel log"
