@@ -18,6 +18,27 @@
  * destroying the device does), so detach() parks it on IOAS 0 instead; see
  * mock_detach().
  *
+ * PASID attachment points (kernel ≥ 6.15): the device is created with
+ * IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS and MOCK_FLAGS_DEVICE_PASID (20 PASID
+ * bits), and every domain HWPT is allocated with IOMMU_HWPT_ALLOC_PASID:
+ * iommufd_hwpt_pasid_compat() refuses a PASID attach unless both the PASID's
+ * HWPT and the RID's are PASID-compatible, and refuses to move the RID to an
+ * incompatible HWPT while any PASID is attached. The automatic HWPT the
+ * device is born on is not compatible, so setup() moves the RID to a
+ * PASID-compatible HWPT of IOAS 0 of its own (rid_hwpt_id) before any PASID
+ * is attached, and detach() parks the RID there rather than on an automatic
+ * HWPT. A PASID point is attached, replaced and detached with
+ * IOMMU_TEST_OP_PASID_ATTACH/_REPLACE/_DETACH; teardown() detaches whatever
+ * PASID is still attached before the device goes, since the kernel waits
+ * for those attachments when the device is destroyed.
+ *
+ * Where the kernel has IOMMU_TEST_OP_PASID_CHECK_HWPT (6.15; it works for
+ * the RID too, as PASID 0), every point's worker asks the kernel after each
+ * MOCK_CHECK_EVERY replacements, and detach() once more, whether the point
+ * is on the HWPT the daemon last attached. A disagreement fails the run
+ * (EBADE) with a reason naming the point and the HWPT; detach() verifies
+ * with hwpt_id 0 that a PASID is detached.
+ *
  * With [Traffic] Engine=iopf the domains are fault-capable instead, the way
  * the kernel's selftests build them (tools/testing/selftests/iommu/iommufd.c,
  * iommufd_hwpt_alloc nested): before anything else a fault queue
@@ -33,8 +54,10 @@
  * Its Describe() members ("backend_info"): engine, stdev_id, idev_id,
  * initial_hwpt_id, parked_hwpt_id (0 until detach), iova, map_size,
  * domains [{index, kind (paging|nested), ioas_id, hwpt_id, maps_dma_range}];
- * with Engine=iopf also fault_id, nest_parent_hwpt_id and iopf {…} (see
- * mock-iopf.h and docs/dbus-api.md).
+ * device_pasid, max_pasid_log2, rid_hwpt_id, pasids_detached_verified,
+ * hwpt_checks {…} and points [{…}] for the PASID attachments and the
+ * CHECK_HWPT counts; with Engine=iopf also fault_id, nest_parent_hwpt_id and
+ * iopf {…} (see mock-iopf.h and docs/dbus-api.md).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +67,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 
 #include "backend.h"
 #include "iommufd-ioctl.h"
@@ -53,6 +77,14 @@
 
 #define MOCK_DEVICE_ID		"mock0"
 #define MOCK_DEVICE_DESCRIPTION "iommufd selftest mock device (CONFIG_IOMMUFD_TEST)"
+/*
+ * Replacements of one point between two IOMMU_TEST_OP_PASID_CHECK_HWPT: rare
+ * enough not to show in the rate (one more ioctl per 1024), often enough that
+ * a kernel losing track of an attachment is caught within the run.
+ */
+#define MOCK_CHECK_EVERY 1024
+/* IOMMU_TEST_OP_PASID_CHECK_HWPT's name for the RID's attachment. */
+#define MOCK_NO_PASID 0u
 
 /* Object ids: iommufd hands out ids from 1, so 0 means "not created". */
 typedef struct MockDomain {
@@ -61,9 +93,33 @@ typedef struct MockDomain {
 	bool mapped; /* the buffer is mapped at IOVA in this IOAS */
 } MockDomain;
 
+/*
+ * One attachment point. The worker that owns the point writes hwpt_id and the
+ * counters, Describe() on the main thread reads them: single-writer relaxed
+ * atomics, and a cache line per point so workers do not share one.
+ */
+typedef struct MockPoint {
+	_Alignas(CACHELINE) uint32_t pasid; /* ATTACH_POINT_RID or the PASID */
+	uint32_t hwpt_id;		    /* what the daemon attached last; 0: nothing */
+	uint32_t since_check;		    /* replacements since the last check (worker only) */
+	bool attached;	       /* PASID: attached; teardown() must detach it (main thread) */
+	bool detach_verified;  /* PASID: CHECK_HWPT with hwpt_id 0 agreed after the detach */
+	uint64_t checks;       /* CHECK_HWPT that agreed */
+	uint64_t mismatches;   /* … that said the point is not on hwpt_id */
+	uint64_t check_errors; /* … that failed otherwise */
+} MockPoint;
+
 typedef struct MockBackend {
-	int fd;	   /* /dev/iommu */
-	bool iopf; /* Engine=iopf: nested fault-capable domains, page request injection */
+	int fd;		 /* /dev/iommu */
+	bool iopf;	 /* Engine=iopf: nested fault-capable domains, page request injection */
+	bool pasid;	 /* the scenario has PASID points: PASID device, PASID-compatible HWPTs */
+	bool checks;	 /* the kernel has IOMMU_TEST_OP_PASID_CHECK_HWPT: every point is checked */
+	FaultSink *sink; /* where a failed check fails the run (may be NULL in tests) */
+	MockPoint *points;
+	size_t n_points;
+	uint8_t max_pasid_log2; /* IOMMU_GET_HW_INFO of the device; 0 if unknown */
+	uint32_t rid_hwpt_id;	/* PASID mode: the RID's PASID-compatible HWPT of IOAS 0 */
+	uint64_t pasids_detached_verified; /* main thread */
 	void *buf;
 	uint64_t iova;
 	uint64_t map_size;
@@ -126,6 +182,35 @@ static int mock_probe(const DaemonEnv *env, char **reason)
 	return 0;
 }
 
+/*
+ * Does the kernel have the PASID test ops (6.15)? IOMMU_TEST_OP_PASID_CHECK_HWPT
+ * of stdev 0, which no object can have: a kernel that knows the op looks the
+ * device up and answers ENOENT, one that does not answers EOPNOTSUPP, without
+ * CONFIG_IOMMUFD_TEST ENOTTY. Nothing is created. 1 yes, 0 no, <0 other errors.
+ */
+static int probe_pasid_ops(int fd)
+{
+	int r = iommufd_test_pasid_check_hwpt(fd, 0, 1, 0);
+
+	switch (r) {
+	case -ENOENT:
+	case -EINVAL:
+	case 0:
+		return 1;
+	case -EOPNOTSUPP:
+	case -ENOTTY:
+		return 0;
+	default:
+		return r;
+	}
+}
+
+/* "6.12.38" for messages about what this kernel lacks. */
+static const char *kernel_release(struct utsname *u)
+{
+	return uname(u) == 0 ? u->release : "unknown";
+}
+
 static int mock_list_devices(const DaemonEnv *env, BackendDevice **ret, size_t *ret_n)
 {
 	/* A mock device exists only while a run holds it; any run can make one. */
@@ -143,7 +228,19 @@ static int mock_device_info(const DaemonEnv *env, const char *id, JsonWriter *j,
 	json_string(j, "kernel_interface", "IOMMU_TEST_CMD (CONFIG_IOMMUFD_TEST)");
 	json_u64(j, "aperture_start", MOCK_APERTURE_START);
 	json_u64(j, "aperture_last", MOCK_APERTURE_LAST);
-	json_bool(j, "pasid", false); /* PASID test ops are not driven yet */
+	{
+		_cleanup_close_ int fd = -EBADF;
+		int r = iommufd_open(env->dev_iommu, &fd);
+
+		if (r >= 0)
+			r = probe_pasid_ops(fd);
+		/* A mock device made with MOCK_FLAGS_DEVICE_PASID, where the PASID ops exist. */
+		json_bool(j, "pasid", r > 0);
+		if (r > 0)
+			json_u64(j, "pasid_width", MOCK_PASID_WIDTH);
+		else
+			json_null(j, "pasid_width");
+	}
 	json_null(j, "dma_engine");
 	return 0;
 }
@@ -161,6 +258,98 @@ static void destroy_object(MockBackend *b, uint32_t *id, const char *what)
 	*id = 0;
 }
 
+static uint32_t point_pasid(const MockPoint *p)
+{
+	return p->pasid == ATTACH_POINT_RID ? MOCK_NO_PASID : p->pasid;
+}
+
+static void counter_inc(uint64_t *c)
+{
+	/* Single writer: a plain add, published for Describe() on the main thread. */
+	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/*
+ * Asks the kernel whether point p is on HWPT hwpt (the one the daemon
+ * attached last) and fails the run when it is not: the replace ioctls all
+ * succeeded, yet the kernel holds another attachment than the one the run
+ * measures. Called by the point's worker, or by the main thread at detach.
+ */
+static int check_point(MockBackend *b, MockPoint *p, uint32_t hwpt, const char *when)
+{
+	char where[32], reason[256], e[96];
+	int r;
+
+	r = iommufd_test_pasid_check_hwpt(b->fd, b->stdev_id, point_pasid(p), hwpt);
+	if (r >= 0) {
+		counter_inc(&p->checks);
+		return 0;
+	}
+	attach_point_to_string(p->pasid, where, sizeof(where));
+	if (r == -EINVAL) {
+		counter_inc(&p->mismatches);
+		snprintf(reason, sizeof(reason),
+			 "%s: the kernel does not hold HWPT %" PRIu32
+			 " that the daemon attached (IOMMU_TEST_OP_PASID_CHECK_HWPT %s disagrees)",
+			 where, hwpt, when);
+		r = -EBADE;
+	} else {
+		counter_inc(&p->check_errors);
+		snprintf(reason, sizeof(reason),
+			 "%s: IOMMU_TEST_OP_PASID_CHECK_HWPT of HWPT %" PRIu32 " %s failed: %s",
+			 where, hwpt, when, errno_text(r, e, sizeof(e)));
+	}
+	/* The first failure of a run wins; the worker's own "replace failed" comes after. */
+	if (b->sink)
+		fault_sink_fail(b->sink, r, reason);
+	return r;
+}
+
+/*
+ * Detaches a PASID and verifies with CHECK_HWPT hwpt_id 0 that the kernel
+ * agrees. Stays marked attached when the kernel does not agree, so that
+ * teardown() tries again. verify_attached: check the HWPT first (detach()).
+ */
+static int detach_pasid(MockBackend *b, MockPoint *p, bool verify_attached)
+{
+	char where[32], reason[256], e[96];
+	int r = 0, k;
+
+	if (!p->attached)
+		return 0;
+	if (verify_attached && b->checks)
+		r = check_point(b, p, p->hwpt_id, "at detach");
+	k = iommufd_test_pasid_detach(b->fd, b->stdev_id, p->pasid);
+	if (k < 0) {
+		log_debug_errno(k,
+				"mock: IOMMU_TEST_OP_PASID_DETACH of PASID %" PRIu32 " failed: %m",
+				p->pasid);
+		return r < 0 ? r : k;
+	}
+	k = iommufd_test_pasid_check_hwpt(b->fd, b->stdev_id, p->pasid, 0);
+	if (k >= 0) {
+		p->attached = false;
+		p->detach_verified = true;
+		__atomic_store_n(&p->hwpt_id, 0, __ATOMIC_RELAXED);
+		b->pasids_detached_verified++;
+		return r;
+	}
+	attach_point_to_string(p->pasid, where, sizeof(where));
+	if (k == -EINVAL)
+		snprintf(
+			reason, sizeof(reason),
+			"%s: still attached after IOMMU_TEST_OP_PASID_DETACH (IOMMU_TEST_OP_PASID_CHECK_HWPT with hwpt_id 0 disagrees)",
+			where);
+	else
+		snprintf(reason, sizeof(reason),
+			 "%s: IOMMU_TEST_OP_PASID_CHECK_HWPT after the detach failed: %s", where,
+			 errno_text(k, e, sizeof(e)));
+	if (b->sink)
+		fault_sink_fail(b->sink, k == -EINVAL ? -EBADE : k, reason);
+	log_debug("mock: %s", reason);
+	return r < 0 ? r : k == -EINVAL ? -EBADE : k;
+}
+
 static void mock_teardown(void *ctx)
 {
 	MockBackend *b = ctx;
@@ -170,6 +359,18 @@ static void mock_teardown(void *ctx)
 	/* The injector uses the objects below until it is joined. */
 	b->injector = mock_iopf_free(b->injector);
 	/*
+	 * PASIDs first, also after a setup or attach that failed half way:
+	 * destroying the device does not detach them, the kernel would wait
+	 * for them (and warn) instead.
+	 */
+	for (size_t i = 0; i < b->n_points; i++)
+		if (b->points[i].attached) {
+			log_debug("mock: PASID %" PRIu32
+				  " still attached at teardown, detaching it",
+				  b->points[i].pasid);
+			(void)detach_pasid(b, &b->points[i], false);
+		}
+	/*
 	 * The device first: it holds a reference on whatever HWPT it is
 	 * attached to, and its automatic HWPT goes away with it. Then the
 	 * HWPTs (nested ones hold their parent and the fault queue), which
@@ -178,6 +379,7 @@ static void mock_teardown(void *ctx)
 	 * destroyed; whatever the kernel still queued it answers itself then.
 	 */
 	destroy_object(b, &b->stdev_id, "mock device");
+	destroy_object(b, &b->rid_hwpt_id, "RID HWPT");
 	for (unsigned i = b->n_domains; i-- > 0;)
 		destroy_object(b, &b->domains[i].hwpt_id, "HWPT");
 	destroy_object(b, &b->nest_parent_id, "nest parent HWPT");
@@ -205,6 +407,7 @@ static void mock_teardown(void *ctx)
 	/* Closing the iommufd frees every object a failed destroy above left behind. */
 	safe_close(b->fd);
 	free(b->domains);
+	free(b->points);
 	free(b);
 }
 
@@ -224,12 +427,34 @@ static int check_scenario(const BackendSetup *setup, char **error)
 	if (setup->n_aps != s->n_points)
 		return backend_errorf(error, -EINVAL, "%zu attachment point states for %zu points",
 				      setup->n_aps, s->n_points);
-	for (size_t i = 0; i < s->n_points; i++)
-		if (s->points[i] != ATTACH_POINT_RID)
+	for (size_t i = 0; i < s->n_points; i++) {
+		uint32_t pasid = s->points[i];
+
+		if (pasid == ATTACH_POINT_RID)
+			continue;
+		attach_point_to_string(pasid, where, sizeof(where));
+		/* The parser allows up to PASID_MAX; the mock's width is checked again at setup. */
+		if (pasid == 0 || pasid >= (1u << MOCK_PASID_WIDTH))
+			return backend_errorf(
+				error, -ERANGE,
+				"%s is beyond the mock device's PASID width (MOCK_PASID_WIDTH %u bits: PASIDs 1-%u)",
+				where, MOCK_PASID_WIDTH, (1u << MOCK_PASID_WIDTH) - 1);
+		if (pasid == IOMMU_TEST_PASID_RESERVED)
+			return backend_errorf(
+				error, -EINVAL,
+				"%s is reserved by the kernel's selftest mock (IOMMU_TEST_PASID_RESERVED): its set_dev_pasid fakes a failure on every second attach of PASID %u to test the core's rollback; use another PASID",
+				where, IOMMU_TEST_PASID_RESERVED);
+		/*
+		 * The injector raises page requests on the RID's nested domains
+		 * only; PASID domains that report to the fault queue are not
+		 * built.
+		 */
+		if (streq_ptr(s->engine, "iopf"))
 			return backend_errorf(
 				error, -EOPNOTSUPP,
-				"%s: PASID attachment points on the mock backend need the PASID test ops (kernel ≥ 6.15); not supported yet",
-				attach_point_to_string(s->points[i], where, sizeof(where)));
+				"%s: [Traffic] Engine=iopf injects page requests on the RID only; it cannot run with PASID attachment points (set Points=RID or Engine=none)",
+				where);
+	}
 	if (!streq_ptr(s->engine, "iopf") &&
 	    (s->traffic || (s->engine && !streq(s->engine, "none"))))
 		return backend_errorf(
@@ -295,43 +520,148 @@ static int create_domains(MockBackend *b, Layout layout, char **error)
 
 static int create_device(MockBackend *b, char **error)
 {
+	/* The op iommufd_test_mock_domain() issues for these flags. */
+	const char *op = b->pasid ? "IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS (MOCK_FLAGS_DEVICE_PASID)"
+				  : "IOMMU_TEST_OP_MOCK_DOMAIN";
 	char e[96];
 	int r;
 
-	r = iommufd_test_mock_domain(b->fd, b->domains[0].ioas_id, 0, &b->stdev_id,
+	r = iommufd_test_mock_domain(b->fd, b->domains[0].ioas_id,
+				     b->pasid ? MOCK_FLAGS_DEVICE_PASID : 0, &b->stdev_id,
 				     &b->initial_hwpt_id, &b->idev_id);
 	if (r == -EINVAL)
 		return backend_errorf(
 			error, r,
-			"IOMMU_TEST_OP_MOCK_DOMAIN failed (EINVAL): on kernels up to at least 6.12 the mock device cannot be created while a hardware IOMMU driver (e.g. intel_iommu=on) owns the bus; boot with intel_iommu=off to use the mock backend");
+			"%s failed (EINVAL): on kernels up to at least 6.12 the mock device cannot be created while a hardware IOMMU driver (e.g. intel_iommu=on) owns the bus; boot with intel_iommu=off to use the mock backend",
+			op);
 	if (r == -ENOTTY)
 		return backend_errorf(
 			error, r,
 			"IOMMU_TEST_CMD is not supported: kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
 	if (r < 0)
-		return backend_errorf(error, r,
-				      "IOMMU_TEST_OP_MOCK_DOMAIN on IOAS %" PRIu32 " failed: %s",
+		return backend_errorf(error, r, "%s on IOAS %" PRIu32 " failed: %s", op,
 				      b->domains[0].ioas_id, errno_text(r, e, sizeof(e)));
+	return 0;
+}
+
+/* The PASID ops are there (setup() probed them); a clear word when they are not. */
+static int require_pasid_ops(MockBackend *b, const Scenario *s, char **error)
+{
+	struct utsname u;
+	char where[32], e[96];
+	int r;
+
+	r = probe_pasid_ops(b->fd);
+	if (r > 0)
+		return 0;
+	for (size_t i = 0; i < s->n_points; i++)
+		if (s->points[i] != ATTACH_POINT_RID) {
+			attach_point_to_string(s->points[i], where, sizeof(where));
+			break;
+		}
+	if (r == 0)
+		return backend_errorf(
+			error, -EOPNOTSUPP,
+			"kernel lacks PASID attach: IOMMU_TEST_OP_PASID_ATTACH needs Linux 6.15 or newer (this kernel: %s), so %s cannot be attached on the mock backend",
+			kernel_release(&u), where);
+	return backend_errorf(
+		error, r, "probing the PASID test ops (IOMMU_TEST_OP_PASID_CHECK_HWPT) failed: %s",
+		errno_text(r, e, sizeof(e)));
+}
+
+/*
+ * The device's PASID width as iommufd reports it: every PASID point must be
+ * below 2^max_pasid_log2, or the kernel refuses the attach with a bare EINVAL.
+ */
+static int check_pasid_width(MockBackend *b, const Scenario *s, char **error)
+{
+	char where[32], e[96];
+	uint8_t log2 = 0;
+	int r;
+
+	r = iommufd_get_hw_info(b->fd, b->idev_id, NULL, NULL, NULL, NULL, &log2);
+	if (r < 0) {
+		/* Only a cross-check: the parser and check_scenario() held PASIDs to 20 bits. */
+		log_debug("mock: IOMMU_GET_HW_INFO of device %" PRIu32 " failed: %s", b->idev_id,
+			  errno_text(r, e, sizeof(e)));
+		return 0;
+	}
+	b->max_pasid_log2 = log2;
+	if (log2 == 0)
+		return backend_errorf(
+			error, -EOPNOTSUPP,
+			"the mock device has no PASIDs although created with MOCK_FLAGS_DEVICE_PASID: IOMMU_GET_HW_INFO reports max_pasid_log2=0");
+	for (size_t i = 0; i < s->n_points; i++) {
+		uint32_t pasid = s->points[i];
+
+		if (pasid == ATTACH_POINT_RID || log2 >= 32 || pasid < (1u << log2))
+			continue;
+		return backend_errorf(
+			error, -ERANGE,
+			"%s is beyond the mock device's PASID width: IOMMU_GET_HW_INFO reports max_pasid_log2=%u (PASIDs 1-%u)",
+			attach_point_to_string(pasid, where, sizeof(where)), log2,
+			(1u << log2) - 1);
+	}
 	return 0;
 }
 
 static int create_hwpts(MockBackend *b, char **error)
 {
+	uint32_t flags = b->pasid ? IOMMU_HWPT_ALLOC_PASID : 0;
 	char e[96];
 	int r;
 
 	for (unsigned i = 0; i < b->n_domains; i++) {
 		MockDomain *m = &b->domains[i];
 
-		r = iommufd_hwpt_alloc(b->fd, b->idev_id, m->ioas_id, 0, 0, IOMMU_HWPT_DATA_NONE,
-				       NULL, 0, &m->hwpt_id);
+		r = iommufd_hwpt_alloc(b->fd, b->idev_id, m->ioas_id, flags, 0,
+				       IOMMU_HWPT_DATA_NONE, NULL, 0, &m->hwpt_id);
 		if (r < 0)
-			return backend_errorf(error, r,
-					      "IOMMU_HWPT_ALLOC for domain %u (IOAS %" PRIu32
-					      ", mock device %" PRIu32 ") failed: %s",
-					      i, m->ioas_id, b->idev_id,
-					      errno_text(r, e, sizeof(e)));
+			return backend_errorf(
+				error, r,
+				"IOMMU_HWPT_ALLOC%s for domain %u (IOAS %" PRIu32
+				", mock device %" PRIu32 ") failed: %s%s",
+				b->pasid ? " with IOMMU_HWPT_ALLOC_PASID" : "", i, m->ioas_id,
+				b->idev_id, errno_text(r, e, sizeof(e)),
+				b->pasid && r == -EOPNOTSUPP
+					? "; kernel lacks PASID attach (PASID-compatible HWPTs need Linux 6.15 or newer)"
+					: "");
 	}
+	return 0;
+}
+
+/*
+ * PASID mode: the device was born on an automatic HWPT of IOAS 0, which is
+ * not PASID-compatible, and while it sits there no PASID can be attached.
+ * Give the RID a PASID-compatible HWPT of IOAS 0 of its own before any
+ * attach: the PASIDs can then be attached in any order relative to the RID,
+ * and detach() has somewhere compatible to park the RID while PASIDs are
+ * still attached. The automatic HWPT goes away with the move.
+ */
+static int create_rid_hwpt(MockBackend *b, char **error)
+{
+	uint32_t ioas_id = b->domains[0].ioas_id;
+	char e[96];
+	int r;
+
+	r = iommufd_hwpt_alloc(b->fd, b->idev_id, ioas_id, IOMMU_HWPT_ALLOC_PASID, 0,
+			       IOMMU_HWPT_DATA_NONE, NULL, 0, &b->rid_hwpt_id);
+	if (r < 0)
+		return backend_errorf(
+			error, r,
+			"IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for the RID (IOAS %" PRIu32
+			") failed: %s",
+			ioas_id, errno_text(r, e, sizeof(e)));
+	r = iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->rid_hwpt_id, NULL);
+	if (r < 0)
+		return backend_errorf(
+			error, r,
+			"IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE of the RID to its PASID-compatible HWPT %" PRIu32
+			" failed: %s",
+			b->rid_hwpt_id, errno_text(r, e, sizeof(e)));
+	for (size_t i = 0; i < b->n_points; i++)
+		if (b->points[i].pasid == ATTACH_POINT_RID)
+			b->points[i].hwpt_id = b->rid_hwpt_id;
 	return 0;
 }
 
@@ -443,18 +773,45 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	b->fd = -EBADF;
 	b->fault_fd = -EBADF;
 	b->iopf = streq_ptr(s->engine, "iopf");
+	b->sink = setup->sink;
 	b->iova = s->iova;
 	b->map_size = s->map_size;
-	b->n_domains = s->n_domains;
+	/* teardown() walks domains[] and points[]: their counts are set once they exist. */
 	b->domains = calloc(s->n_domains, sizeof(MockDomain));
 	if (!b->domains) {
 		r = -ENOMEM;
 		goto fail;
 	}
+	b->n_domains = s->n_domains;
+	b->points = aligned_alloc(CACHELINE, s->n_points * sizeof(MockPoint));
+	if (!b->points) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	memset(b->points, 0, s->n_points * sizeof(MockPoint));
+	b->n_points = s->n_points;
+	for (size_t i = 0; i < s->n_points; i++) {
+		b->points[i].pasid = s->points[i];
+		b->pasid = b->pasid || s->points[i] != ATTACH_POINT_RID;
+	}
 
 	r = open_dev_iommu(setup->env, &b->fd, error);
 	if (r < 0)
 		goto fail;
+	/*
+	 * Before any object: a kernel without the PASID ops cannot run a PASID
+	 * scenario at all. Where they exist every point is checked, RID ones
+	 * too; where they do not a RID-only run goes on unchecked.
+	 */
+	if (b->pasid) {
+		r = require_pasid_ops(b, s, error);
+		if (r < 0)
+			goto fail;
+		b->checks = true;
+	} else {
+		r = probe_pasid_ops(b->fd);
+		b->checks = r > 0;
+	}
 	/* First: on a kernel without fault queues nothing else needs to be tried. */
 	if (b->iopf) {
 		r = create_fault_queue(b, error);
@@ -481,9 +838,22 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	r = create_device(b, error);
 	if (r < 0)
 		goto fail;
+	for (size_t i = 0; i < b->n_points; i++)
+		if (b->points[i].pasid == ATTACH_POINT_RID)
+			b->points[i].hwpt_id = b->initial_hwpt_id;
+	if (b->pasid) {
+		r = check_pasid_width(b, s, error);
+		if (r < 0)
+			goto fail;
+	}
 	r = b->iopf ? create_nested_hwpts(b, error) : create_hwpts(b, error);
 	if (r < 0)
 		goto fail;
+	if (b->pasid) {
+		r = create_rid_hwpt(b, error);
+		if (r < 0)
+			goto fail;
+	}
 	if (b->iopf) {
 		r = create_injector(b, setup, error);
 		if (r < 0)
@@ -500,41 +870,101 @@ fail:
 	return r;
 }
 
-/* The hot path: one ioctl, nothing else. ap is always the RID: the mock has no PASIDs here. */
+/*
+ * The hot path: one ioctl, and every MOCK_CHECK_EVERY replacements of the
+ * point a second one asking the kernel whether it agrees.
+ */
 static int mock_replace(void *ctx, unsigned ap, unsigned domain)
 {
 	MockBackend *b = ctx;
+	MockPoint *p;
+	uint32_t hwpt;
+	int r;
 
-	if (_unlikely_(domain >= b->n_domains))
+	if (_unlikely_(domain >= b->n_domains || ap >= b->n_points))
 		return -EINVAL;
-	return iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->domains[domain].hwpt_id,
-						NULL);
+	p = &b->points[ap];
+	hwpt = b->domains[domain].hwpt_id;
+	if (p->pasid == ATTACH_POINT_RID)
+		r = iommufd_test_mock_domain_replace(b->fd, b->stdev_id, hwpt, NULL);
+	else
+		r = iommufd_test_pasid_replace(b->fd, b->stdev_id, p->pasid, hwpt, NULL);
+	if (_unlikely_(r < 0))
+		return r;
+	__atomic_store_n(&p->hwpt_id, hwpt, __ATOMIC_RELAXED);
+	if (b->checks && ++p->since_check >= MOCK_CHECK_EVERY) {
+		p->since_check = 0;
+		return check_point(b, p, hwpt, "after a batch of replacements");
+	}
+	return 0;
 }
 
 /*
- * The first attach is a replace as well: MOCK_DOMAIN already attached the
- * device to an automatic HWPT of IOAS 0.
+ * The RID's first attach is a replace as well: MOCK_DOMAIN already attached
+ * the device to an automatic HWPT of IOAS 0 (or setup() moved it to
+ * rid_hwpt_id). A PASID starts out detached.
  */
 static int mock_attach(void *ctx, unsigned ap, unsigned domain)
 {
-	return mock_replace(ctx, ap, domain);
+	MockBackend *b = ctx;
+	MockPoint *p;
+	uint32_t hwpt;
+	int r;
+
+	if (domain >= b->n_domains || ap >= b->n_points)
+		return -EINVAL;
+	p = &b->points[ap];
+	if (p->pasid == ATTACH_POINT_RID)
+		return mock_replace(ctx, ap, domain);
+	if (p->attached)
+		return -EBUSY;
+	hwpt = b->domains[domain].hwpt_id;
+	r = iommufd_test_pasid_attach(b->fd, b->stdev_id, p->pasid, hwpt, NULL);
+	if (r < 0)
+		return r;
+	p->attached = true;
+	p->detach_verified = false;
+	__atomic_store_n(&p->hwpt_id, hwpt, __ATOMIC_RELAXED);
+	return 0;
 }
 
 /*
- * IOMMU_TEST_CMD has no RID detach: the mock device is attached from birth
- * until IOMMU_DESTROY. Going back to initial_hwpt_id is not possible either:
- * it was an automatic HWPT, which the kernel destroys as soon as the last
- * device leaves it, i.e. at the first attach(). So detach() replaces to IOAS
- * 0 itself, which makes the kernel attach an automatic HWPT of IOAS 0 again:
- * the state MOCK_DOMAIN left the device in. None of the scenario's HWPTs is
- * in use afterwards.
+ * A PASID is detached (IOMMU_TEST_OP_PASID_DETACH), after one last check of
+ * its HWPT and with a check that it is gone. IOMMU_TEST_CMD has no RID
+ * detach: the mock device is attached from birth until IOMMU_DESTROY. Going
+ * back to initial_hwpt_id is not possible either: it was an automatic HWPT,
+ * which the kernel destroys as soon as the last device leaves it, i.e. at the
+ * first attach(). So detach() replaces the RID to IOAS 0 itself, which makes
+ * the kernel attach an automatic HWPT of IOAS 0 again: the state MOCK_DOMAIN
+ * left the device in. In PASID mode that HWPT would not be PASID-compatible,
+ * which the kernel refuses while PASIDs are attached, so the RID goes back to
+ * rid_hwpt_id instead. Either way none of the scenario's HWPTs is in use
+ * afterwards.
  */
 static int mock_detach(void *ctx, unsigned ap)
 {
 	MockBackend *b = ctx;
+	MockPoint *p;
+	int r = 0, k;
 
-	return iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->domains[0].ioas_id,
-						&b->parked_hwpt_id);
+	if (ap >= b->n_points)
+		return -EINVAL;
+	p = &b->points[ap];
+	if (p->pasid != ATTACH_POINT_RID)
+		return detach_pasid(b, p, true);
+
+	if (b->checks && p->hwpt_id)
+		r = check_point(b, p, p->hwpt_id, "at detach");
+	if (b->pasid) {
+		k = iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->rid_hwpt_id, NULL);
+		if (k >= 0)
+			b->parked_hwpt_id = b->rid_hwpt_id;
+	} else
+		k = iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->domains[0].ioas_id,
+						     &b->parked_hwpt_id);
+	if (k >= 0)
+		__atomic_store_n(&p->hwpt_id, b->parked_hwpt_id, __ATOMIC_RELAXED);
+	return r < 0 ? r : k;
 }
 
 static int mock_traffic_start(void *ctx)
@@ -575,6 +1005,62 @@ static void mock_event_dispatch(void *ctx, int fd)
 		mock_iopf_dispatch(b->injector, fd);
 }
 
+/* The PASID attachments and the CHECK_HWPT counts (workers may be running). */
+static void describe_pasid(MockBackend *b, JsonWriter *j)
+{
+	uint64_t checks = 0, mismatches = 0, errors = 0, attached = 0;
+
+	json_bool(j, "device_pasid", b->pasid);
+	if (b->max_pasid_log2)
+		json_u64(j, "max_pasid_log2", b->max_pasid_log2);
+	else
+		json_null(j, "max_pasid_log2");
+	json_u64(j, "rid_hwpt_id", b->rid_hwpt_id);
+	for (size_t i = 0; i < b->n_points; i++) {
+		const MockPoint *p = &b->points[i];
+
+		checks += __atomic_load_n(&p->checks, __ATOMIC_RELAXED);
+		mismatches += __atomic_load_n(&p->mismatches, __ATOMIC_RELAXED);
+		errors += __atomic_load_n(&p->check_errors, __ATOMIC_RELAXED);
+		attached += p->attached;
+	}
+	json_u64(j, "pasids_attached", attached);
+	json_u64(j, "pasids_detached_verified", b->pasids_detached_verified);
+	json_object_begin(j, "hwpt_checks");
+	json_bool(j, "available", b->checks);
+	json_u64(j, "every", MOCK_CHECK_EVERY);
+	json_u64(j, "checks", checks);
+	json_u64(j, "mismatches", mismatches);
+	json_u64(j, "errors", errors);
+	json_object_end(j);
+
+	json_array_begin(j, "points");
+	for (size_t i = 0; i < b->n_points; i++) {
+		const MockPoint *p = &b->points[i];
+		bool rid = p->pasid == ATTACH_POINT_RID;
+		char name[32];
+
+		json_object_begin(j, NULL);
+		json_string(j, "name", attach_point_to_string(p->pasid, name, sizeof(name)));
+		if (rid)
+			json_null(j, "pasid");
+		else
+			json_u64(j, "pasid", p->pasid);
+		json_u64(j, "hwpt_id", __atomic_load_n(&p->hwpt_id, __ATOMIC_RELAXED));
+		/* The RID is always on some HWPT; a PASID only between attach and detach. */
+		json_bool(j, "attached", rid || p->attached);
+		json_u64(j, "checks", __atomic_load_n(&p->checks, __ATOMIC_RELAXED));
+		json_u64(j, "mismatches", __atomic_load_n(&p->mismatches, __ATOMIC_RELAXED));
+		json_u64(j, "check_errors", __atomic_load_n(&p->check_errors, __ATOMIC_RELAXED));
+		if (rid)
+			json_null(j, "detach_verified");
+		else
+			json_bool(j, "detach_verified", p->detach_verified);
+		json_object_end(j);
+	}
+	json_array_end(j);
+}
+
 static void mock_describe(void *ctx, JsonWriter *j)
 {
 	MockBackend *b = ctx;
@@ -604,6 +1090,7 @@ static void mock_describe(void *ctx, JsonWriter *j)
 		json_object_end(j);
 	}
 	json_array_end(j);
+	describe_pasid(b, j);
 	if (b->injector) {
 		json_object_begin(j, "iopf");
 		mock_iopf_describe(b->injector, j);

@@ -20,6 +20,16 @@
  * The queue's fd is a real eventfd, readable while groups wait, so the
  * tests can poll it like the main loop does. Worker, injector and test
  * threads call in concurrently, so every entry point takes one lock.
+ *
+ * With K.pasid_ops it is a 6.15+ kernel (selftest.c, device.c): the mock
+ * device may be made with MOCK_FLAGS_DEVICE_PASID (20 PASID bits, reported
+ * by IOMMU_GET_HW_INFO), HWPTs may be PASID-compatible
+ * (IOMMU_HWPT_ALLOC_PASID), and IOMMU_TEST_OP_PASID_ATTACH/_REPLACE/_DETACH/
+ * _CHECK_HWPT keep a table of PASID attachments under the rules of
+ * iommufd_hwpt_pasid_compat(): a PASID needs a compatible HWPT and a RID on
+ * a compatible one, and the RID cannot leave for an incompatible HWPT (an
+ * automatic one, say) while PASIDs are attached. Destroying the device with
+ * PASIDs attached sets K.warned: the real kernel waits a minute and warns.
  */
 #include <check.h>
 #include <errno.h>
@@ -44,6 +54,10 @@
 #define MAX_OBJS 64
 /* More than the injector ever has outstanding (4096): a fake queue that fills up is a bug. */
 #define FAKE_QUEUE 16384
+/* PASID attachments the fake kernel can hold. */
+#define FAKE_PASIDS 128
+/* The backend's MOCK_CHECK_EVERY: replacements of a point between two CHECK_HWPT. */
+#define MOCK_CHECK_EVERY_TEST 1024
 
 typedef enum ObjType {
 	OBJ_FREE,
@@ -56,11 +70,12 @@ typedef enum ObjType {
 
 typedef struct Obj {
 	ObjType type;
-	bool auto_domain; /* HWPT: created by the kernel for an attach to an IOAS */
-	bool nest_parent; /* HWPT: paging, allocated with IOMMU_HWPT_ALLOC_NEST_PARENT */
-	uint32_t ioas;	  /* paging HWPT: the IOAS it translates */
-	uint32_t parent;  /* nested HWPT: its nest parent */
-	uint32_t fault;	  /* HWPT: its fault queue, 0 for none */
+	bool auto_domain;  /* HWPT: created by the kernel for an attach to an IOAS */
+	bool pasid_compat; /* HWPT: allocated with IOMMU_HWPT_ALLOC_PASID */
+	bool nest_parent;  /* HWPT: paging, allocated with IOMMU_HWPT_ALLOC_NEST_PARENT */
+	uint32_t ioas;	   /* paging HWPT: the IOAS it translates */
+	uint32_t parent;   /* nested HWPT: its nest parent */
+	uint32_t fault;	   /* HWPT: its fault queue, 0 for none */
 	unsigned users; /* IOAS: HWPTs on it; HWPT: devices attached, nested children; FAULT: HWPTs
 			 */
 	bool mapped;	/* IOAS: its one mapping */
@@ -92,6 +107,19 @@ static struct {
 	unsigned fail_nth, seen;
 	int fail_errno;
 	unsigned replaces;
+
+	/* PASIDs (6.15) */
+	bool pasid_ops;		 /* the kernel has them */
+	uint32_t dev_flags;	 /* of the mock device */
+	uint8_t max_pasid_log2;	 /* GET_HW_INFO's answer for a PASID device (default 20) */
+	bool warned;		 /* the device was destroyed with PASIDs attached */
+	uint32_t mismatch_pasid; /* CHECK_HWPT of this PASID (and a HWPT) disagrees; 0: none */
+	bool mismatch_rid;	 /* … of the RID */
+	uint32_t stuck_pasid;	 /* PASID_DETACH of this PASID does nothing */
+	struct {
+		uint32_t pasid, hwpt; /* pasid 0: a free slot */
+	} pasids[FAKE_PASIDS];
+	unsigned pasid_replaces, pasid_checks;
 
 	/* the page request path */
 	uint32_t fault;		       /* the (one) fault queue object */
@@ -233,12 +261,32 @@ static int kauto_domain(uint32_t ioas_id, uint32_t *ret)
 	return 0;
 }
 
+static unsigned kpasids_attached(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < FAKE_PASIDS; i++)
+		n += K.pasids[i].pasid != 0;
+	return n;
+}
+
+static int kpasid_slot(uint32_t pasid)
+{
+	for (unsigned i = 0; i < FAKE_PASIDS; i++)
+		if (K.pasids[i].pasid == pasid)
+			return (int)i;
+	return -1;
+}
+
 static int kattach(uint32_t pt_id, uint32_t *ret)
 {
 	uint32_t target;
 	int e;
 
 	if (kobj(pt_id, OBJ_IOAS)) {
+		/* An automatic domain is never PASID-compatible. */
+		if (kpasids_attached())
+			return EINVAL;
 		e = kauto_domain(pt_id, &target);
 		if (e)
 			return e;
@@ -246,6 +294,8 @@ static int kattach(uint32_t pt_id, uint32_t *ret)
 		target = pt_id;
 	else
 		return ENOENT;
+	if (kpasids_attached() && !K.objs[target].pasid_compat)
+		return EINVAL; /* iommufd_hwpt_pasid_compat() */
 	if (target != K.attached) {
 		K.objs[target].users++;
 		kfault_auto_respond(K.attached);
@@ -297,6 +347,68 @@ static int ktrigger_iopf(const struct iommu_test_cmd *c)
 	return 0;
 }
 
+/* device.c's PASID paths for the mock device; c->id is known to be the device. */
+static int kpasid_cmd(struct iommu_test_cmd *c)
+{
+	uint32_t pasid = c->pasid_attach.pasid, pt = c->pasid_attach.pt_id;
+	int slot = kpasid_slot(pasid);
+	Obj *h;
+
+	switch (c->op) {
+	case IOMMU_TEST_OP_PASID_ATTACH:
+	case IOMMU_TEST_OP_PASID_REPLACE:
+		if (!(K.dev_flags & MOCK_FLAGS_DEVICE_PASID) || pasid == 0 ||
+		    pasid >= (1u << MOCK_PASID_WIDTH))
+			return EINVAL;
+		if (c->op == IOMMU_TEST_OP_PASID_ATTACH && slot >= 0)
+			return EBUSY;
+		if (c->op == IOMMU_TEST_OP_PASID_REPLACE && slot < 0)
+			return EINVAL;
+		h = kobj(pt, OBJ_HWPT);
+		if (!h && kobj(pt, OBJ_IOAS))
+			return EINVAL; /* an automatic domain is not PASID-compatible */
+		if (!h)
+			return ENOENT;
+		if (!h->pasid_compat || !K.objs[K.attached].pasid_compat)
+			return EINVAL;
+		if (slot < 0) {
+			slot = kpasid_slot(0);
+			if (slot < 0)
+				return ENOSPC;
+			K.pasids[slot].pasid = pasid;
+		} else {
+			K.objs[K.pasids[slot].hwpt].users--;
+			K.pasid_replaces++;
+		}
+		K.pasids[slot].hwpt = pt;
+		h->users++;
+		return 0;
+	case IOMMU_TEST_OP_PASID_DETACH:
+		/* Detaching a PASID that is not attached is not an error. */
+		if (slot >= 0 && pasid != K.stuck_pasid) {
+			K.objs[K.pasids[slot].hwpt].users--;
+			K.pasids[slot].pasid = K.pasids[slot].hwpt = 0;
+		}
+		return 0;
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT: {
+		uint32_t want = c->pasid_check.hwpt_id, have;
+
+		K.pasid_checks++;
+		have = c->pasid_check.pasid == 0 ? K.attached : slot >= 0 ? K.pasids[slot].hwpt : 0;
+		if (want == 0)
+			return have ? EINVAL : 0;
+		if (!kobj(want, OBJ_HWPT))
+			return ENOENT;
+		if ((c->pasid_check.pasid == 0 && K.mismatch_rid) ||
+		    (c->pasid_check.pasid && c->pasid_check.pasid == K.mismatch_pasid))
+			return EINVAL;
+		return have == want ? 0 : EINVAL;
+	}
+	default:
+		return EOPNOTSUPP;
+	}
+}
+
 static int ktest_cmd(struct iommu_test_cmd *c)
 {
 	uint32_t hwpt;
@@ -306,8 +418,18 @@ static int ktest_cmd(struct iommu_test_cmd *c)
 		return EINVAL;
 	switch (c->op) {
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
+	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
 		if (K.hw_iommu_owns_bus)
 			return EINVAL;
+		if (c->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS) {
+			uint32_t valid = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |
+					 (K.pasid_ops ? MOCK_FLAGS_DEVICE_PASID : 0);
+
+			if (c->mock_domain_flags.dev_flags & ~valid)
+				return EINVAL; /* 6.12: mock_dev_create() knows no PASID flag */
+			K.dev_flags = c->mock_domain_flags.dev_flags;
+		} else
+			K.dev_flags = 0;
 		if (!kobj(c->id, OBJ_IOAS))
 			return ENOENT;
 		if (K.stdev)
@@ -332,6 +454,15 @@ static int ktest_cmd(struct iommu_test_cmd *c)
 		return 0;
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return ktrigger_iopf(c);
+	case IOMMU_TEST_OP_PASID_ATTACH:
+	case IOMMU_TEST_OP_PASID_REPLACE:
+	case IOMMU_TEST_OP_PASID_DETACH:
+	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
+		if (!K.pasid_ops)
+			return EOPNOTSUPP;
+		if (!K.stdev || c->id != K.stdev)
+			return ENOENT;
+		return kpasid_cmd(c);
 	default:
 		return EOPNOTSUPP;
 	}
@@ -405,6 +536,15 @@ static int kdestroy(uint32_t id)
 		*o = (Obj){};
 		return 0;
 	case OBJ_STDEV:
+		/* The kernel only detaches the RID: it waits for the PASIDs, and warns. */
+		if (kpasids_attached()) {
+			K.warned = true;
+			for (unsigned i = 0; i < FAKE_PASIDS; i++)
+				if (K.pasids[i].pasid) {
+					K.objs[K.pasids[i].hwpt].users--;
+					K.pasids[i].pasid = K.pasids[i].hwpt = 0;
+				}
+		}
 		kfault_auto_respond(K.attached);
 		khwpt_put(K.attached);
 		K.attached = 0;
@@ -466,8 +606,9 @@ static int kernel(unsigned long request, void *arg)
 			return khwpt_alloc_nested(c, parent);
 		if (!ioas)
 			return EINVAL;
-		/* 6.12: a paging HWPT takes no fault queue. */
-		if ((c->flags & ~IOMMU_HWPT_ALLOC_NEST_PARENT) ||
+		/* 6.12: a paging HWPT takes no fault queue; 6.15: it may be PASID-compatible. */
+		if ((c->flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
+				  (K.pasid_ops ? IOMMU_HWPT_ALLOC_PASID : 0))) ||
 		    c->data_type != IOMMU_HWPT_DATA_NONE)
 			return EOPNOTSUPP;
 		if ((c->flags & IOMMU_HWPT_ALLOC_NEST_PARENT) && K.no_nesting)
@@ -479,6 +620,7 @@ static int kernel(unsigned long request, void *arg)
 			return ENOSPC;
 		K.objs[id].ioas = c->pt_id;
 		K.objs[id].nest_parent = c->flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
+		K.objs[id].pasid_compat = c->flags & IOMMU_HWPT_ALLOC_PASID;
 		ioas->users++;
 		c->out_hwpt_id = id;
 		return 0;
@@ -507,6 +649,18 @@ static int kernel(unsigned long request, void *arg)
 		memset(K.responses, 0, sizeof(K.responses));
 		c->out_fault_id = id;
 		c->out_fault_fd = (uint32_t)fd;
+		return 0;
+	}
+	case IOMMU_GET_HW_INFO: {
+		struct iommu_hw_info *c = arg;
+
+		if (!K.idev || c->dev_id != K.idev)
+			return ENOENT;
+		c->out_data_type = 0xfeedbeef; /* IOMMU_HW_INFO_TYPE_SELFTEST */
+		c->data_len = 0;
+		c->out_capabilities = 0;
+		c->out_max_pasid_log2 =
+			K.dev_flags & MOCK_FLAGS_DEVICE_PASID ? K.max_pasid_log2 : 0;
 		return 0;
 	}
 	case IOMMU_DESTROY:
@@ -651,6 +805,7 @@ static void fake_setup(void)
 	memset(&K.objs, 0, sizeof(K) - offsetof(typeof(K), objs));
 	K.fd = -1;
 	K.fault_fd = -1;
+	K.max_pasid_log2 = MOCK_PASID_WIDTH;
 	uapi_ioctl_hook = fake_ioctl;
 	uapi_read_hook = fake_read;
 	uapi_write_hook = fake_write;
@@ -1040,9 +1195,12 @@ typedef struct Refusal {
 } Refusal;
 
 static const Refusal refusals[] = {
-	{{"Attach.Points=RID 5", NULL},
+	{{"Attach.Points=RID 1-3 1024", NULL},
+	 -EINVAL,
+	 "PASID 1024 is reserved by the kernel's selftest mock (IOMMU_TEST_PASID_RESERVED): its set_dev_pasid fakes a failure on every second attach of PASID 1024"},
+	{{"Attach.Points=RID 7", "Traffic.Engine=iopf", NULL},
 	 -EOPNOTSUPP,
-	 "PASID 5: PASID attachment points on the mock backend need the PASID test ops (kernel ≥ 6.15); not supported yet"},
+	 "PASID 7: [Traffic] Engine=iopf injects page requests on the RID only; it cannot run with PASID attachment points"},
 	{{"Scenario.Device=mock1", NULL},
 	 -ENODEV,
 	 "device mock1 does not exist: the mock backend has one device, mock0"},
@@ -1729,6 +1887,473 @@ START_TEST(test_iopf_teardown_while_injecting)
 }
 END_TEST
 
+/* ---- PASID attachment points (6.15) ---- */
+
+static void assert_in(const char *json, const char *want)
+{
+	ck_assert_msg(strstr(json, want), "%s not in %s", want, json);
+}
+
+static uint32_t kpasid_hwpt(uint32_t pasid)
+{
+	int slot = kpasid_slot(pasid);
+
+	ck_assert_msg(slot >= 0, "PASID %u is not attached", pasid);
+	return K.pasids[slot].hwpt;
+}
+
+/* Attaches every point to domain 0, as the run does. */
+static void attach_all(Harness *h)
+{
+	for (unsigned ap = 0; ap < h->s->n_points; ap++)
+		ck_assert_int_eq(backend_mock.attach(h->ctx, ap, 0), 0);
+}
+
+/* The RID and PASIDs side by side: objects, ping-pong, checks, detach, nothing left. */
+START_TEST(test_pasid_lifecycle)
+{
+	_cleanup_free_ char *json = NULL, *after = NULL;
+	uint32_t rid_hwpt, hwpt[2];
+	char want[96];
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-4", NULL}));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	ck_assert_uint_eq(K.dev_flags, MOCK_FLAGS_DEVICE_PASID);
+	/* two domain HWPTs and the RID's own; the automatic one went when the RID moved */
+	ck_assert_uint_eq(kcount(OBJ_HWPT), 3);
+	for (uint32_t id = 1; id < MAX_OBJS; id++)
+		if (K.objs[id].type == OBJ_HWPT) {
+			ck_assert(K.objs[id].pasid_compat);
+			ck_assert(!K.objs[id].auto_domain);
+		}
+	rid_hwpt = K.attached;
+	ck_assert_uint_eq(kpasids_attached(), 0);
+
+	attach_all(&h);
+	ck_assert_uint_eq(kpasids_attached(), 4);
+	hwpt[0] = K.attached;
+	ck_assert_uint_ne(hwpt[0], rid_hwpt);
+	for (uint32_t pasid = 1; pasid <= 4; pasid++)
+		ck_assert_uint_eq(kpasid_hwpt(pasid), hwpt[0]);
+	ck_assert_int_eq(backend_mock.attach(h.ctx, 1, 1), -EBUSY);
+
+	for (unsigned i = 1; i <= 3000; i++) {
+		for (unsigned ap = 0; ap < 5; ap++)
+			ck_assert_int_eq(backend_mock.replace(h.ctx, ap, i % 2), 0);
+		if (i == 1) {
+			hwpt[1] = K.attached;
+			for (uint32_t pasid = 1; pasid <= 4; pasid++)
+				ck_assert_uint_eq(kpasid_hwpt(pasid), hwpt[1]);
+		}
+	}
+	ck_assert_uint_ne(hwpt[0], hwpt[1]);
+	ck_assert_uint_ne(hwpt[1], rid_hwpt);
+	ck_assert_uint_eq(K.attached, hwpt[0]); /* 3000 is even: everyone is back on domain 0 */
+	ck_assert_uint_eq(K.pasid_replaces, 4 * 3000);
+	for (uint32_t pasid = 1; pasid <= 4; pasid++)
+		ck_assert_uint_eq(kpasid_hwpt(pasid), hwpt[0]);
+
+	/* every point checked after 1024 and 2048 replacements (the RID's attach is one) */
+	json = describe(h.ctx);
+	assert_in(json, "\"device_pasid\":true,\"max_pasid_log2\":20");
+	assert_in(
+		json,
+		"\"hwpt_checks\":{\"available\":true,\"every\":1024,\"checks\":10,\"mismatches\":0,\"errors\":0}");
+	assert_in(json, "\"pasids_attached\":4,\"pasids_detached_verified\":0");
+	snprintf(want, sizeof(want), "\"rid_hwpt_id\":%u", rid_hwpt);
+	assert_in(json, want);
+	snprintf(want, sizeof(want),
+		 "{\"name\":\"PASID 3\",\"pasid\":3,\"hwpt_id\":%u,\"attached\":true,\"checks\":2,",
+		 hwpt[0]);
+	assert_in(json, want);
+	assert_in(json, "{\"name\":\"RID\",\"pasid\":null,");
+
+	/* the RID first: it cannot go to an automatic HWPT while PASIDs are attached */
+	for (unsigned ap = 0; ap < 5; ap++)
+		ck_assert_int_eq(backend_mock.detach(h.ctx, ap), 0);
+	ck_assert_uint_eq(K.attached, rid_hwpt);
+	ck_assert_uint_eq(kpasids_attached(), 0);
+	ck_assert_uint_eq(K.objs[hwpt[0]].users, 0);
+	after = describe(h.ctx);
+	assert_in(after, "\"pasids_attached\":0,\"pasids_detached_verified\":4");
+	assert_in(after, "\"checks\":15,\"mismatches\":0");
+	assert_in(after,
+		  "\"pasid\":4,\"hwpt_id\":0,\"attached\":false,\"checks\":3,\"mismatches\":0,"
+		  "\"check_errors\":0,\"detach_verified\":true}");
+	snprintf(want, sizeof(want), "\"parked_hwpt_id\":%u", rid_hwpt);
+	assert_in(after, want);
+	ck_assert(!fault_sink_failed(h.sink, NULL, NULL));
+
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	ck_assert(!K.warned);
+	fake_teardown();
+}
+END_TEST
+
+/* PASIDs attached before the RID, or with no RID point at all. */
+static const char *const pasid_orders[] = {"Attach.Points=5 6 RID", "Attach.Points=1-3",
+					   "Attach.Points=0xFFFFF RID 1023 1025"};
+
+START_TEST(test_pasid_orders)
+{
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	harness_setup(&h, scenario((char *[]){(char *)pasid_orders[_i], NULL}));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	attach_all(&h);
+	for (unsigned i = 1; i <= 10; i++)
+		for (unsigned ap = 0; ap < h.s->n_points; ap++)
+			ck_assert_int_eq(backend_mock.replace(h.ctx, ap, i % 2), 0);
+	for (unsigned ap = 0; ap < h.s->n_points; ap++)
+		ck_assert_int_eq(backend_mock.detach(h.ctx, ap), 0);
+	ck_assert_uint_eq(kpasids_attached(), 0);
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	ck_assert(!K.warned);
+	fake_teardown();
+}
+END_TEST
+
+/* 6.12: the PASID ops answer EOPNOTSUPP; refused before a single object exists. */
+START_TEST(test_pasid_kernel_lacks)
+{
+	Harness h;
+
+	fake_setup();
+	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-64", NULL}));
+	ck_assert_int_eq(h.r, -EOPNOTSUPP);
+	ck_assert_ptr_null(h.ctx);
+	assert_in(
+		strempty(h.error),
+		"kernel lacks PASID attach: IOMMU_TEST_OP_PASID_ATTACH needs Linux 6.15 or newer (this kernel: ");
+	assert_in(h.error, "), so PASID 1 cannot be attached on the mock backend");
+	ck_assert_uint_eq(klive(), 0);
+	ck_assert(fd_is_closed(K.fd));
+	harness_done(&h);
+	fake_teardown();
+}
+END_TEST
+
+/* The device's PASID width from IOMMU_GET_HW_INFO. */
+START_TEST(test_pasid_width)
+{
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	K.max_pasid_log2 = 4;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 3 15 16", NULL}));
+	ck_assert_int_eq(h.r, -ERANGE);
+	ck_assert_str_eq(
+		strempty(h.error),
+		"PASID 16 is beyond the mock device's PASID width: IOMMU_GET_HW_INFO reports max_pasid_log2=4 (PASIDs 1-15)");
+	ck_assert_uint_eq(klive(), 0);
+	harness_done(&h);
+
+	fake_setup();
+	K.pasid_ops = true;
+	K.max_pasid_log2 = 0;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=2", NULL}));
+	ck_assert_int_eq(h.r, -EOPNOTSUPP);
+	assert_in(strempty(h.error), "IOMMU_GET_HW_INFO reports max_pasid_log2=0");
+	ck_assert_uint_eq(klive(), 0);
+	harness_done(&h);
+
+	/* a kernel that does not answer GET_HW_INFO: the width is not known, the run goes on */
+	fake_setup();
+	K.pasid_ops = true;
+	K.fail_request = IOMMU_GET_HW_INFO;
+	K.fail_nth = 1;
+	K.fail_errno = EOPNOTSUPP;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=2", NULL}));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	{
+		_cleanup_free_ char *json = describe(h.ctx);
+
+		assert_in(json, "\"max_pasid_log2\":null");
+	}
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	fake_teardown();
+}
+END_TEST
+
+/* The kernel holds another HWPT than the daemon attached: the run fails, naming both. */
+START_TEST(test_pasid_mismatch)
+{
+	_cleanup_free_ char *json = NULL, *want = NULL;
+	const char *reason = NULL;
+	int err = 0;
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	K.mismatch_pasid = 2;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-3", NULL}));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	attach_all(&h);
+	for (unsigned i = 1; i < MOCK_CHECK_EVERY_TEST; i++)
+		ck_assert_int_eq(backend_mock.replace(h.ctx, 2, i % 2), 0);
+	ck_assert(!fault_sink_failed(h.sink, NULL, NULL));
+	ck_assert_int_eq(backend_mock.replace(h.ctx, 2, 0), -EBADE);
+	ck_assert(fault_sink_failed(h.sink, &err, &reason));
+	ck_assert_int_eq(err, -EBADE);
+	ck_assert_int_ge(
+		asprintf(
+			&want,
+			"PASID 2: the kernel does not hold HWPT %u that the daemon attached (IOMMU_TEST_OP_PASID_CHECK_HWPT after a batch of replacements disagrees)",
+			kpasid_hwpt(2)),
+		0);
+	ck_assert_str_eq(reason, want);
+	json = describe(h.ctx);
+	assert_in(json, "\"checks\":0,\"mismatches\":1,\"errors\":0");
+	assert_in(json, "\"pasid\":2,");
+
+	/* teardown without detach: every PASID goes before the device */
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	ck_assert(!K.warned);
+	fake_teardown();
+}
+END_TEST
+
+/* The RID is checked as PASID 0, here at detach. */
+START_TEST(test_rid_mismatch_at_detach)
+{
+	const char *reason = NULL;
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	harness_setup(&h, scenario(NULL));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	ck_assert_uint_eq(K.dev_flags, 0); /* RID only: a plain mock device */
+	attach_all(&h);
+	K.mismatch_rid = true;
+	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), -EBADE);
+	ck_assert(K.objs[K.attached].auto_domain); /* parked all the same */
+	ck_assert(fault_sink_failed(h.sink, NULL, &reason));
+	assert_in(reason, "RID: the kernel does not hold HWPT ");
+	assert_in(reason,
+		  " that the daemon attached (IOMMU_TEST_OP_PASID_CHECK_HWPT at detach disagrees)");
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	fake_teardown();
+}
+END_TEST
+
+/* RID-only runs are checked too where the kernel can; not where it cannot. */
+START_TEST(test_rid_checks)
+{
+	_cleanup_free_ char *json = NULL, *old = NULL;
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	harness_setup(&h, scenario(NULL));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	for (uint32_t id = 1; id < MAX_OBJS; id++)
+		if (K.objs[id].type == OBJ_HWPT)
+			ck_assert(!K.objs[id].pasid_compat);
+	attach_all(&h);
+	for (unsigned i = 1; i <= 2048; i++)
+		ck_assert_int_eq(backend_mock.replace(h.ctx, 0, i % 2), 0);
+	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), 0);
+	json = describe(h.ctx);
+	assert_in(json, "\"device_pasid\":false,\"max_pasid_log2\":null,\"rid_hwpt_id\":0");
+	assert_in(json, "\"available\":true,\"every\":1024,\"checks\":3,\"mismatches\":0");
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+
+	fake_setup(); /* 6.12 */
+	harness_setup(&h, scenario(NULL));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	attach_all(&h);
+	for (unsigned i = 1; i <= 2048; i++)
+		ck_assert_int_eq(backend_mock.replace(h.ctx, 0, i % 2), 0);
+	old = describe(h.ctx);
+	assert_in(old, "\"hwpt_checks\":{\"available\":false,\"every\":1024,\"checks\":0,");
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	fake_teardown();
+}
+END_TEST
+
+/* A PASID the kernel does not let go: detach says so; the others are verified. */
+START_TEST(test_pasid_detach_unverified)
+{
+	_cleanup_free_ char *json = NULL;
+	const char *reason = NULL;
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	K.stuck_pasid = 3;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=1-4", NULL}));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	attach_all(&h);
+	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), 0);
+	ck_assert_int_eq(backend_mock.detach(h.ctx, 1), 0);
+	ck_assert_int_eq(backend_mock.detach(h.ctx, 2), -EBADE);
+	ck_assert_int_eq(backend_mock.detach(h.ctx, 3), 0);
+	ck_assert(fault_sink_failed(h.sink, NULL, &reason));
+	ck_assert_str_eq(
+		reason,
+		"PASID 3: still attached after IOMMU_TEST_OP_PASID_DETACH (IOMMU_TEST_OP_PASID_CHECK_HWPT with hwpt_id 0 disagrees)");
+	json = describe(h.ctx);
+	assert_in(json, "\"pasids_attached\":1,\"pasids_detached_verified\":3");
+	assert_in(json, "\"pasid\":3,\"hwpt_id\":");
+	assert_in(json, "\"attached\":true,\"checks\":1,\"mismatches\":0,\"check_errors\":0,"
+			"\"detach_verified\":false}");
+	harness_done(&h);
+	ck_assert(fd_is_closed(K.fd));
+	fake_teardown();
+}
+END_TEST
+
+/* A run that failed half way through its attaches: teardown detaches what was attached. */
+START_TEST(test_pasid_teardown_half_attached)
+{
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	K.fail_request = IOMMU_TEST_CMD;
+	K.fail_op = IOMMU_TEST_OP_PASID_ATTACH;
+	K.fail_nth = 4;
+	K.fail_errno = ENOMEM;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-6", NULL}));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	for (unsigned ap = 0; ap < 4; ap++)
+		ck_assert_int_eq(backend_mock.attach(h.ctx, ap, 0), 0);
+	ck_assert_int_eq(backend_mock.attach(h.ctx, 4, 0), -ENOMEM);
+	ck_assert_uint_eq(kpasids_attached(), 3);
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	ck_assert(!K.warned);
+	fake_teardown();
+}
+END_TEST
+
+static const FailPoint pasid_fail_points[] = {
+	{IOMMU_TEST_CMD, IOMMU_TEST_OP_PASID_CHECK_HWPT, 1, EIO,
+	 "probing the PASID test ops (IOMMU_TEST_OP_PASID_CHECK_HWPT) failed: Input/output error (EIO)"},
+	{IOMMU_TEST_CMD, IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS, 1, ENOMEM,
+	 "IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS (MOCK_FLAGS_DEVICE_PASID) on IOAS 1 failed: Cannot allocate memory (ENOMEM)"},
+	{IOMMU_HWPT_ALLOC, 0, 1, EOPNOTSUPP,
+	 "IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for domain 0 (IOAS 1, mock device 5) failed: Operation not supported (EOPNOTSUPP); kernel lacks PASID attach"},
+	{IOMMU_HWPT_ALLOC, 0, 3, ENOMEM,
+	 "IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for domain 2"},
+	{IOMMU_HWPT_ALLOC, 0, 4, ENOMEM,
+	 "IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for the RID (IOAS 1) failed: Cannot allocate memory (ENOMEM)"},
+	{IOMMU_TEST_CMD, IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE, 1, ENOMEM,
+	 "IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE of the RID to its PASID-compatible HWPT"},
+};
+
+START_TEST(test_pasid_setup_unwinds)
+{
+	const FailPoint *f = &pasid_fail_points[_i];
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	K.fail_request = f->request;
+	K.fail_op = f->op;
+	K.fail_nth = f->nth;
+	K.fail_errno = f->error;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-2", "Domains.Count=3", NULL}));
+	ck_assert_int_eq(h.r, -f->error);
+	ck_assert_ptr_null(h.ctx);
+	ck_assert_msg(strstr(strempty(h.error), f->message), "\"%s\" not in \"%s\"", f->message,
+		      strempty(h.error));
+	ck_assert_msg(klive() == 0, "%u objects left", klive());
+	ck_assert(fd_is_closed(K.fd));
+	harness_done(&h);
+	fake_teardown();
+}
+END_TEST
+
+typedef struct PasidWorker {
+	Harness *h;
+	unsigned ap;
+	int r;
+} PasidWorker;
+
+static void *pasid_worker_main(void *userdata)
+{
+	PasidWorker *w = userdata;
+
+	for (unsigned i = 1; i <= 5000 && w->r == 0; i++)
+		w->r = backend_mock.replace(w->h->ctx, w->ap, i % 2);
+	return NULL;
+}
+
+/* One worker per point, all at once, as the run engine calls replace(). */
+START_TEST(test_pasid_concurrent_workers)
+{
+	_cleanup_free_ char *json = NULL;
+	PasidWorker w[16];
+	pthread_t t[16];
+	Harness h;
+
+	fake_setup();
+	K.pasid_ops = true;
+	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-15", NULL}));
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	attach_all(&h);
+	for (unsigned i = 0; i < 16; i++) {
+		w[i] = (PasidWorker){.h = &h, .ap = i};
+		ck_assert_int_eq(pthread_create(&t[i], NULL, pasid_worker_main, &w[i]), 0);
+	}
+	for (unsigned i = 0; i < 16; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_int_eq(w[i].r, 0);
+	}
+	ck_assert_uint_eq(K.pasid_replaces, 15 * 5000);
+	json = describe(h.ctx);
+	/* 5000 replacements (5001 for the RID, its attach is one) make 4 checks a point */
+	assert_in(json, "\"checks\":64,\"mismatches\":0,\"errors\":0");
+	for (unsigned ap = 0; ap < 16; ap++)
+		ck_assert_int_eq(backend_mock.detach(h.ctx, ap), 0);
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	ck_assert(!K.warned);
+	fake_teardown();
+}
+END_TEST
+
+START_TEST(test_pasid_device_info)
+{
+	_cleanup_free_ char *text = NULL, *old = NULL, *err = NULL;
+	JsonWriter j;
+
+	fake_setup();
+	K.pasid_ops = true;
+	json_init(&j);
+	json_object_begin(&j, NULL);
+	ck_assert_int_eq(backend_mock.device_info(&fake_env, "mock0", &j, &err), 0);
+	json_object_end(&j);
+	text = json_finish(&j, NULL);
+	assert_in(text, "\"pasid\":true,\"pasid_width\":20");
+
+	K.pasid_ops = false;
+	json_init(&j);
+	json_object_begin(&j, NULL);
+	ck_assert_int_eq(backend_mock.device_info(&fake_env, "mock0", &j, &err), 0);
+	json_object_end(&j);
+	old = json_finish(&j, NULL);
+	assert_in(old, "\"pasid\":false,\"pasid_width\":null");
+	ck_assert_uint_eq(klive(), 0);
+	fake_teardown();
+}
+END_TEST
+
 /* ---- the shipped examples ---- */
 
 static char *example_path(const char *name)
@@ -1826,6 +2451,42 @@ START_TEST(test_example_iopf)
 }
 END_TEST
 
+START_TEST(test_example_pasid)
+{
+	_cleanup_free_ char *json = NULL;
+	Scenario *s = parse_example("mock-pasid.conf");
+	Harness h;
+
+	ck_assert_str_eq(s->backend, "mock");
+	ck_assert_str_eq(s->engine, "none");
+	ck_assert_uint_eq(s->n_points, 65);
+	ck_assert_uint_eq(s->workers, 65);
+	ck_assert_uint_eq(s->points[0], ATTACH_POINT_RID);
+	ck_assert_uint_eq(s->points[64], 64);
+	ck_assert_uint_eq(s->count, 1000000);
+	ck_assert(has_expectation(s, EXPECT_REPLACE_ERRORS, CMP_EQ, 0));
+	ck_assert(has_expectation(s, EXPECT_REPLACEMENTS, CMP_GE, 1000000));
+
+	fake_setup();
+	K.pasid_ops = true;
+	harness_setup(&h, s);
+	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
+	attach_all(&h);
+	ck_assert_uint_eq(kpasids_attached(), 64);
+	for (unsigned ap = 0; ap < 65; ap++)
+		ck_assert_int_eq(backend_mock.replace(h.ctx, ap, 1), 0);
+	for (unsigned ap = 0; ap < 65; ap++)
+		ck_assert_int_eq(backend_mock.detach(h.ctx, ap), 0);
+	json = describe(h.ctx);
+	assert_in(json, "\"pasids_attached\":0,\"pasids_detached_verified\":64");
+	assert_in(json, "\"checks\":65,\"mismatches\":0,\"errors\":0");
+	harness_done(&h);
+	ck_assert_uint_eq(klive(), 0);
+	ck_assert(!K.warned);
+	fake_teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("mock-backend");
@@ -1867,6 +2528,22 @@ int main(void)
 	tcase_add_loop_test(tc, test_iopf_kernel_lacks, 0, ELEMENTSOF(iopf_refusals));
 	tcase_add_loop_test(tc, test_iopf_setup_unwinds, 0, ELEMENTSOF(iopf_fail_points));
 	tcase_add_test(tc, test_iopf_teardown_while_injecting);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pasid");
+	tcase_add_test(tc, test_pasid_lifecycle);
+	tcase_add_loop_test(tc, test_pasid_orders, 0, ELEMENTSOF(pasid_orders));
+	tcase_add_test(tc, test_pasid_kernel_lacks);
+	tcase_add_test(tc, test_pasid_width);
+	tcase_add_test(tc, test_pasid_mismatch);
+	tcase_add_test(tc, test_rid_mismatch_at_detach);
+	tcase_add_test(tc, test_rid_checks);
+	tcase_add_test(tc, test_pasid_detach_unverified);
+	tcase_add_test(tc, test_pasid_teardown_half_attached);
+	tcase_add_loop_test(tc, test_pasid_setup_unwinds, 0, ELEMENTSOF(pasid_fail_points));
+	tcase_add_test(tc, test_pasid_concurrent_workers);
+	tcase_add_test(tc, test_pasid_device_info);
+	tcase_add_test(tc, test_example_pasid);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

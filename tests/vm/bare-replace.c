@@ -9,15 +9,28 @@
  *                                   device's cdev (it must be bound to vfio-pci)
  *   bare-replace mock SECONDS       IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE ping-pong on
  *                                   a selftest mock device (CONFIG_IOMMUFD_TEST)
+ *   bare-replace mock-pasid THREADS SECONDS
+ *                                   PASIDs 1..THREADS of a mock device made with
+ *                                   MOCK_FLAGS_DEVICE_PASID (kernel ≥ 6.15), one
+ *                                   thread each ping-ponging its PASID with
+ *                                   IOMMU_TEST_OP_PASID_REPLACE
  *
- * Prints one JSON object: {"backend", "replacements", "seconds", "rate"}.
- * Used by the VM tier's bench-* guest tests (tests/vm/guest/).
+ * mock-pasid builds what the daemon builds for a PASID scenario of the mock
+ * backend: the HWPTs are PASID-compatible (IOMMU_HWPT_ALLOC_PASID), and the
+ * RID moves to a PASID-compatible HWPT of its own before the PASIDs are
+ * attached; at the end every PASID is detached before the device is
+ * destroyed (the kernel would otherwise wait for them).
+ *
+ * Prints one JSON object: {"backend", "replacements", "seconds", "rate"},
+ * plus "threads" for mock-pasid. Used by the VM tier's bench-* guest tests
+ * (tests/vm/guest/).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +45,13 @@
 #define VFIO_IOVA 0x100000ull
 #define MOCK_IOVA 0x1000000ull
 /* Replacements between two looks at the clock. */
-#define BATCH	  256
+#define BATCH 256
+/*
+ * … for one of many mock-pasid threads, which share the device's locks: a
+ * thread's share of the rate is small, and 256 of them could overrun the
+ * deadline by a second.
+ */
+#define PASID_BATCH 16
 
 _Noreturn static void die(const char *what, int r)
 {
@@ -63,6 +82,127 @@ static void setup_ioas(int iommufd, void *buf, uint64_t iova, uint32_t ioas[2])
 	}
 }
 
+/* One mock-pasid thread: its own PASID, nothing shared but the start line. */
+typedef struct PasidThread {
+	pthread_t thread;
+	int iommufd;
+	uint32_t stdev_id, pasid, hwpt[2];
+	pthread_barrier_t *start_line;
+	uint64_t deadline_ns; /* set before the start line is released */
+	const uint64_t *start_ns;
+	uint64_t n, end_ns;
+	int r;
+} PasidThread;
+
+static void *pasid_thread_main(void *userdata)
+{
+	PasidThread *t = userdata;
+	uint64_t deadline;
+
+	pthread_barrier_wait(t->start_line);
+	deadline = *t->start_ns + t->deadline_ns;
+	do {
+		for (int i = 0; i < PASID_BATCH; i++, t->n++) {
+			t->r = iommufd_test_pasid_replace(t->iommufd, t->stdev_id, t->pasid,
+							  t->hwpt[(t->n + 1) & 1], NULL);
+			if (t->r < 0)
+				return NULL;
+		}
+		t->end_ns = now_ns();
+	} while (t->end_ns < deadline);
+	return NULL;
+}
+
+static int run_mock_pasid(unsigned threads, double seconds)
+{
+	uint32_t ioas[2], hwpt[2], rid_hwpt, stdev_id, hwpt0, dev_id;
+	pthread_barrier_t start_line;
+	uint64_t start = 0, end = 0, n = 0;
+	PasidThread *t;
+	int iommufd, r;
+	void *buf;
+
+	buf = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap", -errno);
+	r = iommufd_open("/dev/iommu", &iommufd);
+	if (r < 0)
+		die("/dev/iommu", r);
+	setup_ioas(iommufd, buf, MOCK_IOVA, ioas);
+	r = iommufd_test_mock_domain(iommufd, ioas[0], MOCK_FLAGS_DEVICE_PASID, &stdev_id, &hwpt0,
+				     &dev_id);
+	if (r < 0)
+		die("IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS with MOCK_FLAGS_DEVICE_PASID (kernel ≥ 6.15, intel_iommu=off)",
+		    r);
+	for (int i = 0; i < 2; i++) {
+		r = iommufd_hwpt_alloc(iommufd, dev_id, ioas[i], IOMMU_HWPT_ALLOC_PASID, 0,
+				       IOMMU_HWPT_DATA_NONE, NULL, 0, &hwpt[i]);
+		if (r < 0)
+			die("IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID", r);
+	}
+	/* The automatic HWPT the device was born on is not PASID-compatible. */
+	r = iommufd_hwpt_alloc(iommufd, dev_id, ioas[0], IOMMU_HWPT_ALLOC_PASID, 0,
+			       IOMMU_HWPT_DATA_NONE, NULL, 0, &rid_hwpt);
+	if (r < 0)
+		die("IOMMU_HWPT_ALLOC of the RID's HWPT", r);
+	r = iommufd_test_mock_domain_replace(iommufd, stdev_id, rid_hwpt, NULL);
+	if (r < 0)
+		die("moving the RID to a PASID-compatible HWPT", r);
+
+	t = calloc(threads, sizeof(*t));
+	if (!t)
+		die("calloc", -ENOMEM);
+	if (pthread_barrier_init(&start_line, NULL, threads + 1) != 0)
+		die("pthread_barrier_init", -EINVAL);
+	for (unsigned i = 0; i < threads; i++) {
+		t[i] = (PasidThread){
+			.iommufd = iommufd,
+			.stdev_id = stdev_id,
+			.pasid = i + 1,
+			.hwpt = {hwpt[0], hwpt[1]},
+			.start_line = &start_line,
+			.deadline_ns = (uint64_t)(seconds * 1e9),
+			.start_ns = &start,
+		};
+		r = iommufd_test_pasid_attach(iommufd, stdev_id, t[i].pasid, hwpt[0], NULL);
+		if (r < 0)
+			die("IOMMU_TEST_OP_PASID_ATTACH", r);
+		r = -pthread_create(&t[i].thread, NULL, pasid_thread_main, &t[i]);
+		if (r < 0)
+			die("pthread_create", r);
+	}
+	/* Every thread is waiting at the line: they start together, from one clock reading. */
+	start = now_ns();
+	pthread_barrier_wait(&start_line);
+	for (unsigned i = 0; i < threads; i++) {
+		pthread_join(t[i].thread, NULL);
+		if (t[i].r < 0)
+			die("IOMMU_TEST_OP_PASID_REPLACE", t[i].r);
+		n += t[i].n;
+		if (t[i].end_ns > end)
+			end = t[i].end_ns;
+	}
+
+	printf("{\"backend\":\"mock-pasid\",\"threads\":%u,\"replacements\":%" PRIu64
+	       ",\"seconds\":%.6f,\"rate\":%.1f}\n",
+	       threads, n, (double)(end - start) / 1e9, (double)n * 1e9 / (double)(end - start));
+	fflush(stdout);
+
+	/* PASIDs before the device: destroying it does not detach them. */
+	for (unsigned i = 0; i < threads; i++) {
+		r = iommufd_test_pasid_detach(iommufd, stdev_id, t[i].pasid);
+		if (r < 0)
+			die("IOMMU_TEST_OP_PASID_DETACH", r);
+	}
+	r = iommufd_destroy(iommufd, stdev_id);
+	if (r < 0)
+		die("IOMMU_DESTROY of the mock device", r);
+	free(t);
+	/* Closing /dev/iommu releases the HWPTs and IOASes. */
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	uint32_t ioas[2], hwpt[2], dev_id, stdev_id = 0, hwpt0, pt;
@@ -74,8 +214,12 @@ int main(int argc, char *argv[])
 
 	if (argc < 3 || (strcmp(argv[1], "vfio") == 0 && argc != 4) ||
 	    (strcmp(argv[1], "mock") == 0 && argc != 3) ||
-	    (strcmp(argv[1], "vfio") != 0 && strcmp(argv[1], "mock") != 0)) {
-		fprintf(stderr, "usage: bare-replace vfio BDF SECONDS | bare-replace mock SECONDS\n");
+	    (strcmp(argv[1], "mock-pasid") == 0 && argc != 4) ||
+	    (strcmp(argv[1], "vfio") != 0 && strcmp(argv[1], "mock") != 0 &&
+	     strcmp(argv[1], "mock-pasid") != 0)) {
+		fprintf(stderr,
+			"usage: bare-replace vfio BDF SECONDS | bare-replace mock SECONDS | "
+			"bare-replace mock-pasid THREADS SECONDS\n");
 		return 2;
 	}
 	mock = strcmp(argv[1], "mock") == 0;
@@ -84,9 +228,21 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "bare-replace: SECONDS must be positive\n");
 		return 2;
 	}
+	if (strcmp(argv[1], "mock-pasid") == 0) {
+		char *rest;
+		unsigned long threads = strtoul(argv[2], &rest, 10);
 
-	buf = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-		   -1, 0);
+		/* The PASIDs are 1..THREADS: keep clear of the mock's reserved PASID 1024. */
+		if (*rest || threads < 1 || threads >= IOMMU_TEST_PASID_RESERVED) {
+			fprintf(stderr, "bare-replace: THREADS must be 1 to %u\n",
+				IOMMU_TEST_PASID_RESERVED - 1);
+			return 2;
+		}
+		return run_mock_pasid((unsigned)threads, seconds);
+	}
+
+	buf = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 	if (buf == MAP_FAILED)
 		die("mmap", -errno);
 	r = iommufd_open("/dev/iommu", &iommufd);
@@ -123,8 +279,8 @@ int main(int argc, char *argv[])
 		setup_ioas(iommufd, buf, VFIO_IOVA, ioas);
 	}
 	for (int i = 0; i < 2; i++) {
-		r = iommufd_hwpt_alloc(iommufd, dev_id, ioas[i], 0, 0, IOMMU_HWPT_DATA_NONE, NULL, 0,
-				       &hwpt[i]);
+		r = iommufd_hwpt_alloc(iommufd, dev_id, ioas[i], 0, 0, IOMMU_HWPT_DATA_NONE, NULL,
+				       0, &hwpt[i]);
 		if (r < 0)
 			die("IOMMU_HWPT_ALLOC", r);
 	}

@@ -54,6 +54,11 @@ enum {
 	MOCK_FLAGS_DEVICE_PASID = 1 << 2, /* 6.15: the device has PASIDs, MOCK_PASID_WIDTH bits */
 };
 #define MOCK_PASID_WIDTH 20
+/*
+ * The mock's set_dev_pasid fakes a failure (ENOMEM) on every second attach of
+ * this PASID, to exercise the core's rollback (selftest.c, 6.15).
+ */
+#define IOMMU_TEST_PASID_RESERVED 1024
 
 struct iommu_test_cmd {
 	__u32 size;
