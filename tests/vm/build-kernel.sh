@@ -159,7 +159,8 @@ sid)
 	;;
 *) die "KERNEL_TRACK=$track: lts or sid" ;;
 esac
-key=$( (stat -c '%n %s %Y' "$tarball"; cat "$here/kernel.config" "$here"/kernel.config.d/*.config "$self" 2>/dev/null) |
+mapfile -t parts < <(compgen -G "$here/kernel.config.d/*.config" | sort)
+key=$( (stat -c '%n %s %Y' "$tarball"; cat "$here/kernel.config" "${parts[@]}" "$self") |
 	sha256sum | cut -c1-16)
 out=$cache/kernel-$key
 

@@ -42,9 +42,9 @@ mkdir -p "$apt_dir/lists/partial" "$apt_dir/cache/archives/partial" "$src_dir"
 exec 8>"$apt_dir/lock"
 flock 8
 
-# Newest cached tarball for this suite: the offline fallback.
+# Newest cached tarball for this suite, or nothing: the offline fallback.
 cached_newest() {
-	ls -1 "$src_dir"/linux-source-*_"$suite".tar.xz 2>/dev/null | sort -V | tail -n 1
+	compgen -G "$src_dir/linux-source-*_$suite.tar.xz" | sort -V | tail -n 1 || true
 }
 
 # The machine's Debian archive: the site serving its own release's main
@@ -53,12 +53,24 @@ mirror=${SID_MIRROR:-}
 if [[ -z $mirror ]]; then
 	codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 	mirror=$(apt-get indextargets --format '$(SITE) $(CODENAME) $(ORIGIN) $(TARGET_OF)' 2>/dev/null |
-		awk -v c="$codename" '$2 == c && $3 == "Debian" && $4 == "deb" { print $1; exit }')
+		awk -v c="$codename" '$2 == c && $3 == "Debian" && $4 == "deb" { print $1; exit }') || true
 	[[ -n $mirror ]] || die "no Debian archive for '$codename' in this machine's apt sources (apt-get indextargets); run apt-get update, or set SID_MIRROR="
 fi
 
+# apt reads /etc/apt/apt.conf.d before any -o: its hooks (APT::Update::
+# Post-Invoke: PackageKit, AppStream) would run for our private update. A
+# configuration file of our own replaces that directory and apt.conf; only
+# the machine's proxy settings, if any, are carried over.
+mkdir -p "$apt_dir/empty.d"
+{
+	echo "Dir::Etc::main \"/dev/null\";"
+	echo "Dir::Etc::Parts \"$apt_dir/empty.d\";"
+	apt-config dump 2>/dev/null | grep -E '^Acquire::[a-z]+::Proxy ' || true
+} >"$apt_dir/apt.conf"
+export APT_CONFIG=$apt_dir/apt.conf
 opts=(-o "Dir::Etc::SourceList=$apt_dir/sources.list" -o "Dir::Etc::SourceParts=/dev/null"
 	-o "Dir::State::Lists=$apt_dir/lists" -o "Dir::Cache=$apt_dir/cache"
+	-o "Dir::State::status=/dev/null"
 	-o "Dir::Etc::Preferences=/dev/null" -o "Dir::Etc::PreferencesParts=/dev/null"
 	-o "Acquire::Check-Valid-Until=false" -o "APT::Sandbox::User=root" -q)
 keyring=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -75,7 +87,8 @@ fi
 # Read the suite's index, unless a recent one is there.
 if [[ -z $(find "$apt_dir/updated" -mmin -$((refresh_hours * 60)) 2>/dev/null) ]]; then
 	log "reading the $suite index from $mirror (private apt state in $apt_dir)"
-	if apt-get "${opts[@]}" update >"$apt_dir/update.log" 2>&1; then
+	# --error-on=any: a mirror that cannot be reached is a failure, not a warning.
+	if apt-get "${opts[@]}" --error-on=any update >"$apt_dir/update.log" 2>&1; then
 		touch "$apt_dir/updated"
 	else
 		fallback=$(cached_newest)
@@ -90,9 +103,9 @@ if [[ -z $(find "$apt_dir/updated" -mmin -$((refresh_hours * 60)) 2>/dev/null) ]
 fi
 
 # linux-source-X.Y packages of the suite, the highest X.Y first.
-pkg=$(apt-cache "${opts[@]}" pkgnames linux-source- 2>/dev/null | grep -E '^linux-source-[0-9]+\.[0-9]+$' | sort -V | tail -n 1)
+pkg=$(apt-cache "${opts[@]}" pkgnames linux-source- 2>/dev/null | grep -E '^linux-source-[0-9]+\.[0-9]+$' | sort -V | tail -n 1) || true
 [[ -n $pkg ]] || die "the $suite index at $mirror has no linux-source-X.Y package"
-version=$(apt-cache "${opts[@]}" show "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -n 1)
+version=$(apt-cache "${opts[@]}" show "$pkg" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -n 1) || true
 [[ -n $version ]] || die "apt-cache show $pkg: no version"
 out=$src_dir/${pkg}_${version//:/%}_$suite.tar.xz
 
@@ -109,10 +122,10 @@ log "downloading $pkg $version from $suite (apt-get download; nothing is install
 	sed 's/^/    /' "$tmp/download.log" >&2
 	die "apt-get download $pkg=$version failed"
 }
-deb=$(ls "$tmp"/*.deb 2>/dev/null | head -n 1)
+deb=$(compgen -G "$tmp/*.deb" | head -n 1) || true
 [[ -n $deb ]] || die "apt-get download left no .deb"
 dpkg -x "$deb" "$tmp/root"
-tarball=$(ls "$tmp"/root/usr/src/linux-source-*.tar.xz 2>/dev/null | head -n 1)
+tarball=$(compgen -G "$tmp/root/usr/src/linux-source-*.tar.xz" | head -n 1) || true
 [[ -n $tarball ]] || die "$(basename "$deb") holds no usr/src/linux-source-*.tar.xz"
 mv "$tarball" "$out.tmp"
 mv "$out.tmp" "$out"

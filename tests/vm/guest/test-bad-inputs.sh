@@ -61,8 +61,9 @@ iommu)
 		# 6.12 cannot create the mock device while the Intel IOMMU owns
 		# the bus; newer selftests put it behind their own mock IOMMU
 		# (iommu_mock_device_add), and then the run must simply work.
-		printf '[Scenario]\nBackend=mock\n[Domains]\nIOVA=0x1000000\n[Replace]\nCount=10\n' |
-			run_scenario mock-with-iommu
+		# Not in a pipeline: run_scenario sets OUT, RC and ERR for this shell.
+		run_scenario mock-with-iommu \
+			< <(printf '[Scenario]\nBackend=mock\n[Domains]\nIOVA=0x1000000\n[Replace]\nCount=10\n')
 		if [[ $RC -eq 0 ]]; then
 			[[ $(jget "$OUT" .state) == finished && $(jget "$OUT" .replacements) -eq 10 ]] ||
 				fail "mock-with-iommu: exit 0 but state $(jget "$OUT" .state), $(jget "$OUT" .replacements) replacements"
