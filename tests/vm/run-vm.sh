@@ -91,7 +91,12 @@ if [[ -n $kernel_only ]]; then
 	exec "$here/build-kernel.sh"
 fi
 
-tag="vm-$track-$profile"
+# KERNEL= and KSRC= replace the track's kernel: say so in every line.
+if [[ -n ${KERNEL:-}${KSRC:-} ]]; then
+	tag="vm-custom-$profile"
+else
+	tag="vm-$track-$profile"
+fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/iommutest-vm.XXXXXX")
 qemu_pid=
 cleanup() {
