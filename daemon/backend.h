@@ -12,6 +12,8 @@
  *   replace(ap, d)    worker threads, the hot path: one worker owns each point, so
  *                     calls for one ap never overlap. Must not take locks shared with
  *                     the main thread and must never touch the bus.
+ *   verify(ap)        worker threads, every BACKEND_VERIFY_EVERY replacements of a
+ *                     point, untimed: does the kernel agree where the point is?
  *   traffic_stop()    main thread, after the workers have been joined.
  *   detach(ap)        main thread.
  *   teardown()        main thread; must release everything after a setup() that
@@ -118,6 +120,9 @@ int backend_device_single(BackendDevice **ret, size_t *ret_n, const char *id,
  */
 int backend_errorf(char **error, int r, const char *fmt, ...) _printf_(3, 4);
 
+/* Replacements of one point between two verify() calls. */
+#define BACKEND_VERIFY_EVERY 1024
+
 typedef struct BackendOps {
 	const char *name;
 	const char *description;
@@ -138,6 +143,15 @@ typedef struct BackendOps {
 	int (*attach)(void *ctx, unsigned ap, unsigned domain);
 	int (*replace)(void *ctx, unsigned ap, unsigned domain);
 	int (*detach)(void *ctx, unsigned ap);
+	/*
+	 * May be NULL. Worker threads: asks the kernel whether point ap is on the
+	 * domain the last successful replace() put it on. The point's worker
+	 * calls it every BACKEND_VERIFY_EVERY replacements of the point, after
+	 * the replacement window has closed and outside the latency sample, so
+	 * the check costs no replacement its timing. A negative return fails
+	 * the run; the backend says why with fault_sink_fail() first.
+	 */
+	int (*verify)(void *ctx, unsigned ap);
 	int (*traffic_start)(void *ctx); /* may be NULL: no DMA engine */
 	void (*traffic_stop)(void *ctx);
 	void (*sample)(void *ctx, BackendCounters *ret);

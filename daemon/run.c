@@ -179,6 +179,26 @@ static void *worker_main(void *userdata)
 			done++;
 		} else if (worker_error(w, pt, d, k))
 			break;
+
+		/*
+		 * Outside the window and the latency sample: a check that the
+		 * kernel holds what the run measured is not a replacement, and
+		 * a disagreement ends the run whatever MaxErrors= allows.
+		 */
+		if (r->ops->verify && ++pt->since_verify >= BACKEND_VERIFY_EVERY) {
+			pt->since_verify = 0;
+			k = r->ops->verify(r->ctx, ap);
+			if (k < 0) {
+				char where[32], reason[128];
+
+				attach_point_to_string(pt->state->pasid, where, sizeof(where));
+				snprintf(reason, sizeof(reason), "verifying %s failed: %s", where,
+					 strerror(ERRNO_VALUE(k)));
+				/* The backend's own explanation, given first, wins. */
+				fault_sink_fail(r->sink, k, reason);
+				break;
+			}
+		}
 	}
 
 	__atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);

@@ -45,7 +45,8 @@ typedef struct RunPoint {
 	AttachPointState *state; /* in Run.ap_states, shared with the backend's threads */
 	_Alignas(CACHELINE) uint64_t replacements;
 	uint64_t errors;
-	unsigned domain; /* currently attached domain */
+	unsigned domain;       /* currently attached domain */
+	unsigned since_verify; /* replacements since the backend's last verify() */
 	Histogram *hist;
 	/*
 	 * The last RUN_WINDOW_RING replacement windows [start, end] in

@@ -34,7 +34,8 @@
  *
  * Where the kernel has IOMMU_TEST_OP_PASID_CHECK_HWPT (6.15; it works for
  * the RID too, as PASID 0), every point's worker asks the kernel after each
- * MOCK_CHECK_EVERY replacements, and detach() once more, whether the point
+ * BACKEND_VERIFY_EVERY replacements (verify(), outside the timed replace),
+ * and detach() once more, whether the point
  * is on the HWPT the daemon last attached. A disagreement fails the run
  * (EBADE) with a reason naming the point and the HWPT; detach() verifies
  * with hwpt_id 0 that a PASID is detached.
@@ -82,7 +83,6 @@
  * enough not to show in the rate (one more ioctl per 1024), often enough that
  * a kernel losing track of an attachment is caught within the run.
  */
-#define MOCK_CHECK_EVERY 1024
 /* IOMMU_TEST_OP_PASID_CHECK_HWPT's name for the RID's attachment. */
 #define MOCK_NO_PASID 0u
 
@@ -101,7 +101,6 @@ typedef struct MockDomain {
 typedef struct MockPoint {
 	_Alignas(CACHELINE) uint32_t pasid; /* ATTACH_POINT_RID or the PASID */
 	uint32_t hwpt_id;		    /* what the daemon attached last; 0: nothing */
-	uint32_t since_check;		    /* replacements since the last check (worker only) */
 	bool attached;	       /* PASID: attached; teardown() must detach it (main thread) */
 	bool detach_verified;  /* PASID: CHECK_HWPT with hwpt_id 0 agreed after the detach */
 	uint64_t checks;       /* CHECK_HWPT that agreed */
@@ -870,10 +869,7 @@ fail:
 	return r;
 }
 
-/*
- * The hot path: one ioctl, and every MOCK_CHECK_EVERY replacements of the
- * point a second one asking the kernel whether it agrees.
- */
+/* The hot path: one ioctl. */
 static int mock_replace(void *ctx, unsigned ap, unsigned domain)
 {
 	MockBackend *b = ctx;
@@ -892,11 +888,23 @@ static int mock_replace(void *ctx, unsigned ap, unsigned domain)
 	if (_unlikely_(r < 0))
 		return r;
 	__atomic_store_n(&p->hwpt_id, hwpt, __ATOMIC_RELAXED);
-	if (b->checks && ++p->since_check >= MOCK_CHECK_EVERY) {
-		p->since_check = 0;
-		return check_point(b, p, hwpt, "after a batch of replacements");
-	}
 	return 0;
+}
+
+/* The run's worker, every BACKEND_VERIFY_EVERY replacements of the point, untimed. */
+static int mock_verify(void *ctx, unsigned ap)
+{
+	MockBackend *b = ctx;
+	MockPoint *p;
+
+	if (ap >= b->n_points)
+		return -EINVAL;
+	p = &b->points[ap];
+	/* PASIDs are attached before the workers start; the RID always is. */
+	if (!b->checks || !(p->pasid == ATTACH_POINT_RID || p->attached))
+		return 0;
+	return check_point(b, p, __atomic_load_n(&p->hwpt_id, __ATOMIC_RELAXED),
+			   "after a batch of replacements");
 }
 
 /*
@@ -1028,7 +1036,7 @@ static void describe_pasid(MockBackend *b, JsonWriter *j)
 	json_u64(j, "pasids_detached_verified", b->pasids_detached_verified);
 	json_object_begin(j, "hwpt_checks");
 	json_bool(j, "available", b->checks);
-	json_u64(j, "every", MOCK_CHECK_EVERY);
+	json_u64(j, "every", BACKEND_VERIFY_EVERY);
 	json_u64(j, "checks", checks);
 	json_u64(j, "mismatches", mismatches);
 	json_u64(j, "errors", errors);
@@ -1107,6 +1115,7 @@ const BackendOps backend_mock = {
 	.setup = mock_setup,
 	.attach = mock_attach,
 	.replace = mock_replace,
+	.verify = mock_verify,
 	.detach = mock_detach,
 	.traffic_start = mock_traffic_start,
 	.traffic_stop = mock_traffic_stop,
