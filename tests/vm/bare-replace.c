@@ -67,6 +67,22 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* /dev/iommu, and the buffer every IOAS maps (populated: no faults while timing). */
+static void *open_iommufd(int *ret_iommufd)
+{
+	void *buf;
+	int r;
+
+	buf = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (buf == MAP_FAILED)
+		die("mmap", -errno);
+	r = iommufd_open("/dev/iommu", ret_iommufd);
+	if (r < 0)
+		die("/dev/iommu", r);
+	return buf;
+}
+
 /* Two IOASes mapping buf at iova. */
 static void setup_ioas(int iommufd, void *buf, uint64_t iova, uint32_t ioas[2])
 {
@@ -122,13 +138,7 @@ static int run_mock_pasid(unsigned threads, double seconds)
 	int iommufd, r;
 	void *buf;
 
-	buf = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (buf == MAP_FAILED)
-		die("mmap", -errno);
-	r = iommufd_open("/dev/iommu", &iommufd);
-	if (r < 0)
-		die("/dev/iommu", r);
+	buf = open_iommufd(&iommufd);
 	setup_ioas(iommufd, buf, MOCK_IOVA, ioas);
 	r = iommufd_test_mock_domain(iommufd, ioas[0], MOCK_FLAGS_DEVICE_PASID, &stdev_id, &hwpt0,
 				     &dev_id);
@@ -241,13 +251,7 @@ int main(int argc, char *argv[])
 		return run_mock_pasid((unsigned)threads, seconds);
 	}
 
-	buf = mmap(NULL, MAP_SIZE, PROT_READ | PROT_WRITE,
-		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-	if (buf == MAP_FAILED)
-		die("mmap", -errno);
-	r = iommufd_open("/dev/iommu", &iommufd);
-	if (r < 0)
-		die("/dev/iommu", r);
+	buf = open_iommufd(&iommufd);
 
 	if (mock) {
 		setup_ioas(iommufd, buf, MOCK_IOVA, ioas);
