@@ -61,3 +61,12 @@ int backend_errorf(char **error, int r, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+
+const char *backend_errno_text(int r, char *buf, size_t n)
+{
+	const char *name = errno_to_name(r);
+
+	snprintf(buf, n, "%s%s%s%s", strerror(ERRNO_VALUE(r)), name ? " (" : "", strempty(name),
+		 name ? ")" : "");
+	return buf;
+}

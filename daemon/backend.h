@@ -120,6 +120,9 @@ int backend_device_single(BackendDevice **ret, size_t *ret_n, const char *id,
  */
 int backend_errorf(char **error, int r, const char *fmt, ...) _printf_(3, 4);
 
+/* "Device or resource busy (EBUSY)" for r = -EBUSY (no name in parentheses when glibc has none). */
+const char *backend_errno_text(int r, char *buf, size_t n);
+
 /* Replacements of one point between two verify() calls. */
 #define BACKEND_VERIFY_EVERY 1024
 

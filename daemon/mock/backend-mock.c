@@ -135,15 +135,6 @@ typedef struct MockBackend {
 	MockIopf *injector;
 } MockBackend;
 
-/* "Cannot allocate memory (ENOMEM)" for messages that a lab engineer may search for. */
-static const char *errno_text(int r, char *buf, size_t n)
-{
-	const char *name = errno_to_name(r);
-
-	snprintf(buf, n, "%s (%s)", strerror(ERRNO_VALUE(r)), name ?: "?");
-	return buf;
-}
-
 static int open_dev_iommu(const DaemonEnv *env, int *ret_fd, char **reason)
 {
 	char e[96];
@@ -157,7 +148,7 @@ static int open_dev_iommu(const DaemonEnv *env, int *ret_fd, char **reason)
 			env->dev_iommu);
 	if (r < 0)
 		return backend_errorf(reason, r, "cannot open %s: %s", env->dev_iommu,
-				      errno_text(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 	return 0;
 }
 
@@ -177,7 +168,7 @@ static int mock_probe(const DaemonEnv *env, char **reason)
 			"kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
 	if (r < 0)
 		return backend_errorf(reason, r, "probing IOMMU_TEST_CMD on %s failed: %s",
-				      env->dev_iommu, errno_text(r, e, sizeof(e)));
+				      env->dev_iommu, backend_errno_text(r, e, sizeof(e)));
 	return 0;
 }
 
@@ -296,7 +287,7 @@ static int check_point(MockBackend *b, MockPoint *p, uint32_t hwpt, const char *
 		counter_inc(&p->check_errors);
 		snprintf(reason, sizeof(reason),
 			 "%s: IOMMU_TEST_OP_PASID_CHECK_HWPT of HWPT %" PRIu32 " %s failed: %s",
-			 where, hwpt, when, errno_text(r, e, sizeof(e)));
+			 where, hwpt, when, backend_errno_text(r, e, sizeof(e)));
 	}
 	/* The first failure of a run wins; the worker's own "replace failed" comes after. */
 	if (b->sink)
@@ -342,7 +333,7 @@ static int detach_pasid(MockBackend *b, MockPoint *p, bool verify_attached)
 	else
 		snprintf(reason, sizeof(reason),
 			 "%s: IOMMU_TEST_OP_PASID_CHECK_HWPT after the detach failed: %s", where,
-			 errno_text(k, e, sizeof(e)));
+			 backend_errno_text(k, e, sizeof(e)));
 	if (b->sink)
 		fault_sink_fail(b->sink, k == -EINVAL ? -EBADE : k, reason);
 	log_debug("mock: %s", reason);
@@ -501,17 +492,18 @@ static int create_domains(MockBackend *b, Layout layout, char **error)
 		r = iommufd_ioas_alloc(b->fd, &m->ioas_id);
 		if (r < 0)
 			return backend_errorf(error, r, "IOMMU_IOAS_ALLOC for domain %u failed: %s",
-					      i, errno_text(r, e, sizeof(e)));
+					      i, backend_errno_text(r, e, sizeof(e)));
 		/* Odd domains lack the range, as asked; with no DMA nothing will notice. */
 		if (layout == LAYOUT_MISSING_RANGE && i % 2 == 1)
 			continue;
 		r = iommufd_ioas_map_fixed(b->fd, m->ioas_id, b->buf, b->map_size, b->iova);
 		if (r < 0)
-			return backend_errorf(
-				error, r,
-				"IOMMU_IOAS_MAP of 0x%" PRIx64 " bytes at IOVA 0x%" PRIx64
-				" in IOAS %" PRIu32 " (domain %u) failed: %s",
-				b->map_size, b->iova, m->ioas_id, i, errno_text(r, e, sizeof(e)));
+			return backend_errorf(error, r,
+					      "IOMMU_IOAS_MAP of 0x%" PRIx64
+					      " bytes at IOVA 0x%" PRIx64 " in IOAS %" PRIu32
+					      " (domain %u) failed: %s",
+					      b->map_size, b->iova, m->ioas_id, i,
+					      backend_errno_text(r, e, sizeof(e)));
 		m->mapped = true;
 	}
 	return 0;
@@ -539,7 +531,7 @@ static int create_device(MockBackend *b, char **error)
 			"IOMMU_TEST_CMD is not supported: kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
 	if (r < 0)
 		return backend_errorf(error, r, "%s on IOAS %" PRIu32 " failed: %s", op,
-				      b->domains[0].ioas_id, errno_text(r, e, sizeof(e)));
+				      b->domains[0].ioas_id, backend_errno_text(r, e, sizeof(e)));
 	return 0;
 }
 
@@ -565,7 +557,7 @@ static int require_pasid_ops(MockBackend *b, const Scenario *s, char **error)
 			kernel_release(&u), where);
 	return backend_errorf(
 		error, r, "probing the PASID test ops (IOMMU_TEST_OP_PASID_CHECK_HWPT) failed: %s",
-		errno_text(r, e, sizeof(e)));
+		backend_errno_text(r, e, sizeof(e)));
 }
 
 /*
@@ -582,7 +574,7 @@ static int check_pasid_width(MockBackend *b, const Scenario *s, char **error)
 	if (r < 0) {
 		/* Only a cross-check: the parser and check_scenario() held PASIDs to 20 bits. */
 		log_debug("mock: IOMMU_GET_HW_INFO of device %" PRIu32 " failed: %s", b->idev_id,
-			  errno_text(r, e, sizeof(e)));
+			  backend_errno_text(r, e, sizeof(e)));
 		return 0;
 	}
 	b->max_pasid_log2 = log2;
@@ -621,7 +613,7 @@ static int create_hwpts(MockBackend *b, char **error)
 				"IOMMU_HWPT_ALLOC%s for domain %u (IOAS %" PRIu32
 				", mock device %" PRIu32 ") failed: %s%s",
 				b->pasid ? " with IOMMU_HWPT_ALLOC_PASID" : "", i, m->ioas_id,
-				b->idev_id, errno_text(r, e, sizeof(e)),
+				b->idev_id, backend_errno_text(r, e, sizeof(e)),
 				b->pasid && r == -EOPNOTSUPP
 					? "; kernel lacks PASID attach (PASID-compatible HWPTs need Linux 6.15 or newer)"
 					: "");
@@ -650,14 +642,14 @@ static int create_rid_hwpt(MockBackend *b, char **error)
 			error, r,
 			"IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for the RID (IOAS %" PRIu32
 			") failed: %s",
-			ioas_id, errno_text(r, e, sizeof(e)));
+			ioas_id, backend_errno_text(r, e, sizeof(e)));
 	r = iommufd_test_mock_domain_replace(b->fd, b->stdev_id, b->rid_hwpt_id, NULL);
 	if (r < 0)
 		return backend_errorf(
 			error, r,
 			"IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE of the RID to its PASID-compatible HWPT %" PRIu32
 			" failed: %s",
-			b->rid_hwpt_id, errno_text(r, e, sizeof(e)));
+			b->rid_hwpt_id, backend_errno_text(r, e, sizeof(e)));
 	for (size_t i = 0; i < b->n_points; i++)
 		if (b->points[i].pasid == ATTACH_POINT_RID)
 			b->points[i].hwpt_id = b->rid_hwpt_id;
@@ -676,13 +668,13 @@ static int create_fault_queue(MockBackend *b, char **error)
 			"iommufd fault queues need kernel ≥ 6.11 (IOMMU_FAULT_QUEUE_ALLOC: ENOTTY); [Traffic] Engine=iopf cannot run on this kernel");
 	if (r < 0)
 		return backend_errorf(error, r, "IOMMU_FAULT_QUEUE_ALLOC failed: %s",
-				      errno_text(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 	/* The kernel's read never blocks; the main loop must not, should that ever change. */
 	flags = fcntl(b->fault_fd, F_GETFL);
 	if (flags < 0 || fcntl(b->fault_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
 		r = -errno;
 		return backend_errorf(error, r, "cannot make the fault queue fd non-blocking: %s",
-				      errno_text(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 	}
 	return 0;
 }
@@ -701,7 +693,7 @@ static int create_nested_hwpts(MockBackend *b, char **error)
 			error, r,
 			"IOMMU_HWPT_ALLOC of the nest parent (IOMMU_HWPT_ALLOC_NEST_PARENT on IOAS %" PRIu32
 			") failed: %s%s",
-			ioas_id, errno_text(r, e, sizeof(e)),
+			ioas_id, backend_errno_text(r, e, sizeof(e)),
 			r == -EOPNOTSUPP
 				? "; the kernel's selftest mock cannot nest (needs kernel ≥ 6.7)"
 				: "");
@@ -717,7 +709,8 @@ static int create_nested_hwpts(MockBackend *b, char **error)
 				error, r,
 				"IOMMU_HWPT_ALLOC of nested domain %u (IOMMU_HWPT_DATA_SELFTEST on HWPT %" PRIu32
 				", fault queue %" PRIu32 ") failed: %s%s",
-				i, b->nest_parent_id, b->fault_id, errno_text(r, e, sizeof(e)),
+				i, b->nest_parent_id, b->fault_id,
+				backend_errno_text(r, e, sizeof(e)),
 				r == -EOPNOTSUPP
 					? "; this kernel's selftest mock refuses fault-capable nested domains (they need kernel ≥ 6.11)"
 					: "");
@@ -827,7 +820,7 @@ static int mock_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 		b->buf = NULL;
 		r = -errno;
 		(void)backend_errorf(error, r, "cannot allocate the 0x%" PRIx64 " byte buffer: %s",
-				     b->map_size, errno_text(r, e, sizeof(e)));
+				     b->map_size, backend_errno_text(r, e, sizeof(e)));
 		goto fail;
 	}
 

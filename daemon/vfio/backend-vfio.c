@@ -156,16 +156,6 @@ typedef struct VfioBackend {
 #define COUNTER_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define COUNTER_INC(x) __atomic_store_n(&(x), (x) + 1, __ATOMIC_RELAXED)
 
-/* "Operation not supported (EOPNOTSUPP)": both, since lab engineers grep for either. */
-static const char *errstr(int r, char *buf, size_t n)
-{
-	const char *name = errno_to_name(r);
-
-	snprintf(buf, n, "%s%s%s%s", strerror(ERRNO_VALUE(r)), name ? " (" : "", name ?: "",
-		 name ? ")" : "");
-	return buf;
-}
-
 static int vfio_probe(const DaemonEnv *env, char **reason)
 {
 	_cleanup_close_ int fd = -EBADF;
@@ -182,10 +172,10 @@ static int vfio_probe(const DaemonEnv *env, char **reason)
 	if (r == -EACCES || r == -EPERM)
 		return backend_errorf(reason, r,
 				      "cannot open %s: %s (iommutestd needs root for VFIO)",
-				      env->dev_iommu, errstr(r, e, sizeof(e)));
+				      env->dev_iommu, backend_errno_text(r, e, sizeof(e)));
 	if (r < 0)
 		return backend_errorf(reason, r, "cannot open %s: %s", env->dev_iommu,
-				      errstr(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 
 	/* HWPT_ALLOC came with the VFIO cdev, attach-as-replace and GET_HW_INFO (6.6). */
 	r = uapi_probe_iommufd_command(fd, IOMMU_HWPT_ALLOC);
@@ -195,7 +185,7 @@ static int vfio_probe(const DaemonEnv *env, char **reason)
 			"iommufd in this kernel has no IOMMU_HWPT_ALLOC: the vfio backend needs Linux ≥ 6.6");
 	if (r < 0)
 		return backend_errorf(reason, r, "probing iommufd on %s failed: %s", env->dev_iommu,
-				      errstr(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 
 	/* The vfio-dev class exists as soon as vfio is loaded with CONFIG_VFIO_DEVICE_CDEV. */
 	if (asprintf(&class, "%s/class/vfio-dev", env->sysfs) < 0)
@@ -295,21 +285,21 @@ static int describe_hw_info(const DaemonEnv *env, const PciDevice *d, JsonWriter
 	r = iommufd_open(env->dev_iommu, &iommufd);
 	if (r < 0)
 		return backend_errorf(why, r, "cannot open %s: %s", env->dev_iommu,
-				      errstr(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 	device_fd = open(d->cdev_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (device_fd < 0)
 		return backend_errorf(why, -errno, "cannot open %s: %s", d->cdev_path,
-				      errstr(-errno, e, sizeof(e)));
+				      backend_errno_text(-errno, e, sizeof(e)));
 	r = vfio_device_bind_iommufd(device_fd, iommufd, &dev_id);
 	if (r < 0)
 		return backend_errorf(
 			why, r,
 			"VFIO_DEVICE_BIND_IOMMUFD failed: %s (a run or another VFIO user may hold the device)",
-			errstr(r, e, sizeof(e)));
+			backend_errno_text(r, e, sizeof(e)));
 	r = iommufd_get_hw_info(iommufd, dev_id, &type, &vtd, &len, &caps, &pasid_log2);
 	if (r < 0)
 		return backend_errorf(why, r, "IOMMU_GET_HW_INFO failed: %s",
-				      errstr(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 
 	json_object_begin(j, "hw_info");
 	json_string(j, "type", hw_info_type_to_string(type));
@@ -526,7 +516,7 @@ static void *traffic_main(void *userdata)
 					 " s after a timed-out transfer): %s",
 					 drv->name, b->pci->bdf,
 					 (VFIO_DMA_TIMEOUT_NS + VFIO_DMA_STUCK_NS) / NSEC_PER_SEC,
-					 errstr(r, e, sizeof(e)));
+					 backend_errno_text(r, e, sizeof(e)));
 				fault_sink_fail(
 					b->sink, r == -ENODEV ? -ENODEV : -ETIMEDOUT,
 					r == -ENODEV
@@ -547,7 +537,7 @@ static void *traffic_main(void *userdata)
 		if (r < 0) {
 			dma_fault(b, seq, DMA_FAULT_ENGINE, FAULT_ACCESS_UNKNOWN, src_iova, during,
 				  dom, t1, "%s refused the transfer: %s", drv->name,
-				  errstr(r, e, sizeof(e)));
+				  backend_errno_text(r, e, sizeof(e)));
 			(void)drv->quiesce(b->engine, VFIO_DMA_STUCK_NS);
 			continue;
 		}
@@ -684,7 +674,7 @@ static int setup_request(VfioBackend *b, char **error)
 		return backend_errorf(
 			error, r,
 			"registering for device requests (VFIO_DEVICE_SET_IRQS, VFIO_PCI_REQ_IRQ_INDEX) on %s failed: %s",
-			b->pci->bdf, errstr(r, e, sizeof(e)));
+			b->pci->bdf, backend_errno_text(r, e, sizeof(e)));
 	r = pthread_create(&b->req_thread, NULL, request_main, b);
 	if (r != 0)
 		return -r;
@@ -828,14 +818,15 @@ static int bind_error(const VfioBackend *b, int r, char **error)
 		return backend_errorf(
 			error, r,
 			"%s is in use through its VFIO group /dev/vfio/%s (QEMU or another legacy VFIO user?): VFIO_DEVICE_BIND_IOMMUFD failed: %s",
-			b->pci->bdf, strempty(b->pci->iommu_group), errstr(r, e, sizeof(e)));
+			b->pci->bdf, strempty(b->pci->iommu_group),
+			backend_errno_text(r, e, sizeof(e)));
 	if (r == -EINVAL)
 		return backend_errorf(
 			error, r,
 			"%s is already bound to an iommufd by another user of %s: VFIO_DEVICE_BIND_IOMMUFD failed: %s",
-			b->pci->bdf, b->pci->cdev_path, errstr(r, e, sizeof(e)));
+			b->pci->bdf, b->pci->cdev_path, backend_errno_text(r, e, sizeof(e)));
 	return backend_errorf(error, r, "VFIO_DEVICE_BIND_IOMMUFD on %s failed: %s",
-			      b->pci->cdev_path, errstr(r, e, sizeof(e)));
+			      b->pci->cdev_path, backend_errno_text(r, e, sizeof(e)));
 }
 
 /* "0000:00:03.0 (QEMU edu, 1234:11e8)", for messages about the device itself. */
@@ -882,11 +873,11 @@ static int check_pasid_kernel(VfioBackend *b, char **error)
 		return backend_errorf(
 			error, r,
 			"the VFIO driver of %s (%s) cannot attach PASIDs: VFIO_DEVICE_ATTACH_PASID failed with %s",
-			b->pci->bdf, strempty(b->pci->driver), errstr(r, e, sizeof(e)));
+			b->pci->bdf, strempty(b->pci->driver), backend_errno_text(r, e, sizeof(e)));
 	return backend_errorf(
 		error, r,
 		"probing for PASID attach on %s (VFIO_DEVICE_ATTACH_IOMMUFD_PT with VFIO_DEVICE_ATTACH_PASID) failed: %s",
-		b->pci->cdev_path, errstr(r, e, sizeof(e)));
+		b->pci->cdev_path, backend_errno_text(r, e, sizeof(e)));
 }
 
 /*
@@ -923,7 +914,7 @@ static int check_pasid_device(VfioBackend *b, char **error)
 	r = iommufd_get_hw_info(b->iommufd, b->dev_id, NULL, NULL, NULL, &caps, &b->max_pasid_log2);
 	if (r < 0)
 		return backend_errorf(error, r, "IOMMU_GET_HW_INFO for %s failed: %s", b->pci->bdf,
-				      errstr(r, e, sizeof(e)));
+				      backend_errno_text(r, e, sizeof(e)));
 
 	device_name(b, dev, sizeof(dev));
 	if (b->pasid_cap_known && !b->pasid_cap.present)
@@ -1013,7 +1004,7 @@ static int attach_error(VfioBackend *b, size_t i, unsigned domain, int r, char *
 			      "attaching %s of %s to domain %u (HWPT %" PRIu32 ") failed: %s%s%s",
 			      attach_point_to_string(b->points[i].pasid, where, sizeof(where)),
 			      b->pci->bdf, domain, b->domains[domain].hwpt_id,
-			      errstr(r, e, sizeof(e)), why ? ": " : "", strempty(why));
+			      backend_errno_text(r, e, sizeof(e)), why ? ": " : "", strempty(why));
 }
 
 /*
@@ -1037,7 +1028,7 @@ static int setup_trial_attach(VfioBackend *b, char **error)
 	if (r < 0)
 		return backend_errorf(error, r,
 				      "detaching %s again after its trial attachment failed: %s",
-				      b->pci->bdf, errstr(r, e, sizeof(e)));
+				      b->pci->bdf, backend_errno_text(r, e, sizeof(e)));
 	return 0;
 }
 
@@ -1058,7 +1049,7 @@ static int setup_domains(VfioBackend *b, char **error)
 		r = iommufd_ioas_alloc(b->iommufd, &dom->ioas_id);
 		if (r < 0)
 			return backend_errorf(error, r, "IOMMU_IOAS_ALLOC for domain %u failed: %s",
-					      d, errstr(r, e, sizeof(e)));
+					      d, backend_errno_text(r, e, sizeof(e)));
 		dom->has_ioas = true;
 
 		/* The positive control: odd domains lack the DMA range, so DMA there must fault. */
@@ -1071,7 +1062,8 @@ static int setup_domains(VfioBackend *b, char **error)
 					error, r,
 					"IOMMU_IOAS_MAP of %zu bytes at IOVA 0x%" PRIx64
 					" in domain %u failed: %s%s",
-					b->buf_size, s->iova, d, errstr(r, e, sizeof(e)),
+					b->buf_size, s->iova, d,
+					backend_errno_text(r, e, sizeof(e)),
 					r == -ENOMEM ? " (pinned memory limit, RLIMIT_MEMLOCK?)"
 					: r == -EADDRINUSE || r == -EINVAL
 						? " (does IOVA= overlap a reserved range such as the MSI window?)"
@@ -1090,14 +1082,14 @@ static int setup_domains(VfioBackend *b, char **error)
 			return backend_errorf(
 				error, r,
 				"IOMMU_HWPT_ALLOC with IOMMU_HWPT_ALLOC_PASID for %s, domain %u failed: %s%s",
-				b->pci->bdf, d, errstr(r, e, sizeof(e)),
+				b->pci->bdf, d, backend_errno_text(r, e, sizeof(e)),
 				r == -EOPNOTSUPP
 					? " (the IOMMU driver cannot make PASID-capable domains for this device)"
 					: "");
 		if (r < 0)
 			return backend_errorf(error, r,
 					      "IOMMU_HWPT_ALLOC for %s, domain %u failed: %s",
-					      b->pci->bdf, d, errstr(r, e, sizeof(e)));
+					      b->pci->bdf, d, backend_errno_text(r, e, sizeof(e)));
 		dom->has_hwpt = true;
 	}
 	return 0;
@@ -1117,7 +1109,7 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 	if (r < 0)
 		return backend_errorf(error, r,
 				      "VFIO_DEVICE_GET_REGION_INFO for BAR%u of %s failed: %s",
-				      drv->bar, b->pci->bdf, errstr(r, e, sizeof(e)));
+				      drv->bar, b->pci->bdf, backend_errno_text(r, e, sizeof(e)));
 	if (!(bar.flags & VFIO_REGION_INFO_FLAG_MMAP) || bar.size < drv->min_bar_size)
 		return backend_errorf(
 			error, -EOPNOTSUPP,
@@ -1128,7 +1120,7 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 		 (off_t)bar.offset);
 	if (p == MAP_FAILED)
 		return backend_errorf(error, -errno, "mapping BAR%u of %s failed: %s", drv->bar,
-				      b->pci->bdf, errstr(-errno, e, sizeof(e)));
+				      b->pci->bdf, backend_errno_text(-errno, e, sizeof(e)));
 	b->bar = p;
 	b->bar_size = bar.size;
 
@@ -1142,20 +1134,20 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 		return backend_errorf(
 			error, r,
 			"VFIO_DEVICE_GET_REGION_INFO for the config space of %s failed: %s",
-			b->pci->bdf, errstr(r, e, sizeof(e)));
+			b->pci->bdf, backend_errno_text(r, e, sizeof(e)));
 	b->config_offset = cfg.offset;
 	if (pread(b->device_fd, &command, sizeof(command), (off_t)(cfg.offset + PCI_COMMAND)) !=
 	    sizeof(command))
 		return backend_errorf(error, errno ? -errno : -EIO,
 				      "reading PCI_COMMAND of %s failed: %s", b->pci->bdf,
-				      errstr(errno ? -errno : -EIO, e, sizeof(e)));
+				      backend_errno_text(errno ? -errno : -EIO, e, sizeof(e)));
 	b->saved_command = command;
 	command |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	if (pwrite(b->device_fd, &command, sizeof(command), (off_t)(cfg.offset + PCI_COMMAND)) !=
 	    sizeof(command))
 		return backend_errorf(error, errno ? -errno : -EIO,
 				      "enabling bus mastering on %s failed: %s", b->pci->bdf,
-				      errstr(errno ? -errno : -EIO, e, sizeof(e)));
+				      backend_errno_text(errno ? -errno : -EIO, e, sizeof(e)));
 	b->command_changed = true;
 
 	res = (DmaEngineResources){
@@ -1166,7 +1158,7 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 	r = drv->init(&res, &b->engine, error);
 	if (r < 0)
 		return backend_errorf(error, r, "the %s DMA engine on %s did not initialise: %s",
-				      drv->name, b->pci->bdf, errstr(r, e, sizeof(e)));
+				      drv->name, b->pci->bdf, backend_errno_text(r, e, sizeof(e)));
 
 	r = fault_sink_add_queue(setup->sink, VFIO_FAULT_QUEUE, &b->queue);
 	if (r < 0)
@@ -1292,14 +1284,14 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	r = iommufd_open(env->dev_iommu, &b->iommufd);
 	if (r < 0) {
 		backend_errorf(error, r, "cannot open %s: %s", env->dev_iommu,
-			       errstr(r, e, sizeof(e)));
+			       backend_errno_text(r, e, sizeof(e)));
 		goto fail;
 	}
 	b->device_fd = open(b->pci->cdev_path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (b->device_fd < 0) {
 		r = -errno;
 		backend_errorf(error, r, "cannot open %s: %s", b->pci->cdev_path,
-			       errstr(r, e, sizeof(e)));
+			       backend_errno_text(r, e, sizeof(e)));
 		goto fail;
 	}
 	r = vfio_device_bind_iommufd(b->device_fd, b->iommufd, &b->dev_id);
@@ -1329,7 +1321,7 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 		r = -errno;
 		b->buf_size = 0;
 		backend_errorf(error, r, "allocating the %" PRIu64 "-byte DMA buffer failed: %s",
-			       s->map_size, errstr(r, e, sizeof(e)));
+			       s->map_size, backend_errno_text(r, e, sizeof(e)));
 		goto fail;
 	}
 	b->buf = p;
@@ -1357,7 +1349,7 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 fail:
 	vfio_teardown(b);
 	if (error && !*error)
-		(void)backend_errorf(error, r, "%s", errstr(r, e, sizeof(e)));
+		(void)backend_errorf(error, r, "%s", backend_errno_text(r, e, sizeof(e)));
 	return r;
 }
 
