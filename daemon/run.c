@@ -562,19 +562,23 @@ static int run_watch_backend(Run *r)
 	return 0;
 }
 
-/*
- * The point at position pos of the attach order: the RID first, then the
- * PASIDs as written. Detaching runs the order backwards, so PASIDs go before
- * the RID whose PASID-compatible HWPT iommufd requires while they are
- * attached, whatever order Points= lists them in.
- */
-static size_t attach_order(const Run *r, size_t pos)
+/* Index of the RID among the run's points; n_points when it has none. */
+static size_t rid_point(const Run *r)
 {
-	size_t rid = r->n_points;
-
 	for (size_t i = 0; i < r->n_points; i++)
 		if (r->ap_states[i].pasid == ATTACH_POINT_RID)
-			rid = i;
+			return i;
+	return r->n_points;
+}
+
+/*
+ * The point at position pos of the attach order (rid from rid_point()): the
+ * RID first, then the PASIDs as written. Detaching runs the order backwards,
+ * so PASIDs go before the RID whose PASID-compatible HWPT iommufd requires
+ * while they are attached, whatever order Points= lists them in.
+ */
+static size_t attach_order(const Run *r, size_t rid, size_t pos)
+{
 	if (rid == r->n_points)
 		return pos;
 	if (pos == 0)
@@ -591,8 +595,8 @@ static void run_release_backend(Run *r)
 		r->ops->traffic_stop(r->ctx);
 	r->traffic_on = false;
 	if (r->attached)
-		for (size_t pos = r->n_points; pos-- > 0;) {
-			size_t i = attach_order(r, pos);
+		for (size_t pos = r->n_points, rid = rid_point(r); pos-- > 0;) {
+			size_t i = attach_order(r, rid, pos);
 			int k = r->ops->detach(r->ctx, (unsigned)i);
 			if (k < 0)
 				log_debug_errno(k, "Run %u: detach of point %zu failed: %m", r->id,
@@ -1113,8 +1117,8 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 
 	/* Every point starts on domain 0; a failure unwinds what was attached. */
 	r->attached = true;
-	for (size_t pos = 0; pos < r->n_points; pos++) {
-		size_t i = attach_order(r, pos);
+	for (size_t pos = 0, rid = rid_point(r); pos < r->n_points; pos++) {
+		size_t i = attach_order(r, rid, pos);
 
 		k = ops->attach(r->ctx, (unsigned)i, 0);
 		if (k < 0) {
@@ -1122,7 +1126,7 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 
 			attach_point_to_string(scenario->points[i], where, sizeof(where));
 			while (pos-- > 0)
-				(void)ops->detach(r->ctx, (unsigned)attach_order(r, pos));
+				(void)ops->detach(r->ctx, (unsigned)attach_order(r, rid, pos));
 			r->attached = false;
 			return setup_errorf(error, BUS_ERROR_SETUP_FAILED, k,
 					    "Initial attach of %s to domain 0 failed", where);
