@@ -99,6 +99,28 @@ run_scenario() {
 	ERR=$(cat "$T/$name.err")
 }
 
+# expect_error NAME "substring of the error" < scenario: the run is refused
+# (iommuctl exits 2) with an error containing the substring (any case with
+# EXPECT_ERROR_ANY_CASE=1), and the daemon serves on with no run active. A
+# test that defines expect_error_check NAME gets it called for more checks
+# (nothing left behind).
+expect_error() {
+	local name=$1 want=$2 msg grep_opts=-qF
+	[[ ${EXPECT_ERROR_ANY_CASE:-0} == 1 ]] && grep_opts=-qiF
+	run_scenario "$name"
+	msg="$ERR"
+	[[ -n $OUT ]] && msg+=" $(jq -r '.reason // empty' <<<"$OUT")"
+	echo "$name: iommuctl exit $RC: $msg"
+	[[ $RC -eq 2 ]] || fail "$name: iommuctl run exited $RC, expected 2 (error)"
+	grep "$grep_opts" -- "$want" <<<"$msg" || fail "$name: the error does not say '$want': $msg"
+	ctl status >/dev/null || fail "$name: the daemon does not answer afterwards"
+	daemon_alive || fail "$name: iommutestd died"
+	[[ $(ctl --json status | jq .active_runs) -eq 0 ]] || fail "$name: a run is still active"
+	if declare -F expect_error_check >/dev/null; then
+		expect_error_check "$name"
+	fi
+}
+
 # Which driver a PCI device is bound to ("" for none).
 pci_driver() {
 	local d=/sys/bus/pci/devices/$1/driver
