@@ -14,9 +14,20 @@ int bus_connect(bool user, const char *address, sd_bus **ret)
 
 	if (!address) {
 		r = user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
-		if (r < 0)
-			return log_error_errno(r, "Failed to connect to the %s bus: %m",
-					       user ? "user" : "system");
+		if (r < 0) {
+			log_error_errno(r, "Failed to connect to the %s bus: %m", user ? "user" : "system");
+			/*
+			 * No socket at all (a container, a minimal root without
+			 * dbus running): say what else works, as systemctl does
+			 * when it finds no systemd.
+			 */
+			if (r == -ENOENT || r == -ECONNREFUSED)
+				log_error("Hint: start the %s bus and iommutestd on it, or start "
+					  "'iommutestd --bus-address=ADDRESS' and pass the same "
+					  "--bus-address=ADDRESS to iommuctl%s.",
+					  user ? "user" : "system", user ? "" : " (or use --user)");
+			return r;
+		}
 		*ret = TAKE_PTR(bus);
 		return 0;
 	}
@@ -50,7 +61,9 @@ int log_bus_error(const sd_bus_error *error, int r, const char *what)
 {
 	if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN,
 				   SD_BUS_ERROR_NAME_HAS_NO_OWNER))
-		return log_error_errno(r, "iommutestd is not running on this bus (%s not found)",
+		return log_error_errno(r, "iommutestd is not running on this bus (%s not found); "
+					  "start it with 'systemctl start iommutestd', or start "
+					  "'iommutestd --bus-address=ADDRESS' and pass the same --bus-address=",
 				       BUS_NAME);
 	if (sd_bus_error_is_set(error))
 		return log_error_errno(r, "%s: %s", what,
