@@ -7,10 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 src=$PWD
 
-contrib/install-deps.sh
-[[ -f build/build.ninja ]] || meson setup build --buildtype=release >/dev/null
-ninja -C build >/dev/null
-
 T=$(mktemp -d /tmp/iommutest-demo.XXXXXX)
 cleanup() {
 	[[ -n ${DAEMON:-} ]] && kill "$DAEMON" 2>/dev/null && wait "$DAEMON" 2>/dev/null
@@ -18,6 +14,23 @@ cleanup() {
 	rm -rf "$T"
 }
 trap cleanup EXIT
+
+# step LABEL COMMAND…: quiet when it works; when it fails, its output and
+# which step it was, so a failure never ends the demo without a word.
+step() {
+	local label=$1
+	shift
+	echo "demo: $label"
+	if ! "$@" >"$T/step.log" 2>&1; then
+		cat "$T/step.log" >&2
+		echo "demo: $label failed (the output above is from: $*)" >&2
+		exit 1
+	fi
+}
+
+step "installing the dependencies" contrib/install-deps.sh
+[[ -f build/build.ninja ]] || step "configuring the build" meson setup build --buildtype=release
+step "building" ninja -C build
 
 cat >"$T/bus.conf" <<CONF
 <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -31,9 +44,14 @@ addr="unix:path=$T/bus"
 for _ in $(seq 100); do [[ -S $T/bus ]] && break; sleep 0.05; done
 build/daemon/iommutestd --bus-address="$addr" --config=/dev/null --log-target=console 2>"$T/daemon.log" &
 DAEMON=$!
-for _ in $(seq 100); do busctl --address="$addr" status org.iommutest1 >/dev/null 2>&1 && break; sleep 0.05; done
 
 ctl() { build/cli/iommuctl --bus-address="$addr" --no-pager "$@"; }
+
+for _ in $(seq 100); do
+	ctl status >/dev/null 2>&1 && break
+	kill -0 "$DAEMON" 2>/dev/null || { cat "$T/daemon.log" >&2; echo "demo: iommutestd exited" >&2; exit 1; }
+	sleep 0.05
+done
 
 echo "== iommuctl status"
 ctl status
@@ -62,5 +80,8 @@ jq -rn --slurpfile a "$T/model-hitless.json" --slurpfile b "$T/model-clear-then-
     row("DMA errors"; .dma_errors),
     row("faults"; .faults),
     row("faults during replace"; .faults_during_replace),
-    row("verdict"; .verdict) ] | .[] | @tsv' | column -t -s $'\t'
+    row("verdict"; .verdict) ] |
+  # Aligned here rather than by column(1), which a minimal root lacks.
+  (map(map(length)) | transpose | map(max)) as $w |
+  .[] | [range(length) as $i | .[$i] + " " * ($w[$i] - (.[$i] | length))] | join("  ") | sub(" +$"; "")'
 exit $rc
