@@ -37,9 +37,13 @@ done
 
 busybox=$(command -v busybox || true)
 [[ -n $busybox ]] || die "busybox is not installed (contrib/install-deps.sh --vm installs busybox-static)"
-file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
-	ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable' ||
-	die "$busybox is not statically linked: install busybox-static"
+# The guest has no loader of its own for busybox: it must be static, which its
+# ELF program headers say (no PT_INTERP). readelf is binutils, which the
+# kernel build needs anyway.
+command -v readelf >/dev/null || die "readelf is not installed (binutils; contrib/install-deps.sh --vm)"
+phdrs=$(LC_ALL=C readelf -lW "$busybox" 2>&1) || die "$busybox: not an ELF executable: $phdrs"
+! grep -q 'INTERP' <<<"$phdrs" ||
+	die "$busybox is dynamically linked (Debian's busybox package): install busybox-static"
 for p in bash dbus-daemon jq cpio gzip; do
 	command -v "$p" >/dev/null || die "$p is not installed (contrib/install-deps.sh --vm)"
 done
