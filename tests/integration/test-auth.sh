@@ -5,8 +5,15 @@
 start_bus
 
 if [[ $(id -u) -eq 0 ]]; then
-	command -v setpriv >/dev/null || { echo "SKIP: setpriv missing"; exit 77; }
-	# An unprivileged caller: nobody, with no groups.
+	command -v setpriv >/dev/null || fail "setpriv is missing (util-linux; contrib/install-deps.sh)"
+	# An unprivileged caller: nobody, with no groups. It may not be able to
+	# read the checkout or the build directory (a clone under /root is
+	# mode 0700), so it gets its own copies of iommuctl and the scenario in
+	# the test's directory, which lib.sh makes world-readable.
+	install -m 0755 "$IOMMUCTL" "$T/iommuctl"
+	install -m 0644 "$(scenario model-hitless)" "$T/model-hitless.conf"
+	IOMMUCTL=$T/iommuctl
+	scenario() { echo "$T/$1.conf"; }
 	as_other() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
 	ADMIN_GROUP=iommutest-admins-$$ start_daemon
 else
