@@ -2,9 +2,9 @@
 #include <inttypes.h>
 
 #include "cli-bus.h"
-#include "shared/log.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
 
 int bus_connect(bool user, const char *address, sd_bus **ret)
 {
@@ -71,23 +71,6 @@ int log_bus_error(const sd_bus_error *error, int r, const char *what)
 	return log_error_errno(r, "%s: %m", what);
 }
 
-int run_id_from_path(const char *path, uint32_t *ret)
-{
-	const char *s;
-	uint32_t id;
-
-	if (strncmp(path, RUN_PATH_PREFIX, strlen(RUN_PATH_PREFIX)) != 0)
-		return -EINVAL;
-	s = path + strlen(RUN_PATH_PREFIX);
-	/* Digits only: parse_u32() would also take "0x10", which is no run path. */
-	if (isempty(s) || strspn(s, "0123456789") != strlen(s))
-		return -EINVAL;
-	if (parse_u32(s, &id) < 0 || id == 0)
-		return -EINVAL;
-	*ret = id;
-	return 0;
-}
-
 int bus_resolve_run(sd_bus *bus, const char *arg, char **ret_path, uint32_t *ret_id)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -97,16 +80,12 @@ int bus_resolve_run(sd_bus *bus, const char *arg, char **ret_path, uint32_t *ret
 	uint32_t id;
 	int r;
 
-	if (arg[0] == '/')
-		r = run_id_from_path(arg, &id);
-	else if (!isempty(arg) && strspn(arg, "0123456789") == strlen(arg))
-		r = parse_u32(arg, &id) < 0 || id == 0 ? -EINVAL : 0;
-	else
-		r = -EINVAL;
+	/* The daemon's own rules (bus-names.c): decimal, no leading zeros. */
+	r = arg[0] == '/' ? run_path_parse(arg, &id) : run_id_parse(arg, &id);
 	if (r < 0)
 		return log_error_errno(
 			SYNTHETIC_ERRNO(EINVAL),
-			"Invalid run '%s': expected a run number or a path like %s1.", arg,
+			"Invalid run '%s': expected a run number or a path like %s/1.", arg,
 			RUN_PATH_PREFIX);
 
 	r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "GetRun", &error,

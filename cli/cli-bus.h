@@ -9,16 +9,8 @@
 #include <string.h>
 #include <systemd/sd-bus.h>
 
-#include "shared/json-parse.h"
-
-#define BUS_NAME	  "org.iommutest1"
-#define MANAGER_PATH	  "/org/iommutest1"
-#define MANAGER_INTERFACE "org.iommutest1.Manager"
-#define RUN_INTERFACE	  "org.iommutest1.Run"
-#define RUN_PATH_PREFIX	  "/org/iommutest1/run/"
-
-#define BUS_ERROR_NOT_RUNNING "org.iommutest1.Error.NotRunning"
-#define BUS_ERROR_NO_SUCH_RUN "org.iommutest1.Error.NoSuchRun"
+#include "bus-names.h"
+#include "json-parse.h"
 
 /* StartScenario() returns only once the backend has set the device up, which can take a while. */
 #define START_TIMEOUT_USEC (120 * UINT64_C(1000000))
@@ -38,8 +30,6 @@ static inline bool run_state_is_final(const char *state)
 	return state && (strcmp(state, "finished") == 0 || strcmp(state, "failed") == 0);
 }
 
-/* "/org/iommutest1/run/3" → 3. */
-int run_id_from_path(const char *path, uint32_t *ret);
 /*
  * Accepts a run number or a run object path and asks the daemon for the run
  * (GetRun), so that a missing run is reported the same way for both forms.

@@ -10,8 +10,8 @@
 
 #include "cli-output.h"
 #include "iommuctl.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 static int colors_cached = -1;
 

@@ -12,9 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "shared/json-parse.h"
-#include "shared/json.h"
-#include "shared/macro.h"
+#include "json-parse.h"
+#include "json.h"
+#include "macro.h"
 
 #define ANSI_RED       "\x1B[0;31m"
 #define ANSI_GREEN     "\x1B[0;32m"

@@ -11,8 +11,8 @@
 #include "cli-output.h"
 #include "config.h"
 #include "iommuctl.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 JsonMode arg_json = JSON_MODE_OFF;
 bool arg_pager = true;
@@ -113,7 +113,7 @@ static int help(void)
 	       "     --follow            Keep listing faults until the run ends (faults)\n"
 	       "     --source=SOURCE     Only faults from model, dma-verify, kmsg, iommufd or\n"
 	       "                         tracefs (faults)\n"
-	       "\nRUN is a run number or its object path, e.g. 3 or %s3.\n"
+	       "\nRUN is a run number or its object path, e.g. 3 or %s/3.\n"
 	       "FILE is a scenario file, or - for standard input.\n"
 	       "Exit status: 0 on success or verdict pass/none, 1 on verdict fail, 2 on error.\n"
 	       "\nSee the iommuctl(1) man page for details.\n",

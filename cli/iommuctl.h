@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shared/json-parse.h"
+#include "json-parse.h"
 
 /* Exit statuses, documented in iommuctl(1). */
 #define EXIT_VERDICT_PASS 0

@@ -11,7 +11,7 @@
 #include "cli-bus.h"
 #include "cli-output.h"
 #include "iommuctl.h"
-#include "shared/log.h"
+#include "log.h"
 
 static void print_scalar(const JsonValue *v)
 {

@@ -10,8 +10,8 @@
 #include "cli-bus.h"
 #include "cli-output.h"
 #include "iommuctl.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 /* Least time between redraws of the progress line, however often the daemon signals. */
 #define PROGRESS_INTERVAL_NS (100 * NSEC_PER_MSEC)
@@ -143,7 +143,7 @@ static uint32_t run_id(sd_bus *bus, const char *path)
 {
 	uint32_t id = 0;
 
-	if (run_id_from_path(path, &id) >= 0)
+	if (run_path_parse(path, &id) >= 0)
 		return id;
 	/* Not one of the paths the API documents: ask the object itself. */
 	(void)sd_bus_get_property_trivial(bus, BUS_NAME, path, RUN_INTERFACE, "Id", NULL, 'u', &id);

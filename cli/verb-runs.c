@@ -9,8 +9,8 @@
 #include "cli-bus.h"
 #include "cli-output.h"
 #include "iommuctl.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 /* How often faults --follow asks for new records. */
 #define FOLLOW_INTERVAL_USEC (250 * UINT64_C(1000))

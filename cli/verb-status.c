@@ -5,7 +5,7 @@
 #include "cli-bus.h"
 #include "cli-output.h"
 #include "iommuctl.h"
-#include "shared/log.h"
+#include "log.h"
 
 /* How many of the newest runs status lists; `runs` lists them all. */
 #define STATUS_RECENT_RUNS 10
@@ -78,7 +78,7 @@ int verb_status(int argc, char *argv[], void *userdata)
 		const char *busy = json_value_get_string(dev, "busy_run", NULL);
 		uint32_t id;
 
-		if (busy && run_id_from_path(busy, &id) >= 0)
+		if (busy && run_path_parse(busy, &id) >= 0)
 			print_field(i == 0 ? "Devices" : NULL, NULL,
 				    "%s (%s, %s, busy with run %" PRIu32 ")",
 				    json_value_get_string(dev, "id", "-"),
@@ -194,7 +194,7 @@ int verb_devices(int argc, char *argv[], void *userdata)
 		table_add(t, id);
 		table_add(t, state);
 		table_add(t, driver);
-		if (is_busy && run_id_from_path(busy, &run_id) >= 0)
+		if (is_busy && run_path_parse(busy, &run_id) >= 0)
 			table_addf(t, "%" PRIu32, run_id);
 		else
 			table_add(t, is_busy ? busy : NULL);

@@ -33,7 +33,7 @@
 
 #include "fault.h"
 #include "scenario.h"
-#include "shared/json.h"
+#include "json.h"
 
 /* Host paths, overridable so that tests run unprivileged against fakes. */
 typedef struct DaemonEnv {

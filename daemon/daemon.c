@@ -14,8 +14,8 @@
 #include "kmsg.h"
 #include "run.h"
 #include "uevent.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 #define SHUTDOWN_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define UID_FMT		      "%" PRIu32
@@ -213,13 +213,9 @@ Run *daemon_find_run(Daemon *d, unsigned id)
 
 Run *daemon_find_run_by_path(Daemon *d, const char *path)
 {
-	const char *p;
 	uint32_t id;
 
-	if (strncmp(path, RUN_PREFIX "/", strlen(RUN_PREFIX "/")) != 0)
-		return NULL;
-	p = path + strlen(RUN_PREFIX "/");
-	if (parse_u32(p, &id) < 0)
+	if (run_path_parse(path, &id) < 0)
 		return NULL;
 	return daemon_find_run(d, id);
 }
@@ -261,7 +257,7 @@ static void emit_manager_runs_changed(Daemon *d)
 {
 	int k;
 
-	k = sd_bus_emit_properties_changed(d->bus, MANAGER_PATH, MANAGER_IFACE, "Runs",
+	k = sd_bus_emit_properties_changed(d->bus, MANAGER_PATH, MANAGER_INTERFACE, "Runs",
 					   "ActiveRuns", NULL);
 	if (k < 0)
 		log_debug_errno(k, "Failed to emit Manager PropertiesChanged: %m");

@@ -7,21 +7,8 @@
 #include <systemd/sd-event.h>
 
 #include "backend.h"
-#include "shared/macro.h"
-
-#define BUS_NAME      "org.iommutest1"
-#define MANAGER_PATH  "/org/iommutest1"
-#define MANAGER_IFACE "org.iommutest1.Manager"
-#define RUN_PREFIX    "/org/iommutest1/run"
-#define RUN_IFACE     "org.iommutest1.Run"
-
-#define BUS_ERROR_INVALID_SCENARIO    "org.iommutest1.Error.InvalidScenario"
-#define BUS_ERROR_DEVICE_BUSY	      "org.iommutest1.Error.DeviceBusy"
-#define BUS_ERROR_BACKEND_UNAVAILABLE "org.iommutest1.Error.BackendUnavailable"
-#define BUS_ERROR_SETUP_FAILED	      "org.iommutest1.Error.SetupFailed"
-#define BUS_ERROR_NO_SUCH_RUN	      "org.iommutest1.Error.NoSuchRun"
-#define BUS_ERROR_NOT_RUNNING	      "org.iommutest1.Error.NotRunning"
-#define BUS_ERROR_NO_SUCH_DEVICE      "org.iommutest1.Error.NoSuchDevice"
+#include "bus-names.h"
+#include "macro.h"
 
 typedef struct Run Run;
 typedef struct KmsgSource KmsgSource;

@@ -8,10 +8,7 @@
 #include <stdlib.h>
 
 #include "run.h"
-#include "shared/log.h"
-
-#define DEVICE_PREFIX "/org/iommutest1/device"
-#define DEVICE_IFACE  "org.iommutest1.Device"
+#include "log.h"
 
 typedef struct DeviceLookup {
 	const BackendOps *backend;
@@ -56,7 +53,7 @@ static int device_from_path(Daemon *d, const char *path, DeviceLookup *ret)
 	_cleanup_free_ char *id = NULL;
 	int k;
 
-	k = sd_bus_path_decode(path, DEVICE_PREFIX, &id);
+	k = sd_bus_path_decode(path, DEVICE_PATH_PREFIX, &id);
 	if (k <= 0)
 		return k;
 	return device_find(d, id, ret);
@@ -144,7 +141,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	_cleanup_free_ char *id = NULL, *text = NULL;
 	int k;
 
-	k = sd_bus_path_decode(sd_bus_message_get_path(m), DEVICE_PREFIX, &id);
+	k = sd_bus_path_decode(sd_bus_message_get_path(m), DEVICE_PATH_PREFIX, &id);
 	if (k <= 0)
 		return k < 0 ? k
 			     : sd_bus_error_set(error, SD_BUS_ERROR_UNKNOWN_OBJECT,
@@ -202,7 +199,7 @@ static int device_node_enumerator(sd_bus *bus, const char *path, void *userdata,
 
 			if (nl) {
 				l = nl;
-				if (sd_bus_path_encode(DEVICE_PREFIX, devs[i].id, &l[n]) >= 0)
+				if (sd_bus_path_encode(DEVICE_PATH_PREFIX, devs[i].id, &l[n]) >= 0)
 					n++;
 				l[n] = NULL;
 			}
@@ -222,11 +219,11 @@ int device_bus_register(Daemon *d)
 {
 	int k;
 
-	k = sd_bus_add_fallback_vtable(d->bus, NULL, DEVICE_PREFIX, DEVICE_IFACE, device_vtable,
+	k = sd_bus_add_fallback_vtable(d->bus, NULL, DEVICE_PATH_PREFIX, DEVICE_INTERFACE, device_vtable,
 				       device_object_find, d);
 	if (k < 0)
 		return log_error_errno(k, "Failed to register device objects: %m");
-	k = sd_bus_add_node_enumerator(d->bus, NULL, DEVICE_PREFIX, device_node_enumerator, d);
+	k = sd_bus_add_node_enumerator(d->bus, NULL, DEVICE_PATH_PREFIX, device_node_enumerator, d);
 	if (k < 0)
 		return log_error_errno(k, "Failed to register device node enumerator: %m");
 	return 0;

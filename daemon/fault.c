@@ -5,7 +5,7 @@
 #include <sys/eventfd.h>
 
 #include "fault.h"
-#include "shared/parse-util.h"
+#include "parse-util.h"
 
 /*
  * One single-producer/single-consumer ring per producer thread. The producer

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "shared/macro.h"
+#include "macro.h"
 
 typedef enum FaultSource {
 	FAULT_SOURCE_MODEL,	 /* the model's hardware walker */

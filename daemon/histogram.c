@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "histogram.h"
-#include "shared/macro.h"
+#include "macro.h"
 
 void hist_init(Histogram *h)
 {

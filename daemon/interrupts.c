@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "interrupts.h"
-#include "shared/macro.h"
+#include "macro.h"
 
 /*
  * A line reads "IRQ: COUNT… CHIP HWIRQ-TYPE NAME"; the DMAR fault interrupt's

@@ -9,8 +9,8 @@
 
 #include "kmsg.h"
 #include "run.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 #define KMSG_MARKER "iommutestd: clock mark "
 

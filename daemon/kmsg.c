@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "kmsg.h"
-#include "shared/macro.h"
+#include "macro.h"
 
 /* ---- scanners over NUL-terminated text; each advances *p only on success ---- */
 

@@ -5,7 +5,7 @@
 
 #include "config.h"
 #include "daemon.h"
-#include "shared/log.h"
+#include "log.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/iommutest/iommutestd.conf"
 

@@ -5,7 +5,7 @@
 
 #include "config.h"
 #include "run.h"
-#include "shared/log.h"
+#include "log.h"
 
 #define SCENARIO_TEXT_MAX (1024 * 1024)
 
@@ -465,7 +465,7 @@ int manager_bus_register(Daemon *d)
 {
 	int k;
 
-	k = sd_bus_add_object_vtable(d->bus, NULL, MANAGER_PATH, MANAGER_IFACE, manager_vtable, d);
+	k = sd_bus_add_object_vtable(d->bus, NULL, MANAGER_PATH, MANAGER_INTERFACE, manager_vtable, d);
 	if (k < 0)
 		return log_error_errno(k, "Failed to register %s: %m", MANAGER_PATH);
 	return 0;

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "run.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 static int property_get_state(sd_bus *bus, const char *path, const char *interface,
 			      const char *property, sd_bus_message *reply, void *userdata,
@@ -269,10 +269,21 @@ static int run_object_find(sd_bus *bus, const char *path, const char *interface,
 {
 	Run *r = daemon_find_run_by_path(userdata, path);
 
-	if (!r)
-		return 0;
-	*found = r;
-	return 1;
+	if (r) {
+		*found = r;
+		return 1;
+	}
+	/*
+	 * A path below the prefix that names no run, including non-canonical
+	 * spellings of a real one (".../run/0x3", ".../run/03"): the error the
+	 * API documents, not sd-bus's generic UnknownObject. The prefix itself
+	 * stays an ordinary node, so introspecting it still lists the runs.
+	 */
+	if (strncmp(path, RUN_PATH_PREFIX "/", strlen(RUN_PATH_PREFIX "/")) == 0)
+		return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_RUN,
+					 "No run at %s (run paths are %s/N, N a decimal run number).",
+					 path, RUN_PATH_PREFIX);
+	return 0;
 }
 
 static int run_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
@@ -303,11 +314,11 @@ int run_bus_register(Daemon *d)
 {
 	int k;
 
-	k = sd_bus_add_fallback_vtable(d->bus, NULL, RUN_PREFIX, RUN_IFACE, run_vtable,
+	k = sd_bus_add_fallback_vtable(d->bus, NULL, RUN_PATH_PREFIX, RUN_INTERFACE, run_vtable,
 				       run_object_find, d);
 	if (k < 0)
 		return log_error_errno(k, "Failed to register run objects: %m");
-	k = sd_bus_add_node_enumerator(d->bus, NULL, RUN_PREFIX, run_node_enumerator, d);
+	k = sd_bus_add_node_enumerator(d->bus, NULL, RUN_PATH_PREFIX, run_node_enumerator, d);
 	if (k < 0)
 		return log_error_errno(k, "Failed to register run node enumerator: %m");
 	return 0;

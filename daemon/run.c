@@ -12,8 +12,8 @@
 #include "kmsg.h"
 #include "tracefs.h"
 #include "run.h"
-#include "shared/log.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "parse-util.h"
 
 struct Worker {
 	Run *run;
@@ -302,7 +302,7 @@ static void run_emit_fault_signal(Run *r)
 	else
 		snprintf(where, sizeof(where), "unknown");
 	k = sd_bus_emit_signal(
-		r->daemon->bus, r->path, RUN_IFACE, "Fault", "tttsssttusb", f->rec.seq,
+		r->daemon->bus, r->path, RUN_INTERFACE, "Fault", "tttsssttusb", f->rec.seq,
 		r->signal_pending, f->time_realtime_usec, fault_source_to_string(f->rec.source),
 		where, fault_access_to_string(f->rec.access), f->rec.address, f->replace_count,
 		f->rec.reason, f->rec.reason_text, (int)f->rec.during_replace);
@@ -457,7 +457,7 @@ static void run_emit_changes(Run *r)
 		return;
 	names[n] = NULL;
 	*b = *a;
-	k = sd_bus_emit_properties_changed_strv(r->daemon->bus, r->path, RUN_IFACE, (char **)names);
+	k = sd_bus_emit_properties_changed_strv(r->daemon->bus, r->path, RUN_INTERFACE, (char **)names);
 	if (k < 0)
 		log_debug_errno(k, "Failed to emit PropertiesChanged for %s: %m", r->path);
 }
@@ -467,7 +467,7 @@ static void run_emit_state(Run *r, const char *extra)
 	const char *names[] = {"State", "Verdict", "FailureReason", "FinishedAt", extra, NULL};
 	int k;
 
-	k = sd_bus_emit_properties_changed_strv(r->daemon->bus, r->path, RUN_IFACE, (char **)names);
+	k = sd_bus_emit_properties_changed_strv(r->daemon->bus, r->path, RUN_INTERFACE, (char **)names);
 	if (k < 0)
 		log_debug_errno(k, "Failed to emit PropertiesChanged for %s: %m", r->path);
 }
@@ -717,7 +717,7 @@ static void run_finish(Run *r)
 
 	run_emit_changes(r);
 	run_emit_state(r, NULL);
-	(void)sd_bus_emit_signal(r->daemon->bus, r->path, RUN_IFACE, "Finished", "sss",
+	(void)sd_bus_emit_signal(r->daemon->bus, r->path, RUN_INTERFACE, "Finished", "sss",
 				 run_state_to_string(r->state), r->verdict, strempty(r->reason));
 	daemon_run_ended(r->daemon, r);
 }
@@ -1053,7 +1053,7 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	r->wake_fd = -EBADF;
 	r->state = RUN_STARTING;
 	r->id = ++d->next_run_id;
-	if (asprintf(&r->path, RUN_PREFIX "/%u", r->id) < 0) {
+	if (asprintf(&r->path, RUN_PATH_PREFIX "/%u", r->id) < 0) {
 		r->path = NULL;
 		return -ENOMEM;
 	}

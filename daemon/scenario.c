@@ -23,8 +23,8 @@
 #include <strings.h>
 
 #include "scenario.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "macro.h"
+#include "parse-util.h"
 
 #define LINE_MAX_BYTES	4096
 #define PAGE_SIZE_BYTES UINT64_C(4096)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "model/entry-sync.h"
-#include "shared/log.h"
+#include "log.h"
 #include "tracefs.h"
 
 #define MAX_OPEN_WRITES 64

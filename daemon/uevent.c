@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "run.h"
-#include "shared/log.h"
+#include "log.h"
 #include "uevent.h"
 
 /* The kernel multicasts uevents to group 1 of NETLINK_KOBJECT_UEVENT; udev uses group 2. */

@@ -73,8 +73,8 @@
 #include "backend.h"
 #include "iommufd-ioctl.h"
 #include "mock-iopf.h"
-#include "shared/log.h"
-#include "shared/macro.h"
+#include "log.h"
+#include "macro.h"
 
 #define MOCK_DEVICE_ID		"mock0"
 #define MOCK_DEVICE_DESCRIPTION "iommufd selftest mock device (CONFIG_IOMMUFD_TEST)"

@@ -45,9 +45,9 @@
 
 #include "iommufd-ioctl.h"
 #include "mock-iopf.h"
-#include "shared/log.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
 
 /* Injections outstanding at most; a power of 2 (slots are indexed by seq & mask). */
 #define IOPF_RING 4096u

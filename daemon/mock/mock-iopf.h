@@ -26,7 +26,7 @@
 
 #include "backend.h"
 #include "fault.h"
-#include "shared/json.h"
+#include "json.h"
 
 typedef struct MockIopf MockIopf;
 

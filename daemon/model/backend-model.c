@@ -27,8 +27,8 @@
 #include "backend-model.h"
 #include "backend.h"
 #include "model.h"
-#include "shared/log.h"
-#include "shared/macro.h"
+#include "log.h"
+#include "macro.h"
 #include "walker.h"
 
 #define MODEL_DEVICE_ID		 "model0"

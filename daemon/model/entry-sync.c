@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "entry-sync.h"
-#include "shared/macro.h"
+#include "macro.h"
 
 /* The hardware reads quanta concurrently: each store is a single 128-bit atomic. */
 static void store_quantum(EntryWriter *w, PasidEntry *entry, unsigned i, PasidQuantum v)

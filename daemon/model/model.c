@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "model.h"
-#include "shared/macro.h"
+#include "macro.h"
 
 /*
  * A random pattern visits every ordered pair; kinds repeat with period 2, so

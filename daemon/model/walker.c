@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "macro.h"
+#include "parse-util.h"
 #include "walker.h"
 
 #define RING_SIZE   64u /* descriptors in flight at most (a power of 2) */

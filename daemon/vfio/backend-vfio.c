@@ -67,9 +67,9 @@
 #include "dma-engine.h"
 #include "iommufd-ioctl.h"
 #include "pci-sysfs.h"
-#include "shared/log.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
 #include "vtd-caps.h"
 
 #define VFIO_FAULT_QUEUE "vfio-dma"

@@ -21,8 +21,8 @@
 
 #include "backend.h"
 #include "dma-engine.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "macro.h"
+#include "parse-util.h"
 
 #define EDU_VENDOR 0x1234
 #define EDU_DEVICE 0x11e8

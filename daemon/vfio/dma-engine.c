@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "dma-engine.h"
-#include "shared/macro.h"
+#include "macro.h"
 
 const DmaEngineDriver *const dma_engine_drivers[] = {
 	&dma_engine_edu,

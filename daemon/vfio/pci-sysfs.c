@@ -13,9 +13,9 @@
 #include <unistd.h>
 
 #include "pci-sysfs.h"
-#include "shared/log.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "log.h"
+#include "macro.h"
+#include "parse-util.h"
 
 /* PCIe extended capabilities (include/uapi/linux/pci_regs.h). */
 #define PCI_CFG_SPACE_SIZE     256

@@ -2,7 +2,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 
-#include "shared/macro.h"
+#include "macro.h"
 #include "vtd-caps.h"
 
 /*

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "shared/json.h"
+#include "json.h"
 
 typedef struct VtdField {
 	const char *name; /* the specification's mnemonic: "SAGAW" */

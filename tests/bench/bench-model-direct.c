@@ -13,7 +13,7 @@
 
 #include "backend.h"
 #include "histogram.h"
-#include "shared/parse-util.h"
+#include "parse-util.h"
 
 static char *read_file(const char *path)
 {

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/macro.h"
+#include "macro.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Present when built with a sanitizer: it calls back before exiting on an error. */

@@ -60,6 +60,31 @@ echo "second run → $msg"
 grep -qi "busy" <<<"$msg" && grep -q "${path##*/}" <<<"$msg" || fail "busy error does not name the run: $msg"
 ctl stop "${path##*/}"
 
+# Run paths are canonical, in the daemon and in iommuctl: /org/iommutest1/run/N,
+# N decimal without leading zeros. Other spellings of a real run are no run.
+n=${path##*/}
+busctl --address="$ADDR" call org.iommutest1 "/org/iommutest1/run/$n" org.iommutest1.Run \
+	Describe >/dev/null || fail "Describe() on the canonical path of run $n"
+for p in "/org/iommutest1/run/0x$n" "/org/iommutest1/run/0$n" "/org/iommutest1/run/${n}0000000000"; do
+	set +e
+	msg=$(busctl --address="$ADDR" call org.iommutest1 "$p" org.iommutest1.Run Describe 2>&1)
+	rc=$?
+	set -e
+	echo "$p → $msg"
+	[[ $rc -ne 0 ]] || fail "the daemon answered $p as a run"
+	grep -q "No run at $p" <<<"$msg" || fail "$p: not a NoSuchRun error: $msg"
+	set +e
+	msg=$(ctl show "$p" 2>&1)
+	rc=$?
+	set -e
+	[[ $rc -eq 2 ]] && grep -q "Invalid run" <<<"$msg" || fail "iommuctl show $p: $msg"
+done
+set +e
+msg=$(ctl show "0$n" 2>&1)
+rc=$?
+set -e
+[[ $rc -eq 2 ]] && grep -q "Invalid run" <<<"$msg" || fail "iommuctl show 0$n: $msg"
+
 # No daemon on a bus: a clear message, exit status 2.
 set +e
 msg=$("$IOMMUCTL" --bus-address="unix:path=$T/nonexistent" status 2>&1)

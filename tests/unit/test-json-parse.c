@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/json-parse.h"
-#include "shared/json.h"
-#include "shared/macro.h"
+#include "json-parse.h"
+#include "json.h"
+#include "macro.h"
 #include "check-run.h"
 
 static JsonValue *parse_ok(const char *text)

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/json.h"
+#include "json.h"
 #include "check-run.h"
 
 START_TEST(test_shapes)

@@ -47,9 +47,9 @@
 #include "fault.h"
 #include "iommufd-ioctl.h"
 #include "scenario.h"
-#include "shared/json.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "json.h"
+#include "macro.h"
+#include "parse-util.h"
 
 #define MAX_OBJS 64
 /* More than the injector ever has outstanding (4096): a fake queue that fills up is a bug. */

@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/parse-util.h"
+#include "bus-names.h"
+#include "parse-util.h"
 #include "check-run.h"
 
 static const struct {
@@ -108,6 +109,45 @@ START_TEST(test_format)
 }
 END_TEST
 
+static const struct {
+	const char *path;
+	int ret;
+	uint32_t id;
+} run_paths[] = {
+	{"/org/iommutest1/run/1", 0, 1},
+	{"/org/iommutest1/run/42", 0, 42},
+	{"/org/iommutest1/run/4294967295", 0, UINT32_MAX},
+	{"/org/iommutest1/run/4294967296", -EINVAL, 0},
+	{"/org/iommutest1/run/0", -EINVAL, 0},
+	{"/org/iommutest1/run/03", -EINVAL, 0},
+	{"/org/iommutest1/run/0x3", -EINVAL, 0},
+	{"/org/iommutest1/run/+3", -EINVAL, 0},
+	{"/org/iommutest1/run/3 ", -EINVAL, 0},
+	{"/org/iommutest1/run/3/x", -EINVAL, 0},
+	{"/org/iommutest1/run/", -EINVAL, 0},
+	{"/org/iommutest1/run", -EINVAL, 0},
+	{"/org/iommutest1/runs/3", -EINVAL, 0},
+	{"/org/iommutest1/device/3", -EINVAL, 0},
+};
+
+START_TEST(test_run_path)
+{
+	uint32_t id = 0;
+	int r = run_path_parse(run_paths[_i].path, &id);
+
+	ck_assert_msg(r == run_paths[_i].ret, "'%s': got %d want %d", run_paths[_i].path, r,
+		      run_paths[_i].ret);
+	if (r == 0)
+		ck_assert_uint_eq(id, run_paths[_i].id);
+	/* A bare run number follows the same rules as the path's last part. */
+	const char *prefix = RUN_PATH_PREFIX "/";
+	if (strncmp(run_paths[_i].path, prefix, strlen(prefix)) == 0 &&
+	    !strchr(run_paths[_i].path + strlen(prefix), '/'))
+		ck_assert_int_eq(run_id_parse(run_paths[_i].path + strlen(prefix), &id),
+				 run_paths[_i].ret);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("parse-util");
@@ -117,6 +157,7 @@ int main(void)
 	tcase_add_loop_test(tc, test_size, 0, sizeof(sizes) / sizeof(sizes[0]));
 	tcase_add_test(tc, test_numbers);
 	tcase_add_test(tc, test_format);
+	tcase_add_loop_test(tc, test_run_path, 0, sizeof(run_paths) / sizeof(run_paths[0]));
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "model/pasid-entry.h"
-#include "shared/macro.h"
+#include "macro.h"
 #include "check-run.h"
 
 /*

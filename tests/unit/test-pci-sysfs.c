@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "fake-sysfs.h"
-#include "shared/macro.h"
+#include "macro.h"
 #include "vfio/pci-sysfs.h"
 
 #define EDU   "0000:00:03.0"

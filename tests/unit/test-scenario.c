@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "scenario.h"
-#include "shared/macro.h"
+#include "macro.h"
 #include "check-run.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(Scenario *, scenario_free);

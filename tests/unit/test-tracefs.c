@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "shared/macro.h"
+#include "macro.h"
 #include "tracefs.h"
 #include "check-run.h"
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "iommufd-ioctl.h"
-#include "shared/macro.h"
+#include "macro.h"
 #include "check-run.h"
 
 #define FAKE_FD 1000 /* never a real fd: a stray real ioctl would fail with EBADF */

@@ -36,9 +36,9 @@
 #include "fault.h"
 #include "iommufd-ioctl.h"
 #include "scenario.h"
-#include "shared/json.h"
-#include "shared/macro.h"
-#include "shared/parse-util.h"
+#include "json.h"
+#include "macro.h"
+#include "parse-util.h"
 #include "vfio/dma-engine.h"
 
 #define EDU	 "0000:00:03.0"

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "shared/json.h"
-#include "shared/macro.h"
+#include "json.h"
+#include "macro.h"
 #include "vfio/vtd-caps.h"
 
 /*

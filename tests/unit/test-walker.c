@@ -16,8 +16,8 @@
 #include "model/backend-model.h"
 #include "model/model.h"
 #include "model/walker.h"
-#include "shared/json.h"
-#include "shared/parse-util.h"
+#include "json.h"
+#include "parse-util.h"
 #include "check-run.h"
 
 #define IOVA	 UINT64_C(0x100000)
