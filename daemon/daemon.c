@@ -151,48 +151,6 @@ int daemon_config_load(DaemonConfig *c, const char *path)
 	return 0;
 }
 
-int bus_verify_admin(Daemon *d, sd_bus_message *m, sd_bus_error *error)
-{
-	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
-	const gid_t *gids = NULL;
-	struct group grp, *result = NULL;
-	char buf[4096];
-	uid_t uid;
-	gid_t gid;
-	int k, n;
-
-	k = sd_bus_query_sender_creds(m,
-				      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
-					      SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
-					      SD_BUS_CREDS_AUGMENT,
-				      &c);
-	if (k < 0)
-		return sd_bus_error_set_errnof(error, k,
-					       "Cannot determine the caller's credentials: %m");
-	k = sd_bus_creds_get_euid(c, &uid);
-	if (k < 0)
-		return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
-					"Cannot determine the caller's user ID; access denied.");
-	if (uid == 0)
-		return 0;
-
-	/* Looked up per call: group membership may change while the daemon runs. */
-	if (getgrnam_r(d->config.admin_group, &grp, buf, sizeof(buf), &result) == 0 && result) {
-		if (sd_bus_creds_get_egid(c, &gid) >= 0 && gid == result->gr_gid)
-			return 0;
-		n = sd_bus_creds_get_supplementary_gids(c, &gids);
-		for (int i = 0; i < n; i++)
-			if (gids[i] == result->gr_gid)
-				return 0;
-	}
-	log_info("Refused a mutating call from UID " UID_FMT ": not root and not in group %s.", uid,
-		 d->config.admin_group);
-	return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
-				 "Access denied: UID " UID_FMT
-				 " is neither root nor a member of group '%s' (AdminGroup=).",
-				 uid, d->config.admin_group);
-}
-
 unsigned daemon_active_runs(Daemon *d)
 {
 	unsigned n = 0;
@@ -253,17 +211,7 @@ void daemon_update_status(Daemon *d)
 		(void)sd_notifyf(false, "STATUS=%u runs active.", active);
 }
 
-static void emit_manager_runs_changed(Daemon *d)
-{
-	int k;
-
-	k = sd_bus_emit_properties_changed(d->bus, MANAGER_PATH, MANAGER_INTERFACE, "Runs",
-					   "ActiveRuns", NULL);
-	if (k < 0)
-		log_debug_errno(k, "Failed to emit Manager PropertiesChanged: %m");
-}
-
-void daemon_run_added(Daemon *d, Run *r)
+static void daemon_run_added(Daemon *d, Run *r)
 {
 	r->next = NULL;
 	if (d->runs_tail)
@@ -272,7 +220,7 @@ void daemon_run_added(Daemon *d, Run *r)
 		d->runs = r;
 	d->runs_tail = r;
 	d->n_runs++;
-	emit_manager_runs_changed(d);
+	manager_bus_emit_runs_changed(d);
 	daemon_update_status(d);
 }
 
@@ -305,13 +253,77 @@ static void daemon_prune_runs(Daemon *d, Run *keep)
 	}
 }
 
-void daemon_run_ended(Daemon *d, Run *r)
+/* The engine's reports (RunEvents): the bus layer presents them, the manager keeps its books. */
+static void on_run_state_changed(Run *r)
 {
+	Daemon *d = r->userdata;
+
+	run_bus_emit_state(d->bus, r);
+	daemon_update_status(d);
+}
+
+static void on_run_sampled(Run *r)
+{
+	Daemon *d = r->userdata;
+
+	run_bus_emit_changes(d->bus, r);
+}
+
+static void on_run_fault(Run *r, const RetainedFault *f, uint64_t merged)
+{
+	Daemon *d = r->userdata;
+
+	run_bus_emit_fault(d->bus, r, f, merged);
+}
+
+static void on_run_ended(Run *r)
+{
+	Daemon *d = r->userdata;
+
+	run_bus_emit_finished(d->bus, r);
 	daemon_prune_runs(d, r);
-	emit_manager_runs_changed(d);
+	manager_bus_emit_runs_changed(d);
 	daemon_update_status(d);
 	if (d->shutting_down && daemon_active_runs(d) == 0)
 		(void)sd_event_exit(d->event, d->exit_code);
+}
+
+static const RunEvents run_events = {
+	.state_changed = on_run_state_changed,
+	.sampled = on_run_sampled,
+	.fault = on_run_fault,
+	.ended = on_run_ended,
+};
+
+int daemon_start_run(Daemon *d, Scenario *s, Run **ret, RunError *err)
+{
+	_cleanup_free_ char *path = NULL;
+	RunContext c = {
+		.event = d->event,
+		.env = &d->env,
+		.id = d->next_run_id + 1,
+		.fault_ring = d->config.fault_ring,
+		.kmsg = d->kmsg,
+		.trace_unavailable_logged = &d->trace_unavailable_logged,
+		.events = &run_events,
+		.userdata = d,
+	};
+	Run *r;
+	int k;
+
+	k = run_bus_path(c.id, &path);
+	if (k < 0) {
+		scenario_free(s);
+		return k;
+	}
+	c.path = path;
+	k = run_start(&c, s, &r, err);
+	if (k < 0)
+		return k;
+	d->next_run_id = r->id;
+	daemon_run_added(d, r);
+	*ret = r;
+	return 0;
 }
 
 static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)

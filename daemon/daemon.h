@@ -10,7 +10,8 @@
 #include "bus-names.h"
 #include "macro.h"
 
-typedef struct Run Run;
+#include "run.h"
+
 typedef struct KmsgSource KmsgSource;
 typedef struct UeventMonitor UeventMonitor;
 
@@ -54,9 +55,8 @@ void daemon_config_done(DaemonConfig *c);
 int daemon_start(Daemon *d); /* bus objects, name, sd_notify READY=1 */
 int daemon_run(Daemon *d);   /* the loop; returns the exit status */
 
-/* Run bookkeeping, called by run.c. */
-void daemon_run_added(Daemon *d, Run *r);
-void daemon_run_ended(Daemon *d, Run *r);
+/* Starts a run of s (which it takes) and lists it; see run_start(). */
+int daemon_start_run(Daemon *d, Scenario *s, Run **ret, RunError *err);
 Run *daemon_find_run(Daemon *d, unsigned id);
 Run *daemon_find_run_by_path(Daemon *d, const char *path);
 Run *daemon_device_busy(Daemon *d, const char *backend, const char *device);
@@ -66,7 +66,13 @@ void daemon_update_status(Daemon *d);
 /* Access control for mutating calls: root or AdminGroup=. 0, or <0 with error set. */
 int bus_verify_admin(Daemon *d, sd_bus_message *m, sd_bus_error *error);
 
-/* The vtables and their registration (manager-dbus.c, run-dbus.c). */
+/* The bus layer: vtables, their registration and every emission (manager-, run-, device-dbus.c). */
+void manager_bus_emit_runs_changed(Daemon *d);
+int run_bus_path(unsigned id, char **ret); /* RUN_PATH_PREFIX "/N" */
+void run_bus_emit_changes(sd_bus *bus, Run *r);
+void run_bus_emit_state(sd_bus *bus, Run *r);
+void run_bus_emit_fault(sd_bus *bus, Run *r, const RetainedFault *f, uint64_t merged);
+void run_bus_emit_finished(sd_bus *bus, Run *r);
 int manager_bus_register(Daemon *d);
 int run_bus_register(Daemon *d);
 int device_bus_register(Daemon *d);

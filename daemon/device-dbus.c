@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "run.h"
+#include "daemon.h"
 #include "log.h"
 
 typedef struct DeviceLookup {

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "kmsg.h"
-#include "run.h"
+#include "daemon.h"
 #include "log.h"
 #include "parse-util.h"
 

@@ -1,13 +1,93 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <stdlib.h>
 
 #include "config.h"
-#include "run.h"
+#include "daemon.h"
 #include "log.h"
 
 #define SCENARIO_TEXT_MAX (1024 * 1024)
+#define UID_FMT		  "%" PRIu32
+
+int bus_verify_admin(Daemon *d, sd_bus_message *m, sd_bus_error *error)
+{
+	_cleanup_(sd_bus_creds_unrefp) sd_bus_creds *c = NULL;
+	const gid_t *gids = NULL;
+	struct group grp, *result = NULL;
+	char buf[4096];
+	uid_t uid;
+	gid_t gid;
+	int k, n;
+
+	k = sd_bus_query_sender_creds(m,
+				      SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
+					      SD_BUS_CREDS_SUPPLEMENTARY_GIDS |
+					      SD_BUS_CREDS_AUGMENT,
+				      &c);
+	if (k < 0)
+		return sd_bus_error_set_errnof(error, k,
+					       "Cannot determine the caller's credentials: %m");
+	k = sd_bus_creds_get_euid(c, &uid);
+	if (k < 0)
+		return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED,
+					"Cannot determine the caller's user ID; access denied.");
+	if (uid == 0)
+		return 0;
+
+	/* Looked up per call: group membership may change while the daemon runs. */
+	if (getgrnam_r(d->config.admin_group, &grp, buf, sizeof(buf), &result) == 0 && result) {
+		if (sd_bus_creds_get_egid(c, &gid) >= 0 && gid == result->gr_gid)
+			return 0;
+		n = sd_bus_creds_get_supplementary_gids(c, &gids);
+		for (int i = 0; i < n; i++)
+			if (gids[i] == result->gr_gid)
+				return 0;
+	}
+	log_info("Refused a mutating call from UID " UID_FMT ": not root and not in group %s.", uid,
+		 d->config.admin_group);
+	return sd_bus_error_setf(error, SD_BUS_ERROR_ACCESS_DENIED,
+				 "Access denied: UID " UID_FMT
+				 " is neither root nor a member of group '%s' (AdminGroup=).",
+				 uid, d->config.admin_group);
+}
+
+void manager_bus_emit_runs_changed(Daemon *d)
+{
+	int k;
+
+	k = sd_bus_emit_properties_changed(d->bus, MANAGER_PATH, MANAGER_INTERFACE, "Runs",
+					   "ActiveRuns", NULL);
+	if (k < 0)
+		log_debug_errno(k, "Failed to emit Manager PropertiesChanged: %m");
+}
+
+/* The bus error for each of the engine's reasons to refuse a run. */
+static const char *const run_error_names[] = {
+	[RUN_ERROR_BACKEND_UNAVAILABLE] = BUS_ERROR_BACKEND_UNAVAILABLE,
+	[RUN_ERROR_SETUP_FAILED] = BUS_ERROR_SETUP_FAILED,
+	[RUN_ERROR_FAILED] = SD_BUS_ERROR_FAILED,
+};
+
+/*
+ * One run owns all of a device's attachments: a second run's PASID workers
+ * would race the first's RID worker for the same attach state (and
+ * iommufd's PASID-compat rules tie them).
+ */
+static int check_device_free(Daemon *d, const Scenario *s, sd_bus_error *error)
+{
+	Run *busy = daemon_device_busy(d, s->backend, s->device);
+	char what[64];
+
+	if (!busy)
+		return 0;
+	return sd_bus_error_setf(
+		error, BUS_ERROR_DEVICE_BUSY,
+		"Device %s (backend %s) is busy with run %u (%s), which drives %s; one run owns all of a device's RID and PASID attachments.",
+		s->device, s->backend, busy->id, busy->path,
+		run_attachments_summary(busy, what, sizeof(what)));
+}
 
 static int property_get_backends(sd_bus *bus, const char *path, const char *interface,
 				 const char *property, sd_bus_message *reply, void *userdata,
@@ -146,6 +226,7 @@ static int method_start_scenario(sd_bus_message *m, void *userdata, sd_bus_error
 	size_t n = 0, cap = 0;
 	const char *text;
 	Scenario *s = NULL;
+	RunError err;
 	Run *r;
 	int k;
 
@@ -226,11 +307,18 @@ static int method_start_scenario(sd_bus_message *m, void *userdata, sd_bus_error
 					parse_error ?: "Invalid scenario.");
 	}
 
-	k = run_start(d, s, &r, error);
+	k = check_device_free(d, s, error);
 	if (k < 0) {
-		if (sd_bus_error_is_set(error))
-			log_info("Scenario not started: %s", error->message);
+		log_info("Scenario not started: %s", error->message);
+		scenario_free(s);
 		return k;
+	}
+	k = daemon_start_run(d, s, &r, &err);
+	if (k < 0) {
+		if (err.kind == RUN_ERROR_NONE)
+			return k; /* -ENOMEM and the like: sd-bus names the errno */
+		log_info("Scenario not started: %s", err.message);
+		return sd_bus_error_set(error, run_error_names[err.kind], err.message);
 	}
 	return sd_bus_reply_method_return(m, "o", r->path);
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
+#include "daemon.h"
 #include "run.h"
 #include "log.h"
 #include "parse-util.h"
@@ -110,7 +111,7 @@ static int method_stop(sd_bus_message *m, void *userdata, sd_bus_error *error)
 	Run *r = userdata;
 	int k;
 
-	k = bus_verify_admin(r->daemon, m, error);
+	k = bus_verify_admin(r->userdata, m, error);
 	if (k < 0)
 		return k;
 	if (!run_is_active(r))
@@ -204,9 +205,40 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	return sd_bus_reply_method_return(m, "s", text);
 }
 
+/*
+ * The Run's figures: one line each feeds both the vtable and the change
+ * detection in run_bus_emit_changes(), so a new figure is one line here.
+ */
+#define RUN_FIGURES(X)                                \
+	X("Replacements", "t", replacements)          \
+	X("ReplaceErrors", "t", replace_errors)       \
+	X("ReplaceRate", "d", rate)                   \
+	X("LatencyP50Ns", "t", p50)                   \
+	X("LatencyP90Ns", "t", p90)                   \
+	X("LatencyP99Ns", "t", p99)                   \
+	X("LatencyP999Ns", "t", p999)                 \
+	X("LatencyMaxNs", "t", max)                   \
+	X("DmaTransfers", "t", dma_transfers)         \
+	X("DmaErrors", "t", dma_errors)               \
+	X("Faults", "t", faults)                      \
+	X("FaultsDuringReplace", "t", faults_during) \
+	X("FaultsAtRest", "t", faults_at_rest)
+
 #define RUN_STAT(name, sig, field)                                   \
 	SD_BUS_PROPERTY(name, sig, NULL, offsetof(Run, stats.field), \
-			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
+			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+
+static const struct {
+	const char *name;
+	size_t offset, size;
+} run_figures[] = {
+#define RUN_FIGURE(name, sig, field) \
+	{name, offsetof(RunStats, field), sizeof(((RunStats *)NULL)->field)},
+	RUN_FIGURES(RUN_FIGURE)
+#undef RUN_FIGURE
+	/* Elapsed has its own getter (current to the call) but changes with the sample. */
+	{"Elapsed", offsetof(RunStats, elapsed_usec), sizeof(((RunStats *)NULL)->elapsed_usec)},
+};
 
 static const sd_bus_vtable run_vtable[] = {
 	SD_BUS_VTABLE_START(0),
@@ -222,19 +254,7 @@ static const sd_bus_vtable run_vtable[] = {
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
 	SD_BUS_PROPERTY("FailureReason", "s", NULL, offsetof(Run, reason),
 			SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
-	RUN_STAT("Replacements", "t", replacements),
-	RUN_STAT("ReplaceErrors", "t", replace_errors),
-	RUN_STAT("ReplaceRate", "d", rate),
-	RUN_STAT("LatencyP50Ns", "t", p50),
-	RUN_STAT("LatencyP90Ns", "t", p90),
-	RUN_STAT("LatencyP99Ns", "t", p99),
-	RUN_STAT("LatencyP999Ns", "t", p999),
-	RUN_STAT("LatencyMaxNs", "t", max),
-	RUN_STAT("DmaTransfers", "t", dma_transfers),
-	RUN_STAT("DmaErrors", "t", dma_errors),
-	RUN_STAT("Faults", "t", faults),
-	RUN_STAT("FaultsDuringReplace", "t", faults_during),
-	RUN_STAT("FaultsAtRest", "t", faults_at_rest),
+	RUN_FIGURES(RUN_STAT)
 	SD_BUS_PROPERTY("AttachPoints", "a(suuttdttttta{st})", property_get_attach_points, 0,
 			SD_BUS_VTABLE_PROPERTY_EMITS_INVALIDATION),
 	SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(Run, started_realtime_usec),
@@ -263,6 +283,80 @@ static const sd_bus_vtable run_vtable[] = {
 				0),
 	SD_BUS_VTABLE_END,
 };
+
+int run_bus_path(unsigned id, char **ret)
+{
+	if (asprintf(ret, RUN_PATH_PREFIX "/%u", id) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+void run_bus_emit_changes(sd_bus *bus, Run *r)
+{
+	const char *names[ELEMENTSOF(run_figures) + 2];
+	const uint8_t *a = (const uint8_t *)&r->stats, *b = (const uint8_t *)&r->presented;
+	size_t n = 0;
+	int k;
+
+	for (size_t i = 0; i < ELEMENTSOF(run_figures); i++)
+		if (memcmp(a + run_figures[i].offset, b + run_figures[i].offset,
+			   run_figures[i].size) != 0)
+			names[n++] = run_figures[i].name;
+	/*
+	 * Per-point counters only grow, so the points changed exactly when one
+	 * of the run's sums did. AttachPoints is invalidated, not sent: with 65
+	 * points its value is too big to push four times a second unasked.
+	 */
+	if (r->stats.replacements != r->presented.replacements ||
+	    r->stats.replace_errors != r->presented.replace_errors ||
+	    r->stats.faults != r->presented.faults)
+		names[n++] = "AttachPoints";
+	if (n == 0)
+		return;
+	names[n] = NULL;
+	r->presented = r->stats;
+	k = sd_bus_emit_properties_changed_strv(bus, r->path, RUN_INTERFACE, (char **)names);
+	if (k < 0)
+		log_debug_errno(k, "Failed to emit PropertiesChanged for %s: %m", r->path);
+}
+
+void run_bus_emit_state(sd_bus *bus, Run *r)
+{
+	const char *names[] = {"State", "Verdict", "FailureReason", "FinishedAt", NULL};
+	int k;
+
+	k = sd_bus_emit_properties_changed_strv(bus, r->path, RUN_INTERFACE, (char **)names);
+	if (k < 0)
+		log_debug_errno(k, "Failed to emit PropertiesChanged for %s: %m", r->path);
+}
+
+void run_bus_emit_fault(sd_bus *bus, Run *r, const RetainedFault *f, uint64_t merged)
+{
+	char where[32];
+	int k;
+
+	if (f->rec.ap < r->n_points)
+		attach_point_to_string(r->points[f->rec.ap].state->pasid, where, sizeof(where));
+	else
+		snprintf(where, sizeof(where), "unknown");
+	k = sd_bus_emit_signal(bus, r->path, RUN_INTERFACE, "Fault", "tttsssttusb", f->rec.seq,
+			       merged, f->time_realtime_usec, fault_source_to_string(f->rec.source),
+			       where, fault_access_to_string(f->rec.access), f->rec.address,
+			       f->replace_count, f->rec.reason, f->rec.reason_text,
+			       (int)f->rec.during_replace);
+	if (k < 0)
+		log_debug_errno(k, "Run %u: failed to emit Fault: %m", r->id);
+}
+
+void run_bus_emit_finished(sd_bus *bus, Run *r)
+{
+	int k;
+
+	k = sd_bus_emit_signal(bus, r->path, RUN_INTERFACE, "Finished", "sss",
+			       run_state_to_string(r->state), r->verdict, strempty(r->reason));
+	if (k < 0)
+		log_debug_errno(k, "Run %u: failed to emit Finished: %m", r->id);
+}
 
 static int run_object_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
 			   void **found, sd_bus_error *error)

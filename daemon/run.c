@@ -246,11 +246,6 @@ done:
 	return during;
 }
 
-bool run_point_in_window(Run *r, size_t ap, uint64_t t)
-{
-	return run_point_lookup(r, ap, t, NULL);
-}
-
 static void run_fault_cb(const FaultRecord *f, void *userdata)
 {
 	Run *r = userdata;
@@ -283,9 +278,10 @@ static void run_fault_cb(const FaultRecord *f, void *userdata)
 }
 
 /*
- * One Fault signal stands for every record drained since the previous one
- * ("merged") and carries the latest: a storm costs the bus at most 50
- * signals a second. Each also goes to the journal with structured fields.
+ * One fault report stands for every record drained since the previous one
+ * ("merged") and carries the latest: a storm costs the presenter (the bus's
+ * Fault signal) at most 50 reports a second. Each also goes to the journal
+ * with structured fields.
  */
 static void run_emit_fault_signal(Run *r)
 {
@@ -293,7 +289,6 @@ static void run_emit_fault_signal(Run *r)
 	char where[32], f_run[32], f_src[48], f_addr[48], f_reason[32], f_dev[96], f_pasid[32];
 	const char *fields[] = {f_run, f_src, f_addr, f_reason, f_dev, f_pasid, NULL};
 	bool known = f->rec.ap < r->n_points;
-	int k;
 
 	if (r->signal_pending == 0)
 		return;
@@ -301,13 +296,8 @@ static void run_emit_fault_signal(Run *r)
 		attach_point_to_string(r->points[f->rec.ap].state->pasid, where, sizeof(where));
 	else
 		snprintf(where, sizeof(where), "unknown");
-	k = sd_bus_emit_signal(
-		r->daemon->bus, r->path, RUN_INTERFACE, "Fault", "tttsssttusb", f->rec.seq,
-		r->signal_pending, f->time_realtime_usec, fault_source_to_string(f->rec.source),
-		where, fault_access_to_string(f->rec.access), f->rec.address, f->replace_count,
-		f->rec.reason, f->rec.reason_text, (int)f->rec.during_replace);
-	if (k < 0)
-		log_debug_errno(k, "Run %u: failed to emit Fault: %m", r->id);
+	if (r->events && r->events->fault)
+		r->events->fault(r, f, r->signal_pending);
 
 	snprintf(f_run, sizeof(f_run), "IOMMUTEST_RUN=%u", r->id);
 	snprintf(f_src, sizeof(f_src), "FAULT_SOURCE=%s", fault_source_to_string(f->rec.source));
@@ -417,59 +407,16 @@ void run_sample(Run *r)
 	st->faults_at_rest = st->faults - st->faults_during;
 }
 
-/* Emits PropertiesChanged for exactly the properties that differ from the last emission. */
-static void run_emit_changes(Run *r)
+static void run_report_sample(Run *r)
 {
-	const char *names[25];
-	size_t n = 0;
-	RunStats *a = &r->stats, *b = &r->emitted;
-	int k;
-
-#define CHANGED(field, name)               \
-	do {                               \
-		if (a->field != b->field)  \
-			names[n++] = name; \
-	} while (0)
-	CHANGED(replacements, "Replacements");
-	CHANGED(replace_errors, "ReplaceErrors");
-	CHANGED(rate, "ReplaceRate");
-	CHANGED(p50, "LatencyP50Ns");
-	CHANGED(p90, "LatencyP90Ns");
-	CHANGED(p99, "LatencyP99Ns");
-	CHANGED(p999, "LatencyP999Ns");
-	CHANGED(max, "LatencyMaxNs");
-	CHANGED(dma_transfers, "DmaTransfers");
-	CHANGED(dma_errors, "DmaErrors");
-	CHANGED(faults, "Faults");
-	CHANGED(faults_during, "FaultsDuringReplace");
-	CHANGED(faults_at_rest, "FaultsAtRest");
-	CHANGED(elapsed_usec, "Elapsed");
-	/*
-	 * Per-point counters only grow, so the points changed exactly when one
-	 * of the run's sums did. AttachPoints is invalidated, not sent: with 65
-	 * points its value is too big to push four times a second unasked.
-	 */
-	if (a->replacements != b->replacements || a->replace_errors != b->replace_errors ||
-	    a->faults != b->faults)
-		names[n++] = "AttachPoints";
-#undef CHANGED
-	if (n == 0)
-		return;
-	names[n] = NULL;
-	*b = *a;
-	k = sd_bus_emit_properties_changed_strv(r->daemon->bus, r->path, RUN_INTERFACE, (char **)names);
-	if (k < 0)
-		log_debug_errno(k, "Failed to emit PropertiesChanged for %s: %m", r->path);
+	if (r->events && r->events->sampled)
+		r->events->sampled(r);
 }
 
-static void run_emit_state(Run *r, const char *extra)
+static void run_report_state(Run *r)
 {
-	const char *names[] = {"State", "Verdict", "FailureReason", "FinishedAt", extra, NULL};
-	int k;
-
-	k = sd_bus_emit_properties_changed_strv(r->daemon->bus, r->path, RUN_INTERFACE, (char **)names);
-	if (k < 0)
-		log_debug_errno(k, "Failed to emit PropertiesChanged for %s: %m", r->path);
+	if (r->events && r->events->state_changed)
+		r->events->state_changed(r);
 }
 
 static double expectation_actual(Run *r, ExpectMetric m)
@@ -553,7 +500,7 @@ static int run_watch_backend(Run *r)
 	if (n < 0)
 		return n;
 	for (int i = 0; i < n && (size_t)i < ELEMENTSOF(fds); i++) {
-		k = sd_event_add_io(r->daemon->event, &r->backend_sources[i], fds[i], EPOLLIN,
+		k = sd_event_add_io(r->event, &r->backend_sources[i], fds[i], EPOLLIN,
 				    on_backend_fd, r);
 		if (k < 0)
 			return k;
@@ -647,17 +594,18 @@ static void run_setup_trace(Run *r)
 
 	if (!r->kmsg_match.valid && !streq(r->scenario->backend, "vfio"))
 		return;
-	k = trace_source_new(r->daemon->event, r->daemon->env.tracefs, r->scenario->device, r->id,
-			     &r->trace, &why);
+	k = trace_source_new(r->event, r->env->tracefs, r->scenario->device, r->id, &r->trace,
+			     &why);
 	if (k >= 0)
 		return;
 	free(r->trace_unavailable);
 	r->trace_unavailable = strdup(why ?: strerror(ERRNO_VALUE(k)));
 	/* Said once per daemon: on a stock kernel it is the normal case, not news. */
-	if (!r->daemon->trace_unavailable_logged) {
+	if (!r->trace_unavailable_logged || !*r->trace_unavailable_logged) {
 		log_info("entry_sync trace events unavailable: %s; going on without them.",
 			 strempty(r->trace_unavailable));
-		r->daemon->trace_unavailable_logged = true;
+		if (r->trace_unavailable_logged)
+			*r->trace_unavailable_logged = true;
 	}
 }
 
@@ -675,10 +623,10 @@ static void run_finish(Run *r)
 	run_release_backend(r);
 	/* Fault lines the kernel printed up to now still belong to this run. */
 	if (r->kmsg_queue) {
-		kmsg_source_flush(r->daemon->kmsg);
+		kmsg_source_flush(r->kmsg);
 		run_drain_faults(r);
 	}
-	if (r->dmar_irqs.valid && interrupts_read_dmar(r->daemon->env.proc, &r->dmar_irqs.end) < 0)
+	if (r->dmar_irqs.valid && interrupts_read_dmar(r->env->proc, &r->dmar_irqs.end) < 0)
 		r->dmar_irqs.valid = false;
 
 	if (fault_sink_failed(r->sink, &err, &err_reason)) {
@@ -715,11 +663,10 @@ static void run_finish(Run *r)
 			 r->id, r->scenario->name, r->stats.replacements, r->stats.rate,
 			 r->stats.faults, r->stats.faults_during, r->verdict);
 
-	run_emit_changes(r);
-	run_emit_state(r, NULL);
-	(void)sd_bus_emit_signal(r->daemon->bus, r->path, RUN_INTERFACE, "Finished", "sss",
-				 run_state_to_string(r->state), r->verdict, strempty(r->reason));
-	daemon_run_ended(r->daemon, r);
+	run_report_sample(r);
+	run_report_state(r);
+	if (r->events && r->events->ended)
+		r->events->ended(r);
 }
 
 void run_request_stop(Run *r, const char *why)
@@ -729,8 +676,7 @@ void run_request_stop(Run *r, const char *why)
 	log_debug("Run %u: stopping (%s)", r->id, why);
 	r->state = RUN_STOPPING;
 	__atomic_store_n(&r->stop, true, __ATOMIC_RELEASE);
-	run_emit_state(r, NULL);
-	daemon_update_status(r->daemon);
+	run_report_state(r);
 	if (r->workers_running == 0)
 		run_finish(r);
 }
@@ -809,7 +755,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	run_drain_faults(r);
 	trace_source_poll(r->trace);
 	run_sample(r);
-	run_emit_changes(r);
+	run_report_sample(r);
 	run_check_failure(r);
 	return 0;
 }
@@ -931,7 +877,7 @@ static int run_setup_kmsg(Run *r)
 	uint8_t bus, dev, fn;
 	int k;
 
-	if (!streq(r->scenario->backend, "vfio") || !r->daemon->kmsg)
+	if (!streq(r->scenario->backend, "vfio") || !r->kmsg)
 		return 0;
 	if (pci_bdf_parse(r->scenario->device, NULL, &bus, &dev, &fn) < 0)
 		return 0;
@@ -947,9 +893,9 @@ static int run_setup_kmsg(Run *r)
 		if (!r->points[i].windows)
 			return -ENOMEM;
 	}
-	r->dmar_irqs.valid = interrupts_read_dmar(r->daemon->env.proc, &r->dmar_irqs.start) >= 0;
-	kmsg_source_flush(r->daemon->kmsg); /* older lines are not this run's */
-	kmsg_source_mark(r->daemon->kmsg, r->path);
+	r->dmar_irqs.valid = interrupts_read_dmar(r->env->proc, &r->dmar_irqs.start) >= 0;
+	kmsg_source_flush(r->kmsg); /* older lines are not this run's */
+	kmsg_source_mark(r->kmsg, r->path);
 	return 0;
 }
 
@@ -972,72 +918,64 @@ static int run_spawn_workers(Run *r)
 	return 0;
 }
 
-/* "<what>: <strerror>" as a bus error; k is the negative errno that made it fail. */
-_printf_(4, 5) static int setup_errorf(sd_bus_error *error, const char *name, int k,
-				       const char *fmt, ...)
+/* Sets err to kind and the message; returns k (a negative errno) for "return run_errorf(…)". */
+_printf_(4, 5) static int run_errorf(RunError *err, RunErrorKind kind, int k, const char *fmt, ...)
 {
-	_cleanup_free_ char *what = NULL;
 	va_list ap;
-	int n;
 
-	va_start(ap, fmt);
-	n = vasprintf(&what, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return -ENOMEM;
-	return sd_bus_error_setf(error, name, "%s: %s", what, strerror(ERRNO_VALUE(k)));
+	if (err) {
+		err->kind = kind;
+		va_start(ap, fmt);
+		(void)vsnprintf(err->message, sizeof(err->message), fmt, ap);
+		va_end(ap);
+	}
+	return k;
 }
 
-int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
+/* "<what>: <strerror>"; k is the negative errno that made it fail. */
+#define run_errorf_errno(err, kind, k, fmt, ...) \
+	run_errorf(err, kind, k, fmt ": %s", ##__VA_ARGS__, strerror(ERRNO_VALUE(k)))
+
+const char *run_attachments_summary(const Run *r, char *buf, size_t n)
+{
+	size_t n_pasids = r->n_points;
+	bool rid = false;
+
+	for (size_t i = 0; i < r->n_points; i++)
+		if (r->points[i].state->pasid == ATTACH_POINT_RID) {
+			rid = true;
+			n_pasids--;
+		}
+	if (n_pasids == 0)
+		snprintf(buf, n, "its RID");
+	else
+		snprintf(buf, n, "%s%zu PASID%s", rid ? "its RID and " : "", n_pasids,
+			 n_pasids == 1 ? "" : "s");
+	return buf;
+}
+
+int run_start(const RunContext *c, Scenario *scenario, Run **ret, RunError *err)
 {
 	_cleanup_(run_freep) Run *r = NULL;
 	_cleanup_free_ char *why = NULL;
 	const BackendOps *ops;
-	Run *busy;
 	BackendSetup setup;
 	int k;
 
+	if (err)
+		*err = (RunError){};
 	ops = backend_find(scenario->backend);
 	if (!ops) {
-		k = sd_bus_error_setf(error, BUS_ERROR_BACKEND_UNAVAILABLE,
-				      "Backend '%s' is not compiled into this iommutestd.",
-				      scenario->backend);
 		scenario_free(scenario);
-		return k;
+		return run_errorf(err, RUN_ERROR_BACKEND_UNAVAILABLE, -EOPNOTSUPP,
+				  "Backend '%s' is not compiled into this iommutestd.",
+				  scenario->backend);
 	}
-	k = ops->probe(&d->env, &why);
+	k = ops->probe(c->env, &why);
 	if (k < 0) {
-		k = sd_bus_error_setf(error, BUS_ERROR_BACKEND_UNAVAILABLE,
-				      "Backend '%s' is not available on this host: %s", ops->name,
-				      why ?: strerror(ERRNO_VALUE(k)));
-		scenario_free(scenario);
-		return k;
-	}
-	busy = daemon_device_busy(d, scenario->backend, scenario->device);
-	if (busy) {
-		/*
-		 * One run owns all of a device's attachments: a second run's
-		 * PASID workers would race the first's RID worker for the same
-		 * attach state (and iommufd's PASID-compat rules tie them).
-		 */
-		size_t n_pasids = busy->n_points;
-		bool rid = false;
-		char what[64];
-
-		for (size_t i = 0; i < busy->n_points; i++)
-			if (busy->points[i].state->pasid == ATTACH_POINT_RID) {
-				rid = true;
-				n_pasids--;
-			}
-		if (n_pasids == 0)
-			snprintf(what, sizeof(what), "its RID");
-		else
-			snprintf(what, sizeof(what), "%s%zu PASID%s", rid ? "its RID and " : "",
-				 n_pasids, n_pasids == 1 ? "" : "s");
-		k = sd_bus_error_setf(
-			error, BUS_ERROR_DEVICE_BUSY,
-			"Device %s (backend %s) is busy with run %u (%s), which drives %s; one run owns all of a device's RID and PASID attachments.",
-			scenario->device, scenario->backend, busy->id, busy->path, what);
+		k = run_errorf(err, RUN_ERROR_BACKEND_UNAVAILABLE, k,
+			       "Backend '%s' is not available on this host: %s", ops->name,
+			       why ?: strerror(ERRNO_VALUE(k)));
 		scenario_free(scenario);
 		return k;
 	}
@@ -1048,21 +986,25 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 		return -ENOMEM;
 	}
 	r->scenario = scenario;
-	r->daemon = d;
+	r->events = c->events;
+	r->userdata = c->userdata;
+	r->event = c->event;
+	r->env = c->env;
+	r->kmsg = c->kmsg;
+	r->trace_unavailable_logged = c->trace_unavailable_logged;
 	r->ops = ops;
 	r->wake_fd = -EBADF;
 	r->state = RUN_STARTING;
-	r->id = ++d->next_run_id;
-	if (asprintf(&r->path, RUN_PATH_PREFIX "/%u", r->id) < 0) {
-		r->path = NULL;
+	r->id = c->id;
+	r->path = strdup(c->path);
+	if (!r->path)
 		return -ENOMEM;
-	}
 	r->verdict = strdup("pending");
 	r->reason = strdup("");
 	r->merged = hist_new();
 	r->points = calloc(scenario->n_points, sizeof(RunPoint));
 	r->ap_states = aligned_alloc(CACHELINE, scenario->n_points * sizeof(AttachPointState));
-	r->fault_cap = d->config.fault_ring;
+	r->fault_cap = c->fault_ring;
 	r->faults = r->fault_cap ? calloc(r->fault_cap, sizeof(RetainedFault)) : NULL;
 	r->expect_pass = calloc(scenario->n_expect + 1, sizeof(bool));
 	r->expect_actual = calloc(scenario->n_expect + 1, sizeof(double));
@@ -1096,7 +1038,7 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 		return k;
 
 	setup = (BackendSetup){
-		.env = &d->env,
+		.env = c->env,
 		.scenario = scenario,
 		.sink = r->sink,
 		.aps = r->ap_states,
@@ -1104,14 +1046,14 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	};
 
 	{
-		_cleanup_free_ char *err = NULL;
+		_cleanup_free_ char *why_setup = NULL;
 
-		k = ops->setup(&setup, &r->ctx, &err);
+		k = ops->setup(&setup, &r->ctx, &why_setup);
 		if (k < 0) {
 			r->ctx = NULL;
-			return sd_bus_error_setf(error, BUS_ERROR_SETUP_FAILED,
-						 "Backend %s failed to set up %s: %s", ops->name,
-						 scenario->device, err ?: strerror(ERRNO_VALUE(k)));
+			return run_errorf(err, RUN_ERROR_SETUP_FAILED, k,
+					  "Backend %s failed to set up %s: %s", ops->name,
+					  scenario->device, why_setup ?: strerror(ERRNO_VALUE(k)));
 		}
 	}
 
@@ -1128,48 +1070,48 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 			while (pos-- > 0)
 				(void)ops->detach(r->ctx, (unsigned)attach_order(r, rid, pos));
 			r->attached = false;
-			return setup_errorf(error, BUS_ERROR_SETUP_FAILED, k,
-					    "Initial attach of %s to domain 0 failed", where);
+			return run_errorf_errno(err, RUN_ERROR_SETUP_FAILED, k,
+						"Initial attach of %s to domain 0 failed", where);
 		}
 	}
 
 	if (scenario->traffic && ops->traffic_start) {
 		k = ops->traffic_start(r->ctx);
 		if (k < 0)
-			return setup_errorf(error, BUS_ERROR_SETUP_FAILED, k,
-					    "Starting DMA traffic (engine %s) failed",
-					    scenario->engine ?: "default");
+			return run_errorf_errno(err, RUN_ERROR_SETUP_FAILED, k,
+						"Starting DMA traffic (engine %s) failed",
+						scenario->engine ?: "default");
 		r->traffic_on = true;
 	}
 
 	run_setup_trace(r);
 	k = run_watch_backend(r);
 	if (k < 0)
-		return setup_errorf(error, BUS_ERROR_SETUP_FAILED, k,
-				    "Cannot watch the backend's event descriptors");
+		return run_errorf_errno(err, RUN_ERROR_SETUP_FAILED, k,
+					"Cannot watch the backend's event descriptors");
 
-	k = sd_event_add_io(d->event, &r->wake_source, r->wake_fd, EPOLLIN, on_wake, r);
+	k = sd_event_add_io(r->event, &r->wake_source, r->wake_fd, EPOLLIN, on_wake, r);
 	if (k < 0)
 		return k;
 	(void)sd_event_source_set_description(r->wake_source, "run-workers");
-	k = sd_event_add_io(d->event, &r->fault_source, fault_sink_eventfd(r->sink), EPOLLIN,
+	k = sd_event_add_io(r->event, &r->fault_source, fault_sink_eventfd(r->sink), EPOLLIN,
 			    on_faults, r);
 	if (k < 0)
 		return k;
 	(void)sd_event_source_set_description(r->fault_source, "run-faults");
-	k = sd_event_add_time_relative(d->event, &r->fault_rearm, CLOCK_MONOTONIC,
+	k = sd_event_add_time_relative(r->event, &r->fault_rearm, CLOCK_MONOTONIC,
 				       RUN_FAULT_REARM_USEC, 1000, on_fault_rearm, r);
 	if (k < 0)
 		return k;
 	(void)sd_event_source_set_enabled(r->fault_rearm, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(r->fault_rearm, "run-fault-rearm");
-	k = sd_event_add_time(d->event, &r->fault_signal, CLOCK_MONOTONIC, 0, 1000, on_fault_signal,
+	k = sd_event_add_time(r->event, &r->fault_signal, CLOCK_MONOTONIC, 0, 1000, on_fault_signal,
 			      r);
 	if (k < 0)
 		return k;
 	(void)sd_event_source_set_enabled(r->fault_signal, SD_EVENT_OFF);
 	(void)sd_event_source_set_description(r->fault_signal, "run-fault-signal");
-	k = sd_event_add_time_relative(d->event, &r->tick, CLOCK_MONOTONIC, RUN_TICK_USEC, 10000,
+	k = sd_event_add_time_relative(r->event, &r->tick, CLOCK_MONOTONIC, RUN_TICK_USEC, 10000,
 				       on_tick, r);
 	if (k < 0)
 		return k;
@@ -1179,7 +1121,7 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	r->started_mono_ns = now_ns(CLOCK_MONOTONIC);
 	r->started_realtime_usec = now_ns(CLOCK_REALTIME) / NSEC_PER_USEC;
 	if (scenario->duration_ns) {
-		k = sd_event_add_time_relative(d->event, &r->deadline, CLOCK_MONOTONIC,
+		k = sd_event_add_time_relative(r->event, &r->deadline, CLOCK_MONOTONIC,
 					       scenario->duration_ns / NSEC_PER_USEC, 1000,
 					       on_deadline, r);
 		if (k < 0)
@@ -1190,19 +1132,21 @@ int run_start(Daemon *d, Scenario *scenario, Run **ret, sd_bus_error *error)
 	r->state = RUN_RUNNING;
 	k = run_spawn_workers(r);
 	if (k < 0)
-		return setup_errorf(error, SD_BUS_ERROR_FAILED, k,
-				    "Failed to start worker threads for %s", scenario->name);
+		return run_errorf_errno(err, RUN_ERROR_FAILED, k,
+					"Failed to start worker threads for %s", scenario->name);
 
 	log_info("Run %u (%s): backend %s, device %s, %zu attachment point(s), %u worker(s), "
 		 "%u domains",
 		 r->id, scenario->name, ops->name, scenario->device, r->n_points, r->n_workers,
 		 scenario->n_domains);
-	daemon_run_added(d, r);
-	*ret = r;
-	/* Every worker may already have had nothing to do (Count smaller than Workers). */
+	/*
+	 * Every worker may already have had nothing to do (Count smaller than
+	 * Workers). The loop finishes the run then, as for workers that are
+	 * done, so that no hook fires before the caller has listed the run.
+	 */
 	if (r->workers_running == 0)
-		run_finish(r);
-	TAKE_PTR(r);
+		(void)!write(r->wake_fd, &(uint64_t){1}, sizeof(uint64_t));
+	*ret = TAKE_PTR(r);
 	return 0;
 }
 

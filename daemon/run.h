@@ -14,13 +14,14 @@
  */
 
 #include <pthread.h>
-#include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
 #include "backend.h"
-#include "daemon.h"
 #include "histogram.h"
 #include "tracefs.h"
+
+typedef struct Run Run;
+typedef struct KmsgSource KmsgSource;
 
 #define RUN_TICK_USEC	     (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
 #define RUN_FAULT_REARM_USEC (20 * 1000)  /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
@@ -81,11 +82,65 @@ typedef struct RunStats {
 	uint64_t elapsed_usec;
 } RunStats;
 
+/*
+ * How the engine reports what happens to a run, to whoever presents runs
+ * (the bus layer, through the manager); the engine itself names no bus,
+ * interface, property or error, like machined's machine.c next to
+ * machine-dbus.c. Every hook runs on the main thread; any may be NULL.
+ */
+typedef struct RunEvents {
+	/* State, and with it Verdict, FailureReason or FinishedAt, changed. */
+	void (*state_changed)(Run *r);
+	/* A tick's sample is in r->stats: present what differs from the last one. */
+	void (*sampled)(Run *r);
+	/*
+	 * A coalesced fault report (at most 1000000 / RUN_FAULT_SIGNAL_USEC a
+	 * second): f is the latest record, merged how many it stands for.
+	 */
+	void (*fault)(Run *r, const RetainedFault *f, uint64_t merged);
+	/* The run has ended (finished or failed): its numbers are final. */
+	void (*ended)(Run *r);
+} RunEvents;
+
+/* What a run needs from the process that starts it; nothing of it is owned by the run. */
+typedef struct RunContext {
+	sd_event *event;
+	const DaemonEnv *env;
+	unsigned id;
+	/* The presenter's name for the run (its object path): shown in Describe(), never parsed. */
+	const char *path;
+	unsigned fault_ring; /* fault records retained, DaemonConfig.fault_ring */
+	KmsgSource *kmsg;    /* NULL when the kernel log cannot be read */
+	/* Set once "entry_sync trace events unavailable" has been logged: once per process. */
+	bool *trace_unavailable_logged;
+	const RunEvents *events;
+	void *userdata; /* the presenter's, for its hooks; the engine never reads it */
+} RunContext;
+
+/* Why run_start() refused, for the presenter to name (as a bus error, say). */
+typedef enum RunErrorKind {
+	RUN_ERROR_NONE,
+	RUN_ERROR_BACKEND_UNAVAILABLE, /* not compiled in, or its probe failed here */
+	RUN_ERROR_SETUP_FAILED,	       /* the backend could not set the device up */
+	RUN_ERROR_FAILED,	       /* anything else (threads, descriptors) */
+} RunErrorKind;
+
+typedef struct RunError {
+	RunErrorKind kind;
+	char message[512];
+} RunError;
+
 typedef struct Run {
-	Run *next;
-	Daemon *daemon;
+	Run *next; /* the manager's list */
 	unsigned id;
 	char *path;
+
+	const RunEvents *events;
+	void *userdata;
+	sd_event *event;
+	const DaemonEnv *env;
+	KmsgSource *kmsg;
+	bool *trace_unavailable_logged;
 
 	Scenario *scenario;
 	const BackendOps *ops;
@@ -111,7 +166,8 @@ typedef struct Run {
 	uint64_t started_mono_ns, ended_mono_ns;
 	uint64_t started_realtime_usec, finished_realtime_usec;
 
-	RunStats stats, emitted;
+	RunStats stats;
+	RunStats presented; /* the presenter's: what it last showed; the engine never reads it */
 	Histogram *merged;
 	uint64_t errors_by_errno[RUN_ERRNO_SLOTS];
 	FaultTotals fault_totals;
@@ -162,15 +218,26 @@ typedef struct Run {
 	sd_event_source *tick, *wake_source, *fault_source, *fault_rearm, *deadline, *fault_signal;
 } Run;
 
-int run_start(Daemon *d, Scenario *s, Run **ret, sd_bus_error *error);
+/*
+ * Sets the run up and starts its workers. The scenario is the run's from
+ * then on, even on failure. On failure returns a negative errno and, unless
+ * it is -ENOMEM, err says why; the run's hooks fire only after a successful
+ * return, so the caller can list the run first.
+ */
+int run_start(const RunContext *c, Scenario *s, Run **ret, RunError *err);
 void run_request_stop(Run *r, const char *why);
 Run *run_free(Run *r);
 bool run_is_active(const Run *r);
 const char *run_state_to_string(RunState s);
 
-/* Did time t (CLOCK_MONOTONIC ns) fall in a replacement window of point ap (+ SettleTime=)? */
-bool run_point_in_window(Run *r, size_t ap, uint64_t t);
-/* The same, and the domain the point was on at t (UINT32_MAX if unknown or mid-replacement). */
+/* "its RID", "its RID and 15 PASIDs": what a run drives of its device, for messages. */
+const char *run_attachments_summary(const Run *r, char *buf, size_t n);
+
+/*
+ * Did time t (CLOCK_MONOTONIC ns) fall in a replacement window of point ap
+ * (+ SettleTime=)? And the domain the point was on at t (UINT32_MAX if
+ * unknown or mid-replacement).
+ */
 bool run_point_lookup(Run *r, size_t ap, uint64_t t, uint32_t *ret_domain);
 
 /* Moves queued fault records into the run's ring (main thread). */

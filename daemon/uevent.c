@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run.h"
+#include "daemon.h"
 #include "log.h"
 #include "uevent.h"
 
