@@ -126,9 +126,20 @@ const char *backend_errno_text(int r, char *buf, size_t n);
 /* Replacements of one point between two verify() calls. */
 #define BACKEND_VERIFY_EVERY 1024
 
+/* BackendOps.flags */
+enum {
+	/*
+	 * Devices are PCI functions (Device= is a PCI address): the kernel-log,
+	 * tracefs and DMAR-interrupt observers apply to its runs, and uevents
+	 * for the address concern them.
+	 */
+	BACKEND_PCI = 1 << 0,
+};
+
 typedef struct BackendOps {
 	const char *name;
 	const char *description;
+	unsigned flags; /* BACKEND_* */
 
 	/* 0 if usable here; else -errno and *reason saying why (malloc'd). */
 	int (*probe)(const DaemonEnv *env, char **reason);
@@ -166,6 +177,12 @@ typedef struct BackendOps {
 	 */
 	int (*event_fds)(void *ctx, int *fds, size_t max);
 	void (*event_dispatch)(void *ctx, int fd);
+	/*
+	 * May be NULL. The fault source that counts this scenario's faults
+	 * exactly, or _FAULT_SOURCE_MAX to leave it to the engine's general
+	 * rule (verified DMA, else the kernel log, which is only a floor).
+	 */
+	FaultSource (*exact_source)(const Scenario *s);
 	/* Adds backend-specific members to a run's Describe() object (may be NULL). */
 	void (*describe)(void *ctx, JsonWriter *j);
 	void (*teardown)(void *ctx);

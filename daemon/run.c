@@ -592,7 +592,7 @@ static void run_setup_trace(Run *r)
 	_cleanup_free_ char *why = NULL;
 	int k;
 
-	if (!r->kmsg_match.valid && !streq(r->scenario->backend, "vfio"))
+	if (!(r->ops->flags & BACKEND_PCI))
 		return;
 	k = trace_source_new(r->event, r->env->tracefs, r->scenario->device, r->id, &r->trace,
 			     &why);
@@ -877,7 +877,7 @@ static int run_setup_kmsg(Run *r)
 	uint8_t bus, dev, fn;
 	int k;
 
-	if (!streq(r->scenario->backend, "vfio") || !r->kmsg)
+	if (!(r->ops->flags & BACKEND_PCI) || !r->kmsg)
 		return 0;
 	if (pci_bdf_parse(r->scenario->device, NULL, &bus, &dev, &fn) < 0)
 		return 0;
@@ -1278,12 +1278,10 @@ static void describe_trace(Run *r, JsonWriter *j)
 static const char *run_authoritative_source(const Run *r)
 {
 	const Scenario *s = r->scenario;
+	FaultSource exact = r->ops->exact_source ? r->ops->exact_source(s) : _FAULT_SOURCE_MAX;
 
-	if (streq(s->backend, "model"))
-		return fault_source_to_string(FAULT_SOURCE_MODEL);
-	/* Every injected page request is accounted for by the backend (mock-iopf.c). */
-	if (s->traffic && streq_ptr(s->engine, "iopf"))
-		return fault_source_to_string(FAULT_SOURCE_IOMMUFD);
+	if (exact < _FAULT_SOURCE_MAX)
+		return fault_source_to_string(exact);
 	if (s->traffic && s->verify)
 		return fault_source_to_string(FAULT_SOURCE_DMA_VERIFY);
 	if (r->kmsg_match.valid)

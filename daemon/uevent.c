@@ -80,7 +80,7 @@ void uevent_dispatch(Daemon *d, const Uevent *e)
 	if (!bdf || !(streq(e->action, "unbind") || streq(e->action, "remove")))
 		return;
 	for (Run *r = d->runs; r; r = r->next) {
-		if (!run_is_active(r) || !streq(r->scenario->backend, "vfio") ||
+		if (!run_is_active(r) || !(r->ops->flags & BACKEND_PCI) ||
 		    !streq_ptr(r->scenario->device, bdf))
 			continue;
 		snprintf(reason, sizeof(reason), "device removed (uevent: %s %s)", e->action, bdf);

@@ -1099,6 +1099,13 @@ static void mock_describe(void *ctx, JsonWriter *j)
 	}
 }
 
+/* Every injected page request is accounted for by the backend (mock-iopf.c). */
+static FaultSource mock_exact_source(const Scenario *s)
+{
+	return s->traffic && streq_ptr(s->engine, "iopf") ? FAULT_SOURCE_IOMMUFD
+							 : _FAULT_SOURCE_MAX;
+}
+
 const BackendOps backend_mock = {
 	.name = "mock",
 	.description = "kernel iommufd selftest mock device (IOMMU_TEST_CMD), no hardware",
@@ -1114,6 +1121,7 @@ const BackendOps backend_mock = {
 	.traffic_stop = mock_traffic_stop,
 	.event_fds = mock_event_fds,
 	.event_dispatch = mock_event_dispatch,
+	.exact_source = mock_exact_source,
 	.describe = mock_describe,
 	.teardown = mock_teardown,
 };

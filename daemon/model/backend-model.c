@@ -303,6 +303,12 @@ static void model_describe(void *ctx, JsonWriter *j)
 	json_array_end(j);
 }
 
+/* The walker sees every translation: nothing counts the model's faults better. */
+static FaultSource model_exact_source(const Scenario *s)
+{
+	return FAULT_SOURCE_MODEL;
+}
+
 const BackendOps backend_model = {
 	.name = "model",
 	.description = "user-space model of a VT-d scalable-mode PASID table with entry_sync",
@@ -315,6 +321,7 @@ const BackendOps backend_model = {
 	.traffic_start = model_traffic_start,
 	.traffic_stop = model_traffic_stop,
 	.sample = model_sample,
+	.exact_source = model_exact_source,
 	.describe = model_describe,
 	.teardown = model_teardown,
 };

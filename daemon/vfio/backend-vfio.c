@@ -1505,6 +1505,7 @@ const BackendOps backend_vfio = {
 	.name = "vfio",
 	.description =
 		"real attachments through iommufd and the VFIO device cdev, DMA from the device",
+	.flags = BACKEND_PCI,
 	.probe = vfio_probe,
 	.list_devices = vfio_list_devices,
 	.device_info = vfio_device_info,
