@@ -56,6 +56,9 @@ Daemon *daemon_free(Daemon *d)
 	}
 	kmsg_source_free(d->kmsg);
 	uevent_monitor_free(d->uevent);
+	for (size_t i = 0; i < d->n_shown_devices; i++)
+		backend_device_clear(&d->shown_devices[i]);
+	free(d->shown_devices);
 	sd_event_source_disable_unref(d->shutdown_timeout);
 	sd_bus_flush_close_unref(d->bus);
 	sd_event_unref(d->event);
@@ -220,6 +223,7 @@ static void daemon_run_added(Daemon *d, Run *r)
 		d->runs = r;
 	d->runs_tail = r;
 	d->n_runs++;
+	run_bus_emit_added(d->bus, r);
 	manager_bus_emit_runs_changed(d);
 	daemon_update_status(d);
 }
@@ -249,6 +253,7 @@ static void daemon_prune_runs(Daemon *d, Run *keep)
 		d->n_runs--;
 		finished--;
 		log_debug("Forgetting run %u (KeepRuns=%u).", r->id, d->config.keep_runs);
+		run_bus_emit_removed(d->bus, r);
 		run_free(r);
 	}
 }
@@ -286,6 +291,31 @@ static void on_run_ended(Run *r)
 	daemon_update_status(d);
 	if (d->shutting_down && daemon_active_runs(d) == 0)
 		(void)sd_event_exit(d->event, d->exit_code);
+}
+
+/*
+ * A device uevent, routed: runs whose PCI device was unbound or removed
+ * fail ("device removed"), and the bus layer shows the device change.
+ */
+static void on_device_uevent(const Uevent *e, void *userdata)
+{
+	Daemon *d = userdata;
+	const char *bdf = uevent_pci_address(e);
+	char reason[128];
+
+	if (!bdf)
+		return;
+	if (streq(e->action, "unbind") || streq(e->action, "remove"))
+		for (Run *r = d->runs; r; r = r->next) {
+			if (!run_is_active(r) || !(r->ops->flags & BACKEND_PCI) ||
+			    !streq_ptr(r->scenario->device, bdf))
+				continue;
+			snprintf(reason, sizeof(reason), "device removed (uevent: %s %s)",
+				 e->action, bdf);
+			log_warning("Run %u: %s.", r->id, reason);
+			run_fail(r, -ENODEV, reason);
+		}
+	device_bus_refresh(d);
 }
 
 static const RunEvents run_events = {
@@ -431,7 +461,7 @@ int daemon_start(Daemon *d)
 	k = kmsg_source_new(d, &d->kmsg);
 	if (k < 0)
 		log_info_errno(k, "Kernel log fault source unavailable (%s): %m", d->env.dev_kmsg);
-	k = uevent_monitor_new(d, &d->uevent);
+	k = uevent_monitor_new(d->event, on_device_uevent, d, &d->uevent);
 	if (k < 0)
 		log_info_errno(k, "Device uevents unavailable: %m");
 

@@ -40,6 +40,9 @@ typedef struct Daemon {
 	UeventMonitor *uevent; /* NULL when the uevent socket cannot be opened */
 
 	bool trace_unavailable_logged;
+	/* The bus layer's: the PCI devices it last showed, for device_bus_refresh(). */
+	BackendDevice *shown_devices;
+	size_t n_shown_devices;
 	bool shutting_down;
 	sd_event_source *shutdown_timeout;
 	int exit_code;
@@ -73,6 +76,14 @@ void run_bus_emit_changes(sd_bus *bus, Run *r);
 void run_bus_emit_state(sd_bus *bus, Run *r);
 void run_bus_emit_fault(sd_bus *bus, Run *r, const RetainedFault *f, uint64_t merged);
 void run_bus_emit_finished(sd_bus *bus, Run *r);
+void run_bus_emit_added(sd_bus *bus, Run *r);
+void run_bus_emit_removed(sd_bus *bus, Run *r);
+/*
+ * After a device uevent: lists the PCI backends' devices again and shows
+ * the difference to the last listing (InterfacesAdded, InterfacesRemoved,
+ * PropertiesChanged of Driver and State).
+ */
+void device_bus_refresh(Daemon *d);
 int manager_bus_register(Daemon *d);
 int run_bus_register(Daemon *d);
 int device_bus_register(Daemon *d);

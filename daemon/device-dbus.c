@@ -2,10 +2,13 @@
 /*
  * org.iommutest1.Device at /org/iommutest1/device/<escaped id>: one object
  * per device a backend offers. Devices come and go with the hardware, so the
- * objects are resolved from the backends on each call rather than cached.
+ * objects are resolved from the backends on each call rather than cached;
+ * the last listing of PCI devices is kept only to signal what a uevent
+ * changed (device_bus_refresh()).
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -215,6 +218,93 @@ static int device_node_enumerator(sd_bus *bus, const char *path, void *userdata,
 	return 1;
 }
 
+static void device_list_free(BackendDevice *l, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		backend_device_clear(&l[i]);
+	free(l);
+}
+
+/* The devices of every available PCI backend, in one array; the others' never change. */
+static int pci_devices_list(Daemon *d, BackendDevice **ret, size_t *ret_n)
+{
+	BackendDevice *all = NULL;
+	size_t n = 0;
+
+	for (const BackendOps *const *b = backends; *b; b++) {
+		BackendDevice *devs = NULL, *l;
+		size_t nd = 0;
+
+		if (!((*b)->flags & BACKEND_PCI) || !(*b)->list_devices ||
+		    (*b)->probe(&d->env, NULL) < 0 || (*b)->list_devices(&d->env, &devs, &nd) < 0)
+			continue;
+		l = realloc(all, (n + nd + 1) * sizeof(*all));
+		if (!l) {
+			device_list_free(devs, nd);
+			device_list_free(all, n);
+			return -ENOMEM;
+		}
+		all = l;
+		memcpy(all + n, devs, nd * sizeof(*devs));
+		n += nd;
+		free(devs);
+	}
+	*ret = all;
+	*ret_n = n;
+	return 0;
+}
+
+static const BackendDevice *device_in(const BackendDevice *l, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (streq(l[i].id, id))
+			return &l[i];
+	return NULL;
+}
+
+static void device_emit(Daemon *d, const char *id, int what)
+{
+	_cleanup_free_ char *path = NULL;
+	int k;
+
+	k = sd_bus_path_encode(DEVICE_PATH_PREFIX, id, &path);
+	if (k < 0)
+		return;
+	if (what > 0)
+		k = sd_bus_emit_interfaces_added(d->bus, path, DEVICE_INTERFACE, NULL);
+	else if (what < 0)
+		k = sd_bus_emit_interfaces_removed(d->bus, path, DEVICE_INTERFACE, NULL);
+	else
+		k = sd_bus_emit_properties_changed(d->bus, path, DEVICE_INTERFACE, "Driver", "State",
+						   NULL);
+	if (k < 0)
+		log_debug_errno(k, "Failed to signal the change of device %s: %m", id);
+}
+
+void device_bus_refresh(Daemon *d)
+{
+	BackendDevice *now = NULL, *was = d->shown_devices;
+	size_t n_now = 0, n_was = d->n_shown_devices;
+
+	if (pci_devices_list(d, &now, &n_now) < 0)
+		return; /* the next uevent tries again; reads are resolved live anyway */
+	for (size_t i = 0; i < n_was; i++)
+		if (!device_in(now, n_now, was[i].id))
+			device_emit(d, was[i].id, -1);
+	for (size_t i = 0; i < n_now; i++) {
+		const BackendDevice *old = device_in(was, n_was, now[i].id);
+
+		if (!old)
+			device_emit(d, now[i].id, 1);
+		else if (!streq_ptr(old->driver, now[i].driver) ||
+			 !streq_ptr(old->state, now[i].state))
+			device_emit(d, now[i].id, 0);
+	}
+	device_list_free(was, n_was);
+	d->shown_devices = now;
+	d->n_shown_devices = n_now;
+}
+
 int device_bus_register(Daemon *d)
 {
 	int k;
@@ -226,5 +316,9 @@ int device_bus_register(Daemon *d)
 	k = sd_bus_add_node_enumerator(d->bus, NULL, DEVICE_PATH_PREFIX, device_node_enumerator, d);
 	if (k < 0)
 		return log_error_errno(k, "Failed to register device node enumerator: %m");
+	/* What uevents are compared against; nothing is signalled for it. */
+	k = pci_devices_list(d, &d->shown_devices, &d->n_shown_devices);
+	if (k < 0)
+		return log_error_errno(k, "Failed to list PCI devices: %m");
 	return 0;
 }

@@ -556,5 +556,12 @@ int manager_bus_register(Daemon *d)
 	k = sd_bus_add_object_vtable(d->bus, NULL, MANAGER_PATH, MANAGER_INTERFACE, manager_vtable, d);
 	if (k < 0)
 		return log_error_errno(k, "Failed to register %s: %m", MANAGER_PATH);
+	/*
+	 * Runs and devices below come and go: clients follow them with
+	 * GetManagedObjects() and InterfacesAdded/InterfacesRemoved.
+	 */
+	k = sd_bus_add_object_manager(d->bus, NULL, MANAGER_PATH);
+	if (k < 0)
+		return log_error_errno(k, "Failed to add the object manager at %s: %m", MANAGER_PATH);
 	return 0;
 }

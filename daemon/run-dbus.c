@@ -348,6 +348,23 @@ void run_bus_emit_fault(sd_bus *bus, Run *r, const RetainedFault *f, uint64_t me
 		log_debug_errno(k, "Run %u: failed to emit Fault: %m", r->id);
 }
 
+void run_bus_emit_added(sd_bus *bus, Run *r)
+{
+	int k = sd_bus_emit_interfaces_added(bus, r->path, RUN_INTERFACE, NULL);
+
+	if (k < 0)
+		log_debug_errno(k, "Run %u: failed to emit InterfacesAdded: %m", r->id);
+}
+
+/* Names the interface only, so it works after the run has left the list. */
+void run_bus_emit_removed(sd_bus *bus, Run *r)
+{
+	int k = sd_bus_emit_interfaces_removed(bus, r->path, RUN_INTERFACE, NULL);
+
+	if (k < 0)
+		log_debug_errno(k, "Run %u: failed to emit InterfacesRemoved: %m", r->id);
+}
+
 void run_bus_emit_finished(sd_bus *bus, Run *r)
 {
 	int k;

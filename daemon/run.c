@@ -681,6 +681,15 @@ void run_request_stop(Run *r, const char *why)
 		run_finish(r);
 }
 
+void run_fail(Run *r, int error, const char *reason)
+{
+	if (!run_is_active(r))
+		return;
+	fault_sink_fail(r->sink, error, reason);
+	/* Stop right away rather than at the next tick. */
+	run_request_stop(r, reason);
+}
+
 static void run_check_failure(Run *r)
 {
 	const char *reason;

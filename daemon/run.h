@@ -226,6 +226,8 @@ typedef struct Run {
  */
 int run_start(const RunContext *c, Scenario *s, Run **ret, RunError *err);
 void run_request_stop(Run *r, const char *why);
+/* Fails an active run from outside (its device went away): reason is its FailureReason. */
+void run_fail(Run *r, int error, const char *reason);
 Run *run_free(Run *r);
 bool run_is_active(const Run *r);
 const char *run_state_to_string(RunState s);

@@ -4,15 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon.h"
+#include <systemd/sd-event.h>
+
 #include "log.h"
+#include "macro.h"
 #include "uevent.h"
 
 /* The kernel multicasts uevents to group 1 of NETLINK_KOBJECT_UEVENT; udev uses group 2. */
 #define UEVENT_GROUP_KERNEL 1
 
 struct UeventMonitor {
-	Daemon *daemon;
+	UeventHandler handler;
+	void *userdata;
 	struct nl_sock *sock;
 	sd_event_source *source;
 };
@@ -72,23 +75,14 @@ const char *uevent_pci_address(const Uevent *e)
 	return slash && slash[1] ? slash + 1 : NULL;
 }
 
-void uevent_dispatch(Daemon *d, const Uevent *e)
+void uevent_monitor_feed(UeventMonitor *m, const void *buf, size_t n, uint32_t sender_port)
 {
-	const char *bdf = uevent_pci_address(e);
-	char reason[128];
+	Uevent e;
 
-	if (!bdf || !(streq(e->action, "unbind") || streq(e->action, "remove")))
+	/* Only the kernel (port 0) speaks for devices; ignore anyone else on the group. */
+	if (sender_port != 0 || uevent_parse(buf, n, &e) < 0)
 		return;
-	for (Run *r = d->runs; r; r = r->next) {
-		if (!run_is_active(r) || !(r->ops->flags & BACKEND_PCI) ||
-		    !streq_ptr(r->scenario->device, bdf))
-			continue;
-		snprintf(reason, sizeof(reason), "device removed (uevent: %s %s)", e->action, bdf);
-		log_warning("Run %u: %s.", r->id, reason);
-		fault_sink_fail(r->sink, -ENODEV, reason);
-		/* Stop right away rather than at the next tick: the device is gone. */
-		run_request_stop(r, reason);
-	}
+	m->handler(&e, m->userdata);
 }
 
 static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -98,7 +92,6 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	for (;;) {
 		struct sockaddr_nl peer = {};
 		unsigned char *buf = NULL;
-		Uevent e;
 		int n;
 
 		n = nl_recv(m->sock, &peer, &buf, NULL);
@@ -108,22 +101,31 @@ static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdat
 				log_debug("uevent: nl_recv failed: %s", nl_geterror(n));
 			return 0;
 		}
-		/* Only the kernel (port 0) speaks for devices; ignore anyone else on the group. */
-		if (peer.nl_pid == 0 && uevent_parse((const char *)buf, (size_t)n, &e) >= 0)
-			uevent_dispatch(m->daemon, &e);
+		uevent_monitor_feed(m, buf, (size_t)n, peer.nl_pid);
 		free(buf);
 	}
 }
 
-int uevent_monitor_new(Daemon *d, UeventMonitor **ret)
+int uevent_monitor_new_unconnected(UeventHandler handler, void *userdata, UeventMonitor **ret)
+{
+	UeventMonitor *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return -ENOMEM;
+	m->handler = handler;
+	m->userdata = userdata;
+	*ret = m;
+	return 0;
+}
+
+int uevent_monitor_new(sd_event *event, UeventHandler handler, void *userdata, UeventMonitor **ret)
 {
 	UeventMonitor *m;
 	int k;
 
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	m->daemon = d;
+	k = uevent_monitor_new_unconnected(handler, userdata, &m);
+	if (k < 0)
+		return k;
 	m->sock = nl_socket_alloc();
 	if (!m->sock) {
 		free(m);
@@ -145,7 +147,7 @@ int uevent_monitor_new(Daemon *d, UeventMonitor **ret)
 	}
 	/* Device bursts (hotplug of a whole bus) must not overflow the queue. */
 	(void)nl_socket_set_buffer_size(m->sock, 1024 * 1024, 0);
-	k = sd_event_add_io(d->event, &m->source, nl_socket_get_fd(m->sock), EPOLLIN, on_uevent, m);
+	k = sd_event_add_io(event, &m->source, nl_socket_get_fd(m->sock), EPOLLIN, on_uevent, m);
 	if (k < 0) {
 		uevent_monitor_free(m);
 		return k;

@@ -3,19 +3,17 @@
 
 /*
  * Device lifecycle: kernel uevents (NETLINK_KOBJECT_UEVENT, through libnl)
- * followed from sd-event. When the PCI device of an active run is unbound
- * from its driver or removed, that run fails with "device removed": its
- * workers stop and every kernel object is released, and the daemon goes on
- * serving.
+ * followed from sd-event. The monitor only parses and raises each event to
+ * its handler: the manager routes it (a run whose PCI device is unbound or
+ * removed fails with "device removed"; the bus layer shows devices coming
+ * and going), so the monitor knows nothing of runs or the bus.
  */
 
 #include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
 
-typedef struct Daemon Daemon;
 typedef struct UeventMonitor UeventMonitor;
-
-int uevent_monitor_new(Daemon *d, UeventMonitor **ret);
-UeventMonitor *uevent_monitor_free(UeventMonitor *m);
 
 typedef struct Uevent {
 	const char *action;    /* "add", "remove", "bind", "unbind", "change", … */
@@ -23,6 +21,19 @@ typedef struct Uevent {
 	const char *subsystem; /* "pci" */
 	const char *driver;    /* may be NULL */
 } Uevent;
+
+typedef void (*UeventHandler)(const Uevent *e, void *userdata);
+
+int uevent_monitor_new(sd_event *event, UeventHandler handler, void *userdata, UeventMonitor **ret);
+/* A monitor on no socket, fed only through uevent_monitor_feed() (the unit tests' netlink feed). */
+int uevent_monitor_new_unconnected(UeventHandler handler, void *userdata, UeventMonitor **ret);
+UeventMonitor *uevent_monitor_free(UeventMonitor *m);
+
+/*
+ * One datagram as received from the socket, with the sender's netlink port:
+ * only the kernel's (port 0) are parsed and raised to the handler.
+ */
+void uevent_monitor_feed(UeventMonitor *m, const void *buf, size_t n, uint32_t sender_port);
 
 /*
  * Parses a kernel uevent datagram ("ACTION@DEVPATH\0KEY=value\0…"); the
@@ -33,6 +44,3 @@ int uevent_parse(const char *buf, size_t n, Uevent *ret);
 
 /* The PCI address the devpath ends in ("0000:00:03.0"), or NULL. */
 const char *uevent_pci_address(const Uevent *e);
-
-/* Handles one parsed event: fails the runs whose device went away. Exposed for tests. */
-void uevent_dispatch(Daemon *d, const Uevent *e);

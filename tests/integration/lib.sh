@@ -68,6 +68,7 @@ start_daemon() {
 	cat >"$T/iommutestd.conf" <<CONF
 [Daemon]
 AdminGroup=${ADMIN_GROUP:-iommutest}
+${DAEMON_CONFIG:-}
 CONF
 	NOTIFY_SOCKET="$T/notify" "$IOMMUTESTD" --bus-address="$ADDR" --config="$T/iommutestd.conf" \
 		--log-target=console "$@" >"$T/daemon.log" 2>&1 &
