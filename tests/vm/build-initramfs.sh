@@ -5,7 +5,7 @@
 #   - busybox (static) for /init, the shell utilities, mount, poweroff;
 #   - bash, for the guest test scripts (the same dialect as the host tests);
 #   - iommutestd, iommuctl and notify-capture from the meson build directory,
-#     dbus-daemon and jq from the host, with every shared library ldd finds
+#     dbus-daemon, jq and busctl from the host, with every shared library ldd finds
 #     for them and the dynamic loader;
 #   - a dbus configuration for a private bus, the example scenarios, the guest
 #     test scripts (tests/vm/guest/) and /init.
@@ -83,6 +83,9 @@ copy_with_libs "$NOTIFY_CAPTURE" /usr/bin/notify-capture
 copy_with_libs "$(command -v dbus-daemon)" /usr/bin/dbus-daemon
 copy_with_libs "$(command -v jq)" /usr/bin/jq
 copy_with_libs "$(command -v bash)" /bin/bash
+# busctl, so that guest tests watch the daemon's signals as a client would.
+command -v busctl >/dev/null || die "busctl is not installed (package systemd; contrib/install-deps.sh --test)"
+copy_with_libs "$(command -v busctl)" /usr/bin/busctl
 [[ -n ${BARE_REPLACE:-} ]] && copy_with_libs "$BARE_REPLACE" /usr/bin/bare-replace
 # Sanitizer builds need their runtime too; ldd found it above. Lookups go
 # through the default paths: the libraries sit where the host's loader found them.

@@ -1,0 +1,66 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Device objects follow the kernel's uevents, without polling: binding edu to
+# vfio-pci and unbinding it shows as PropertiesChanged (Driver, State) on its
+# Device object, removing it from the PCI bus as InterfacesRemoved and a
+# rescan as InterfacesAdded, each within a second. busctl watches the bus
+# from outside, as a client would.
+. /iommutest/lib.sh
+[[ $IOMMUTEST_PROFILE == iommu ]] || fail "needs the iommu profile (intel_iommu=on)"
+require_backend vfio
+command -v busctl >/dev/null || fail "busctl is not in the guest (build-initramfs.sh copies it from the host)"
+[[ -z $(pci_driver "$EDU_BDF") ]] || fail "$EDU_BDF is bound to $(pci_driver "$EDU_BDF") at the start"
+
+obj=/org/iommutest1/device/$(sed 's/:/_3a/g; s/\./_2e/g' <<<"$EDU_BDF")
+bus() { busctl --address="$IOMMUTEST_ADDR" "$@"; }
+[[ $(bus get-property org.iommutest1 "$obj" org.iommutest1.Device Id) == "s \"$EDU_BDF\"" ]] ||
+	fail "no Device object $obj for $EDU_BDF"
+
+# One JSON object a line per signal the daemon sends.
+bus --json=short monitor --match="type='signal',sender='org.iommutest1'" >>"$T/monitor.log" 2>&1 &
+MON=$!
+trap 'kill $MON 2>/dev/null; rm -rf "$T"' EXIT
+sleep 0.5
+
+# expect_signal WHAT JQ-CONDITION: after the last mark, a signal for which
+# the condition holds arrives within a second of guest time.
+mark() { mark=$(wc -l <"$T/monitor.log"); }
+expect_signal() {
+	local what=$1 cond=$2 start=$SECONDS
+	while :; do
+		tail -n +$((mark + 1)) "$T/monitor.log" |
+			jq -e --arg obj "$obj" "select($cond)" >/dev/null 2>&1 && break
+		((SECONDS - start <= 1)) || { cat "$T/monitor.log"; fail "no $what within a second"; }
+		sleep 0.05
+	done
+	echo "$what: seen within $((SECONDS - start)) s"
+}
+changed='.member == "PropertiesChanged" and .path == $obj and any(.payload.data[2][]; . == "Driver")'
+added_or_removed() { echo ".member == \"$1\" and .payload.data[0] == \$obj"; }
+
+mark
+pci_bind_vfio "$EDU_BDF"
+expect_signal "PropertiesChanged(Driver) on bind" "$changed"
+[[ $(bus get-property org.iommutest1 "$obj" org.iommutest1.Device Driver) == 's "vfio-pci"' ]] ||
+	fail "Driver is not vfio-pci after the bind"
+
+mark
+pci_release "$EDU_BDF"
+expect_signal "PropertiesChanged(Driver) on unbind" "$changed"
+[[ $(bus get-property org.iommutest1 "$obj" org.iommutest1.Device Driver) == 's ""' ]] ||
+	fail "Driver is not empty after the unbind"
+
+mark
+echo 1 >"/sys/bus/pci/devices/$EDU_BDF/remove"
+expect_signal "InterfacesRemoved on remove" "$(added_or_removed InterfacesRemoved)"
+if bus get-property org.iommutest1 "$obj" org.iommutest1.Device Id >/dev/null 2>&1; then
+	fail "the Device object of the removed $EDU_BDF still answers"
+fi
+
+mark
+echo 1 >/sys/bus/pci/rescan
+expect_signal "InterfacesAdded on rescan" "$(added_or_removed InterfacesAdded)"
+[[ -e /sys/bus/pci/devices/$EDU_BDF ]] || fail "$EDU_BDF did not come back with the rescan"
+[[ $(bus get-property org.iommutest1 "$obj" org.iommutest1.Device Id) == "s \"$EDU_BDF\"" ]] ||
+	fail "the Device object did not come back with the rescan"
+echo ok
