@@ -973,7 +973,7 @@ int run_start(const RunContext *c, Scenario *scenario, Run **ret, RunError *err)
 
 	if (err)
 		*err = (RunError){};
-	ops = backend_find(scenario->backend);
+	ops = c->backend ?: backend_find(scenario->backend);
 	if (!ops) {
 		scenario_free(scenario);
 		return run_errorf(err, RUN_ERROR_BACKEND_UNAVAILABLE, -EOPNOTSUPP,

@@ -115,6 +115,8 @@ typedef struct RunContext {
 	bool *trace_unavailable_logged;
 	const RunEvents *events;
 	void *userdata; /* the presenter's, for its hooks; the engine never reads it */
+	/* NULL: the backend the scenario names. Set by tests that bring their own. */
+	const BackendOps *backend;
 } RunContext;
 
 /* Why run_start() refused, for the presenter to name (as a bus error, say). */
