@@ -458,7 +458,7 @@ int daemon_start(Daemon *d)
 		log_warning_errno(k, "Failed to enable the watchdog: %m");
 
 	/* Fault and device-lifecycle sources; a host without them still serves the model. */
-	k = kmsg_source_new(d, &d->kmsg);
+	k = kmsg_source_new(d->event, d->env.dev_kmsg, &d->kmsg);
 	if (k < 0)
 		log_info_errno(k, "Kernel log fault source unavailable (%s): %m", d->env.dev_kmsg);
 	k = uevent_monitor_new(d->event, on_device_uevent, d, &d->uevent);

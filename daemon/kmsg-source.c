@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "kmsg.h"
-#include "daemon.h"
 #include "log.h"
 #include "parse-util.h"
 
@@ -23,7 +22,9 @@
 #define KMSG_GROUP_USEC (100 * USEC_PER_MSEC)
 
 struct KmsgSource {
-	Daemon *daemon;
+	sd_event *event;
+	char *path;
+	KmsgSubscription *subs;
 	int fd;
 	sd_event_source *source, *group_timer;
 	KmsgParser parser;
@@ -47,6 +48,7 @@ KmsgSource *kmsg_source_free(KmsgSource *k)
 	sd_event_source_disable_unref(k->source);
 	sd_event_source_disable_unref(k->group_timer);
 	safe_close(k->fd);
+	free(k->path);
 	free(k);
 	return NULL;
 }
@@ -60,7 +62,7 @@ void kmsg_source_mark(KmsgSource *k, const char *what)
 		return;
 	/* Writing needs CAP_SYSLOG-free write access to /dev/kmsg; without it we stay uncalibrated.
 	 */
-	fd = open(k->daemon->env.dev_kmsg, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	fd = open(k->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return;
 	k->mark_id++;
@@ -70,35 +72,43 @@ void kmsg_source_mark(KmsgSource *k, const char *what)
 	safe_close(fd);
 }
 
-static bool run_wants_kmsg(Run *r, const KmsgEvent *e)
+void kmsg_source_subscribe(KmsgSource *k, KmsgSubscription *s)
 {
-	uint16_t segment = 0;
-	uint8_t b, d, f;
+	s->next = k->subs;
+	k->subs = s;
+}
 
-	if (!run_is_active(r) || !r->kmsg_queue || !r->kmsg_match.valid)
-		return false;
-	/* kmsg_match came from this same device string; it also holds the PCI segment. */
-	(void)pci_bdf_parse(r->scenario->device, &segment, &b, &d, &f);
-	return kmsg_event_matches_device(e, segment, r->kmsg_match.bus, r->kmsg_match.dev,
-					 r->kmsg_match.fn);
+void kmsg_source_unsubscribe(KmsgSource *k, KmsgSubscription *s)
+{
+	for (KmsgSubscription **p = &k->subs; *p; p = &(*p)->next)
+		if (*p == s) {
+			*p = s->next;
+			s->next = NULL;
+			return;
+		}
+}
+
+static bool sub_wants(const KmsgSubscription *s, const KmsgEvent *e)
+{
+	return kmsg_event_matches_device(e, s->segment, s->bus, s->dev, s->fn);
 }
 
 static void route_dma_fault(KmsgSource *k, const KmsgEvent *e)
 {
 	uint64_t t = (uint64_t)((int64_t)(e->ts_usec * NSEC_PER_USEC) + k->offset_ns);
 
-	for (Run *r = k->daemon->runs; r; r = r->next) {
+	for (KmsgSubscription *s = k->subs; s; s = s->next) {
 		FaultRecord fr;
 		size_t ap = SIZE_MAX;
 
-		if (!run_wants_kmsg(r, e))
+		if (!sub_wants(s, e))
 			continue;
 		/*
 		 * Requests without a PASID use the RID attachment; VT-d scalable mode
 		 * reports them as PASID 0 (RID_PASID), SMMUv3 as SSID 0 without SSV.
 		 */
-		for (size_t i = 0; i < r->n_points; i++) {
-			uint32_t p = r->points[i].state->pasid;
+		for (size_t i = 0; i < s->n_points; i++) {
+			uint32_t p = s->points[i].pasid;
 
 			if ((p == ATTACH_POINT_RID && (!e->has_pasid || e->pasid == 0)) ||
 			    (e->has_pasid && p == e->pasid)) {
@@ -115,39 +125,39 @@ static void route_dma_fault(KmsgSource *k, const KmsgEvent *e)
 			.access = (uint8_t)e->access,
 		};
 		if (ap != SIZE_MAX) {
-			fr.during_replace = run_point_lookup(r, ap, t, &fr.domain);
+			fr.during_replace = s->lookup(s->userdata, ap, t, &fr.domain);
 			fr.domain_known = fr.domain != UINT32_MAX;
 		}
 		snprintf(fr.reason_text, sizeof(fr.reason_text), "%s", e->reason_text);
-		fault_queue_push(r->kmsg_queue, &fr);
-		r->kmsg_stats.lines++;
+		fault_queue_push(s->queue, &fr);
+		s->stats.lines++;
 	}
 }
 
-static void for_each_kmsg_run(KmsgSource *k, void (*fn)(Run *r, uint64_t n), uint64_t n)
+/* What hides faults from every subscriber: each count then becomes a lower bound. */
+static void for_each_sub(KmsgSource *k, void (*fn)(KmsgStats *st, uint64_t n), uint64_t n)
 {
-	for (Run *r = k->daemon->runs; r; r = r->next)
-		if (run_is_active(r) && r->kmsg_queue)
-			fn(r, n);
+	for (KmsgSubscription *s = k->subs; s; s = s->next)
+		fn(&s->stats, n);
 }
 
-static void add_suppressed(Run *r, uint64_t n)
+static void add_suppressed(KmsgStats *st, uint64_t n)
 {
-	r->kmsg_stats.suppressed += n;
-	r->kmsg_stats.lower_bound = true;
+	st->suppressed += n;
+	st->lower_bound = true;
 }
 
-static void add_lost(Run *r, uint64_t n)
+static void add_lost(KmsgStats *st, uint64_t n)
 {
-	r->kmsg_stats.lost += n;
-	r->kmsg_stats.lower_bound = true;
+	st->lost += n;
+	st->lower_bound = true;
 }
 
 /* The IOMMU dropped events itself (overflow, VT-d PFO); it does not say how many. */
-static void add_overflow(Run *r, uint64_t n)
+static void add_overflow(KmsgStats *st, uint64_t n)
 {
-	r->kmsg_stats.overflows += n;
-	r->kmsg_stats.lower_bound = true;
+	st->overflows += n;
+	st->lower_bound = true;
 }
 
 static void on_event(const KmsgEvent *e, void *userdata)
@@ -159,14 +169,14 @@ static void on_event(const KmsgEvent *e, void *userdata)
 		route_dma_fault(k, e);
 		break;
 	case KMSG_KIND_INTR_FAULT:
-		for (Run *r = k->daemon->runs; r; r = r->next)
-			if (run_wants_kmsg(r, e))
-				r->kmsg_stats.intr_remap++;
+		for (KmsgSubscription *s = k->subs; s; s = s->next)
+			if (sub_wants(s, e))
+				s->stats.intr_remap++;
 		break;
 	case KMSG_KIND_RATELIMIT:
 		/* Only the IOMMU drivers' limiters hide fault lines from us. */
 		if (e->vendor != KMSG_VENDOR_NONE)
-			for_each_kmsg_run(k, add_suppressed, e->suppressed);
+			for_each_sub(k, add_suppressed, e->suppressed);
 		break;
 	default:
 		break;
@@ -174,7 +184,7 @@ static void on_event(const KmsgEvent *e, void *userdata)
 	if (e->lost) {
 		log_debug("kmsg: %s IOMMU lost events: %s", kmsg_vendor_to_string(e->vendor),
 			  e->reason_text);
-		for_each_kmsg_run(k, add_overflow, 1);
+		for_each_sub(k, add_overflow, 1);
 	}
 }
 
@@ -184,7 +194,7 @@ static void handle_record(KmsgSource *k, const KmsgRecord *rec)
 
 	if (k->have_seq && rec->seq > k->last_seq + 1)
 		/* The kernel's ring overwrote records before we read them. */
-		for_each_kmsg_run(k, add_lost, rec->seq - k->last_seq - 1);
+		for_each_sub(k, add_lost, rec->seq - k->last_seq - 1);
 	k->last_seq = rec->seq;
 	k->have_seq = true;
 
@@ -223,8 +233,7 @@ static void kmsg_source_read(KmsgSource *k)
 				continue;
 			}
 			if (errno != EAGAIN)
-				log_debug_errno(errno, "Reading %s failed: %m",
-						k->daemon->env.dev_kmsg);
+				log_debug_errno(errno, "Reading %s failed: %m", k->path);
 			return;
 		}
 		if (n == 0)
@@ -265,13 +274,13 @@ static void arm_group_timer(KmsgSource *k)
 	int r;
 
 	(void)kmsg_parser_pending(&k->parser, &k->group_seq);
-	r = sd_event_now(k->daemon->event, CLOCK_MONOTONIC, &now);
+	r = sd_event_now(k->event, CLOCK_MONOTONIC, &now);
 	if (r >= 0 && k->group_timer) {
 		r = sd_event_source_set_time(k->group_timer, now + KMSG_GROUP_USEC);
 		if (r >= 0)
 			r = sd_event_source_set_enabled(k->group_timer, SD_EVENT_ONESHOT);
 	} else if (r >= 0) {
-		r = sd_event_add_time(k->daemon->event, &k->group_timer, CLOCK_MONOTONIC,
+		r = sd_event_add_time(k->event, &k->group_timer, CLOCK_MONOTONIC,
 				      now + KMSG_GROUP_USEC, 0, on_group_timer, k);
 		if (r >= 0)
 			(void)sd_event_source_set_description(k->group_timer, "kmsg-group");
@@ -297,7 +306,7 @@ static int on_kmsg(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	return 0;
 }
 
-int kmsg_source_new(Daemon *d, KmsgSource **ret)
+int kmsg_source_new(sd_event *event, const char *dev_kmsg, KmsgSource **ret)
 {
 	KmsgSource *k;
 	int r;
@@ -305,18 +314,24 @@ int kmsg_source_new(Daemon *d, KmsgSource **ret)
 	k = calloc(1, sizeof(*k));
 	if (!k)
 		return -ENOMEM;
-	k->daemon = d;
+	k->event = event;
+	k->fd = -EBADF;
+	k->path = strdup(dev_kmsg);
+	if (!k->path) {
+		kmsg_source_free(k);
+		return -ENOMEM;
+	}
 	kmsg_parser_init(&k->parser, on_event, k);
-	k->fd = open(d->env.dev_kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	k->fd = open(dev_kmsg, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (k->fd < 0) {
 		r = -errno;
-		free(k);
+		kmsg_source_free(k);
 		return r;
 	}
 	/* Only what happens from now on concerns us. */
 	if (lseek(k->fd, 0, SEEK_END) < 0)
-		log_debug_errno(errno, "Cannot seek to the end of %s: %m", d->env.dev_kmsg);
-	r = sd_event_add_io(d->event, &k->source, k->fd, EPOLLIN, on_kmsg, k);
+		log_debug_errno(errno, "Cannot seek to the end of %s: %m", dev_kmsg);
+	r = sd_event_add_io(event, &k->source, k->fd, EPOLLIN, on_kmsg, k);
 	if (r < 0) {
 		kmsg_source_free(k);
 		return r;

@@ -64,6 +64,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <systemd/sd-event.h>
+
+#include "backend.h"
 #include "fault.h"
 
 typedef struct KmsgRecord {
@@ -217,12 +220,41 @@ bool kmsg_parser_pending(const KmsgParser *p, uint64_t *ret_seq);
 int pci_bdf_parse(const char *s, uint16_t *segment, uint8_t *bus, uint8_t *dev, uint8_t *fn);
 
 /* The daemon's /dev/kmsg follower (kmsg-source.c). */
-typedef struct Daemon Daemon;
-typedef struct Run Run;
 typedef struct KmsgSource KmsgSource;
 
-/* Opens env->dev_kmsg, skips the backlog, follows it from sd-event. -errno if unavailable. */
-int kmsg_source_new(Daemon *d, KmsgSource **ret);
+/* What the kernel log told about one subscriber's device. */
+typedef struct KmsgStats {
+	uint64_t lines;	     /* DMA fault lines for the device */
+	uint64_t suppressed; /* "dmar_fault: N callbacks suppressed" while subscribed */
+	uint64_t lost;	     /* records overwritten before we read them */
+	uint64_t intr_remap; /* interrupt-remapping faults (not DMA faults) */
+	uint64_t overflows;  /* times the IOMMU said it lost events (EVTQ overflow, PFO) */
+	bool lower_bound;    /* the kmsg count misses faults */
+} KmsgStats;
+
+/*
+ * A subscriber (a run on a PCI device): which device, its attachment points,
+ * where its fault records go and how a time is placed in its replacement
+ * windows. The source sees this and nothing else of the run; the
+ * subscriber owns the struct and reads stats from it.
+ */
+typedef struct KmsgSubscription {
+	struct KmsgSubscription *next; /* the source's */
+	uint16_t segment;
+	uint8_t bus, dev, fn;
+	const AttachPointState *points; /* the PASID of each point, to match faults to */
+	size_t n_points;
+	FaultQueue *queue;
+	/* Did time t fall in a replacement window of point ap, and on which domain was it? */
+	bool (*lookup)(void *userdata, size_t ap, uint64_t t, uint32_t *ret_domain);
+	void *userdata;
+	KmsgStats stats;
+} KmsgSubscription;
+
+/* Opens dev_kmsg, skips the backlog, follows it from the loop. -errno if unavailable. */
+int kmsg_source_new(sd_event *event, const char *dev_kmsg, KmsgSource **ret);
+void kmsg_source_subscribe(KmsgSource *k, KmsgSubscription *s);
+void kmsg_source_unsubscribe(KmsgSource *k, KmsgSubscription *s);
 KmsgSource *kmsg_source_free(KmsgSource *k);
 /* Reads whatever is queued now and closes an event still open (a run calls it before its
  * final count). */

@@ -577,6 +577,18 @@ static void run_join_workers(Run *r)
 	r->workers_running = 0;
 }
 
+static bool run_kmsg_lookup(void *userdata, size_t ap, uint64_t t, uint32_t *ret_domain)
+{
+	return run_point_lookup(userdata, ap, t, ret_domain);
+}
+
+static void run_kmsg_unsubscribe(Run *r)
+{
+	if (r->kmsg_subscribed)
+		kmsg_source_unsubscribe(r->kmsg, &r->kmsg_sub);
+	r->kmsg_subscribed = false;
+}
+
 /* Keeps the final counts for Describe() and gives the trace instance back. */
 static void run_close_trace(Run *r)
 {
@@ -622,7 +634,7 @@ static void run_finish(Run *r)
 	r->finished_realtime_usec = now_ns(CLOCK_REALTIME) / NSEC_PER_USEC;
 	run_release_backend(r);
 	/* Fault lines the kernel printed up to now still belong to this run. */
-	if (r->kmsg_queue) {
+	if (r->kmsg_subscribed) {
 		kmsg_source_flush(r->kmsg);
 		run_drain_faults(r);
 	}
@@ -652,7 +664,7 @@ static void run_finish(Run *r)
 	 * in r->fault_totals, the records in the ring.
 	 */
 	r->sink = fault_sink_free(r->sink);
-	r->kmsg_queue = NULL;
+	run_kmsg_unsubscribe(r);
 	r->wake_fd = safe_close(r->wake_fd);
 
 	if (r->state == RUN_FAILED)
@@ -784,6 +796,7 @@ Run *run_free(Run *r)
 		run_join_workers(r);
 	}
 	run_release_backend(r);
+	run_kmsg_unsubscribe(r);
 	sd_event_source_disable_unref(r->tick);
 	sd_event_source_disable_unref(r->wake_source);
 	sd_event_source_disable_unref(r->fault_source);
@@ -883,20 +896,21 @@ static int run_alloc_workers(Run *r)
  */
 static int run_setup_kmsg(Run *r)
 {
-	uint8_t bus, dev, fn;
+	KmsgSubscription *sub = &r->kmsg_sub;
 	int k;
 
 	if (!(r->ops->flags & BACKEND_PCI) || !r->kmsg)
 		return 0;
-	if (pci_bdf_parse(r->scenario->device, NULL, &bus, &dev, &fn) < 0)
+	if (pci_bdf_parse(r->scenario->device, &sub->segment, &sub->bus, &sub->dev, &sub->fn) < 0)
 		return 0;
-	k = fault_sink_add_queue(r->sink, "kmsg", &r->kmsg_queue);
+	k = fault_sink_add_queue(r->sink, "kmsg", &sub->queue);
 	if (k < 0)
 		return k;
-	r->kmsg_match.valid = true;
-	r->kmsg_match.bus = bus;
-	r->kmsg_match.dev = dev;
-	r->kmsg_match.fn = fn;
+	sub->points = r->ap_states;
+	sub->n_points = r->n_points;
+	sub->lookup = run_kmsg_lookup;
+	sub->userdata = r;
+	r->kmsg_enabled = true;
 	for (size_t i = 0; i < r->n_points; i++) {
 		r->points[i].windows = calloc(RUN_WINDOW_RING, sizeof(*r->points[i].windows));
 		if (!r->points[i].windows)
@@ -904,6 +918,8 @@ static int run_setup_kmsg(Run *r)
 	}
 	r->dmar_irqs.valid = interrupts_read_dmar(r->env->proc, &r->dmar_irqs.start) >= 0;
 	kmsg_source_flush(r->kmsg); /* older lines are not this run's */
+	kmsg_source_subscribe(r->kmsg, sub);
+	r->kmsg_subscribed = true;
 	kmsg_source_mark(r->kmsg, r->path);
 	return 0;
 }
@@ -1293,7 +1309,7 @@ static const char *run_authoritative_source(const Run *r)
 		return fault_source_to_string(exact);
 	if (s->traffic && s->verify)
 		return fault_source_to_string(FAULT_SOURCE_DMA_VERIFY);
-	if (r->kmsg_match.valid)
+	if (r->kmsg_enabled)
 		return fault_source_to_string(FAULT_SOURCE_KMSG);
 	return "none";
 }
@@ -1370,14 +1386,14 @@ int run_describe(Run *r, char **ret_json)
 	json_object_end(&j);
 	json_u64(&j, "faults_retained", MIN((uint64_t)r->fault_head, (uint64_t)r->fault_cap));
 	json_object_begin(&j, "kmsg");
-	json_bool(&j, "enabled", r->kmsg_match.valid);
-	json_u64(&j, "fault_lines", r->kmsg_stats.lines);
-	json_u64(&j, "suppressed", r->kmsg_stats.suppressed);
-	json_u64(&j, "lost", r->kmsg_stats.lost);
-	json_u64(&j, "intr_remap_faults", r->kmsg_stats.intr_remap);
-	json_u64(&j, "iommu_overflows", r->kmsg_stats.overflows);
+	json_bool(&j, "enabled", r->kmsg_enabled);
+	json_u64(&j, "fault_lines", r->kmsg_sub.stats.lines);
+	json_u64(&j, "suppressed", r->kmsg_sub.stats.suppressed);
+	json_u64(&j, "lost", r->kmsg_sub.stats.lost);
+	json_u64(&j, "intr_remap_faults", r->kmsg_sub.stats.intr_remap);
+	json_u64(&j, "iommu_overflows", r->kmsg_sub.stats.overflows);
 	/* The kernel rate-limits DMAR lines (10 per 5 s): then the kmsg count is only a floor. */
-	json_bool(&j, "lower_bound", r->kmsg_stats.lower_bound);
+	json_bool(&j, "lower_bound", r->kmsg_sub.stats.lower_bound);
 	json_object_end(&j);
 	json_object_begin(&j, "cross_checks");
 	json_object_begin(&j, "dmar_interrupts");

@@ -18,10 +18,10 @@
 
 #include "backend.h"
 #include "histogram.h"
+#include "kmsg.h"
 #include "tracefs.h"
 
 typedef struct Run Run;
-typedef struct KmsgSource KmsgSource;
 
 #define RUN_TICK_USEC	     (250 * 1000) /* ≤ 4 Hz of PropertiesChanged */
 #define RUN_FAULT_REARM_USEC (20 * 1000)  /* fault wake-ups: ≤ 50 Hz, ≤ 20 ms latency */
@@ -184,20 +184,12 @@ typedef struct Run {
 
 	char *backend_info; /* the backend's Describe() members, kept after teardown */
 
-	/* Kernel log source: faults for this run's device (vfio). */
-	FaultQueue *kmsg_queue;
-	struct {
-		bool valid;
-		uint8_t bus, dev, fn;
-	} kmsg_match;
-	struct {
-		uint64_t lines;	     /* DMA fault lines for the device */
-		uint64_t suppressed; /* "dmar_fault: N callbacks suppressed" while running */
-		uint64_t lost;	     /* records overwritten before we read them */
-		uint64_t intr_remap; /* interrupt-remapping faults (not DMA faults) */
-		uint64_t overflows;  /* times the IOMMU said it lost events (EVTQ overflow, PFO) */
-		bool lower_bound;    /* the kmsg count misses faults */
-	} kmsg_stats;
+	/*
+	 * The kernel-log source's view of this run (PCI devices): set up by the
+	 * run, read by the source while subscribed; kmsg_sub.stats stay after.
+	 */
+	KmsgSubscription kmsg_sub;
+	bool kmsg_enabled, kmsg_subscribed;
 	/* entry_sync trace events for the device, or why there are none. */
 	TraceSource *trace;
 	char *trace_unavailable;
