@@ -18,6 +18,22 @@ const BackendOps *backend_find(const char *name)
 	return NULL;
 }
 
+bool backend_has_engine(const BackendOps *b, const char *name)
+{
+	for (const char *const *e = b->scenario.engines; e && *e; e++)
+		if (streq(*e, name))
+			return true;
+	return false;
+}
+
+const BackendOps *backend_find_engine(const char *name)
+{
+	for (const BackendOps *const *b = backends; *b; b++)
+		if (backend_has_engine(*b, name))
+			return *b;
+	return NULL;
+}
+
 void backend_device_clear(BackendDevice *d)
 {
 	free(d->id);

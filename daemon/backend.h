@@ -126,6 +126,25 @@ const char *backend_errno_text(int r, char *buf, size_t n);
 /* Replacements of one point between two verify() calls. */
 #define BACKEND_VERIFY_EVERY 1024
 
+/*
+ * What a backend brings to scenario files: its defaults, its DMA engines and
+ * its own rules, so that scenario.c names no backend (finish() applies
+ * these for the scenario's Backend=).
+ */
+typedef struct BackendScenarioRules {
+	const char *default_device; /* Device= when unset; NULL: Device= is required */
+	const char *default_engine; /* Engine= when unset: one of engines, or NULL for "none" */
+	const char *const *engines; /* the DMA engines it drives (NULL-terminated), or NULL */
+	const char *engine_note;    /* ", whose …": why only it drives them, for errors */
+	uint64_t default_iova;	    /* IOVA= when unset; 0: the general default */
+	const char *section;	    /* a scenario section only it reads ("Model"), or NULL */
+	/*
+	 * May be NULL. Its own checks and defaults, after the general ones;
+	 * fails through scenario_check_fail().
+	 */
+	int (*check)(Scenario *s, ScenarioCheck *c);
+} BackendScenarioRules;
+
 /* BackendOps.flags */
 enum {
 	/*
@@ -140,6 +159,7 @@ typedef struct BackendOps {
 	const char *name;
 	const char *description;
 	unsigned flags; /* BACKEND_* */
+	BackendScenarioRules scenario;
 
 	/* 0 if usable here; else -errno and *reason saying why (malloc'd). */
 	int (*probe)(const DaemonEnv *env, char **reason);
@@ -195,3 +215,6 @@ extern const BackendOps backend_mock;
 /* NULL-terminated table of all compiled-in backends. */
 extern const BackendOps *const backends[];
 const BackendOps *backend_find(const char *name);
+/* The backend that drives DMA engine name, or NULL. */
+const BackendOps *backend_find_engine(const char *name);
+bool backend_has_engine(const BackendOps *b, const char *name);

@@ -20,8 +20,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <assert.h>
 #include <strings.h>
 
+#include "backend.h"
 #include "scenario.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -30,10 +32,6 @@
 #define PAGE_SIZE_BYTES UINT64_C(4096)
 /* The backends allocate (vfio: pin) the whole mapping; a typo must not cost the host its memory. */
 #define MAP_SIZE_MAX (UINT64_C(1) << 30)
-/* QEMU 7.2's edu device aborts on transfers longer than this. */
-#define EDU_DMA_SIZE_MAX 2048u
-/* The edu device's DMA mask is 28 bits. */
-#define EDU_DMA_LIMIT (UINT64_C(1) << 28)
 /* Longer user text is cut in error messages so that one line stays readable. */
 #define SHOW_MAX 80
 /* 100 years of 365.25 days. */
@@ -41,7 +39,6 @@
 
 #define DEFAULT_N_DOMAINS 2u
 #define DEFAULT_IOVA	  UINT64_C(0x100000)
-#define DEFAULT_MOCK_IOVA UINT64_C(0x1000000)
 #define DEFAULT_MAP_SIZE  (UINT64_C(64) << 10)
 #define DEFAULT_DMA_SIZE  1024u
 
@@ -134,8 +131,30 @@ static const struct {
 	[KEY_EXPECT_FIRST + EXPECT_LATENCY_P99_NS] = {SECTION_EXPECT, "MaxLatencyP99"},
 };
 
-static const char *const backend_names[] = {"model", "mock", "vfio"};
-static const char *const engine_names[] = {"model", "edu", "iopf", "none"};
+/* Backend= and Engine= values come from the backends' table (backend.c), never a list of our own. */
+#define NAMES_MAX 16
+
+/* The compiled-in backends' names, in the table's order. */
+static size_t backend_names(const char *names[static NAMES_MAX])
+{
+	size_t n = 0;
+
+	for (const BackendOps *const *b = backends; *b && n < NAMES_MAX; b++)
+		names[n++] = (*b)->name;
+	return n;
+}
+
+/* Every backend's DMA engines, in table order, then "none". */
+static size_t engine_names(const char *names[static NAMES_MAX])
+{
+	size_t n = 0;
+
+	for (const BackendOps *const *b = backends; *b; b++)
+		for (const char *const *e = (*b)->scenario.engines; e && *e && n < NAMES_MAX - 1; e++)
+			names[n++] = *e;
+	names[n++] = "none";
+	return n;
+}
 
 static const char *const pattern_names[_PATTERN_MAX] = {
 	[PATTERN_PING_PONG] = "ping-pong",
@@ -932,6 +951,8 @@ static int assign_key(Parser *p, Key k, const char *value)
 	Scenario *s = p->s;
 	bool empty = isempty(value);
 	uint64_t v;
+	const char *names[NAMES_MAX];
+	size_t n_names;
 	int r, i;
 
 	switch (k) {
@@ -942,9 +963,9 @@ static int assign_key(Parser *p, Key k, const char *value)
 	case KEY_BACKEND:
 		if (empty)
 			return set_string(&s->backend, NULL);
-		r = assign_enum(p, k, value, backend_names, ELEMENTSOF(backend_names), "backend",
-				&i);
-		return r < 0 ? r : set_string(&s->backend, backend_names[i]);
+		n_names = backend_names(names);
+		r = assign_enum(p, k, value, names, n_names, "backend", &i);
+		return r < 0 ? r : set_string(&s->backend, names[i]);
 	case KEY_DEVICE:
 		/* Checked in finish(), which knows the backend. */
 		return set_string(&s->device, value);
@@ -1071,9 +1092,9 @@ static int assign_key(Parser *p, Key k, const char *value)
 	case KEY_ENGINE:
 		if (empty)
 			return set_string(&s->engine, NULL);
-		r = assign_enum(p, k, value, engine_names, ELEMENTSOF(engine_names), "DMA engine",
-				&i);
-		return r < 0 ? r : set_string(&s->engine, engine_names[i]);
+		n_names = engine_names(names);
+		r = assign_enum(p, k, value, names, n_names, "DMA engine", &i);
+		return r < 0 ? r : set_string(&s->engine, names[i]);
 	case KEY_DMA_SIZE:
 		if (empty) {
 			s->dma_size = DEFAULT_DMA_SIZE;
@@ -1453,20 +1474,110 @@ static Key later_of(const Parser *p, Key a, Key b)
 	return p->origin[a].seq >= p->origin[b].seq ? a : b;
 }
 
+/* "Traffic.Size" → its key, _KEY_MAX if there is none. */
+static Key key_by_name(const char *name)
+{
+	const char *dot = strchr(name, '.');
+
+	if (!dot)
+		return _KEY_MAX;
+	for (Key k = 0; k < _KEY_MAX; k++)
+		if (strlen(section_names[key_table[k].section]) == (size_t)(dot - name) &&
+		    strncmp(section_names[key_table[k].section], name, (size_t)(dot - name)) == 0 &&
+		    streq(key_table[k].name, dot + 1))
+			return k;
+	return _KEY_MAX;
+}
+
+bool scenario_check_is_set(const ScenarioCheck *c, const char *key)
+{
+	Key k = key_by_name(key);
+
+	return k < _KEY_MAX && c->origin[k].set;
+}
+
+int scenario_check_fail(ScenarioCheck *c, const char *key, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	Key k = key_by_name(key);
+	va_list ap;
+	int n;
+
+	/* A backend naming a key that does not exist is our bug: say so rather than crash. */
+	assert(k < _KEY_MAX);
+	if (k >= _KEY_MAX)
+		k = KEY_BACKEND;
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -ENOMEM;
+	return fail_key(c, k, "%s", msg);
+}
+
+const char *scenario_check_later(const ScenarioCheck *c, const char *a, const char *b)
+{
+	Key ka = key_by_name(a), kb = key_by_name(b);
+
+	if (ka >= _KEY_MAX || kb >= _KEY_MAX)
+		return ka < _KEY_MAX ? a : b;
+	return later_of(c, ka, kb) == ka ? a : b;
+}
+
+/* "vfio", "a or b": the backends with flag, for "only applies to Backend=…". */
+static char *backends_with(unsigned flag)
+{
+	const char *names[NAMES_MAX];
+	size_t n = 0;
+
+	for (const BackendOps *const *b = backends; *b && n < NAMES_MAX; b++)
+		if ((*b)->flags & flag)
+			names[n++] = (*b)->name;
+	return join_names(names, n);
+}
+
+/* A section only some backend reads, set in a scenario for another: the first key set there. */
+static int check_foreign_sections(Parser *p, const BackendOps *ops)
+{
+	for (const BackendOps *const *b = backends; *b; b++) {
+		const char *sec = (*b)->scenario.section;
+		Key first = _KEY_MAX;
+
+		if (!sec || *b == ops)
+			continue;
+		for (Key k = 0; k < _KEY_MAX; k++)
+			if (streq(section_names[key_table[k].section], sec) && p->origin[k].set &&
+			    (first == _KEY_MAX || p->origin[k].seq < p->origin[first].seq))
+				first = k;
+		if (first != _KEY_MAX)
+			return fail_key(p, first,
+					"[%s] only applies to Backend=%s (this scenario is Backend=%s)",
+					sec, (*b)->name, p->s->backend);
+	}
+	return 0;
+}
+
 /* Defaults that depend on other keys, then the checks that involve more than one key. */
 static int finish(Parser *p, const char *source)
 {
 	Scenario *s = p->s;
 	const Origin *o = p->origin;
-	bool model, vfio, engine, iopf;
+	const BackendOps *ops;
+	const BackendScenarioRules *rules;
+	bool pci, engine;
 	size_t n = 0;
 	int r;
 
 	/* [Scenario] */
 	if (!s->backend)
 		return fail_required(p, KEY_BACKEND, "");
-	model = streq(s->backend, "model");
-	vfio = streq(s->backend, "vfio");
+	/* Backend= took only names from the backends' table. */
+	ops = backend_find(s->backend);
+	assert(ops);
+	if (!ops)
+		return -EINVAL;
+	rules = &ops->scenario;
+	pci = ops->flags & BACKEND_PCI;
 
 	if (!s->name) {
 		s->name = default_name(source);
@@ -1475,18 +1586,28 @@ static int finish(Parser *p, const char *source)
 	}
 
 	if (!s->device) {
-		if (vfio)
-			return fail_required(p, KEY_DEVICE, " for Backend=vfio");
-		r = set_string(&s->device, model ? "model0" : "mock0");
+		if (!rules->default_device) {
+			_cleanup_free_ char *why = NULL;
+
+			if (asprintf(&why, " for Backend=%s", s->backend) < 0)
+				return -ENOMEM;
+			return fail_required(p, KEY_DEVICE, why);
+		}
+		r = set_string(&s->device, rules->default_device);
 	} else
-		r = vfio ? check_bdf(p) : check_device_name(p);
+		r = pci ? check_bdf(p) : check_device_name(p);
 	if (r < 0)
 		return r;
 
-	if (o[KEY_BIND].set && !vfio)
-		return fail_key(p, KEY_BIND,
-				"only applies to Backend=vfio (this scenario is Backend=%s)",
-				s->backend);
+	/* Bind= moves a PCI function between drivers. */
+	if (o[KEY_BIND].set && !pci) {
+		_cleanup_free_ char *which = backends_with(BACKEND_PCI);
+
+		if (!which)
+			return -ENOMEM;
+		return fail_key(p, KEY_BIND, "only applies to Backend=%s (this scenario is Backend=%s)",
+				which, s->backend);
+	}
 
 	/* [Attach] */
 	if (!o[KEY_WORKERS].set)
@@ -1498,24 +1619,19 @@ static int finish(Parser *p, const char *source)
 			s->n_points);
 
 	/* [Domains] */
-	/*
-	 * The kernel's mock domains translate only from 16 MiB up (selftest
-	 * MOCK_APERTURE_START), so the mock gets a default that works there.
-	 */
-	if (!o[KEY_IOVA].set && streq(s->backend, "mock"))
-		s->iova = DEFAULT_MOCK_IOVA;
+	if (!o[KEY_IOVA].set && rules->default_iova)
+		s->iova = rules->default_iova;
 	if (s->iova > UINT64_MAX - s->map_size)
 		return fail_key(p, later_of(p, KEY_IOVA, KEY_MAP_SIZE),
 				"IOVA + MapSize runs past the end of the address space");
 
 	/* [Traffic] */
 	if (!s->engine) {
-		r = set_string(&s->engine, model ? "model" : vfio ? "edu" : "none");
+		r = set_string(&s->engine, rules->default_engine ?: "none");
 		if (r < 0)
 			return r;
 	}
 	engine = !streq(s->engine, "none");
-	iopf = streq(s->engine, "iopf");
 	if (!o[KEY_ENABLE].set)
 		s->traffic = engine;
 	if (s->traffic) {
@@ -1527,83 +1643,34 @@ static int finish(Parser *p, const char *source)
 				p, KEY_ENABLE,
 				"no DMA engine to generate traffic with (Backend=%s has none)",
 				s->backend);
-		if (streq(s->engine, "model") && !model)
-			return fail_key(
-				p, KEY_ENGINE,
-				"only works with Backend=model (this scenario is Backend=%s)",
-				s->backend);
-		if (streq(s->engine, "edu") && !vfio)
-			return fail_key(
-				p, KEY_ENGINE,
-				"only works with Backend=vfio (this scenario is Backend=%s)",
-				s->backend);
-		if (iopf && !streq(s->backend, "mock"))
-			return fail_key(
-				p, KEY_ENGINE,
-				"only works with Backend=mock, whose selftest device injects the page requests (this scenario is Backend=%s)",
-				s->backend);
-		/* A page request moves no data: there is nothing to size or to verify. */
-		if (iopf && o[KEY_DMA_SIZE].set)
-			return fail_key(
-				p, KEY_DMA_SIZE,
-				"does not apply to Engine=iopf (a page request carries no data)");
-		if (iopf && o[KEY_VERIFY].set)
-			return fail_key(
-				p, KEY_VERIFY,
-				"does not apply to Engine=iopf (a page request carries no data)");
-		if (iopf)
-			s->verify = false; /* nothing is verified, whatever the default says */
-		if (iopf && s->layout == LAYOUT_MISSING_RANGE)
-			return fail_key(
-				p, later_of(p, KEY_LAYOUT, KEY_ENGINE),
-				"Layout=missing-range cannot be combined with Engine=iopf: the nested domains share one nest parent, so none can lack the range");
+		if (!backend_has_engine(ops, s->engine)) {
+			const BackendOps *owner = backend_find_engine(s->engine);
+
+			assert(owner); /* Engine= took only the backends' engines */
+			return fail_key(p, KEY_ENGINE,
+					"only works with Backend=%s%s (this scenario is Backend=%s)",
+					owner ? owner->name : "?",
+					owner ? strempty(owner->scenario.engine_note) : "",
+					s->backend);
+		}
 		if (s->dma_size > s->map_size)
 			return fail_key(p, KEY_DMA_SIZE,
 					"larger than the mapping ([Domains] MapSize=%" PRIu64 ")",
 					s->map_size);
-		if (streq(s->engine, "edu") && s->dma_size > EDU_DMA_SIZE_MAX)
-			return fail_key(
-				p, KEY_DMA_SIZE,
-				"Engine=edu moves at most %u bytes at a time (QEMU 7.2's edu device aborts on larger DMA)",
-				EDU_DMA_SIZE_MAX);
-		if (streq(s->engine, "edu") && s->iova + s->map_size > EDU_DMA_LIMIT)
-			return fail_key(
-				p, later_of(p, KEY_IOVA, KEY_MAP_SIZE),
-				"Engine=edu reaches only the first 256M of IOVA space (28-bit DMA mask), this mapping ends at 0x%" PRIx64,
-				s->iova + s->map_size);
 	}
 	if (s->layout == LAYOUT_MISSING_RANGE && !s->traffic)
 		return fail_key(
 			p, KEY_LAYOUT,
 			"the missing range only faults when DMA runs, and [Traffic] is off");
 
-	/* [Model] */
-	if (!model) {
-		Key first = _KEY_MAX;
-
-		for (Key k = 0; k < _KEY_MAX; k++)
-			if (key_table[k].section == SECTION_MODEL && o[k].set &&
-			    (first == _KEY_MAX || o[k].seq < o[first].seq))
-				first = k;
-		if (first != _KEY_MAX)
-			return fail_key(
-				p, first,
-				"[Model] only applies to Backend=model (this scenario is Backend=%s)",
-				s->backend);
-	} else {
-		if (s->n_transitions == 0) {
-			s->transitions = malloc(sizeof(TransitionKind));
-			if (!s->transitions)
-				return -ENOMEM;
-			s->transitions[0] = TRANSITION_SS_DID;
-			s->n_transitions = 1;
-		}
-		if (s->n_transitions > s->n_points)
-			return fail_key(
-				p, KEY_TRANSITIONS,
-				"%zu transition kinds for %zu attachment point%s: kinds are handed to points round-robin, so the kinds after the first %zu would never run",
-				s->n_transitions, s->n_points, s->n_points == 1 ? "" : "s",
-				s->n_points);
+	/* The backend's own: sections no other backend reads, then its rules. */
+	r = check_foreign_sections(p, ops);
+	if (r < 0)
+		return r;
+	if (rules->check) {
+		r = rules->check(s, p);
+		if (r < 0)
+			return r;
 	}
 
 	/* [Expect] */
@@ -1613,10 +1680,6 @@ static int finish(Parser *p, const char *source)
 		if ((m == EXPECT_DMA_TRANSFERS || m == EXPECT_DMA_ERRORS) && !s->traffic)
 			return fail_key(p, KEY_EXPECT_FIRST + m,
 					"this scenario makes no DMA traffic ([Traffic] is off)");
-		if ((m == EXPECT_DMA_TRANSFERS || m == EXPECT_DMA_ERRORS) && iopf)
-			return fail_key(
-				p, KEY_EXPECT_FIRST + m,
-				"Engine=iopf makes page requests, not DMA transfers (they count as Faults)");
 		n++;
 	}
 	if (n > 0) {

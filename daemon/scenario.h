@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 /* The requester-ID attachment (no PASID). PASIDs are 1..PASID_MAX. */
 #define ATTACH_POINT_RID UINT32_MAX
 #define PASID_MAX	 0xFFFFFu /* VT-d and PCIe PASIDs are 20 bits */
@@ -136,6 +138,18 @@ typedef struct Scenario {
 	Expectation *expect;
 	size_t n_expect;
 } Scenario;
+
+/*
+ * What a backend's scenario hook (BackendScenarioRules.check) sees of the
+ * parser: which keys were set, and a way to fail at a key's line. Keys are
+ * named "Section.Key" ("Traffic.Size").
+ */
+typedef struct Parser ScenarioCheck;
+bool scenario_check_is_set(const ScenarioCheck *c, const char *key);
+/* "file:line: [Section] Key=value: message" for the key; returns -EINVAL (or -ENOMEM). */
+int scenario_check_fail(ScenarioCheck *c, const char *key, const char *fmt, ...) _printf_(3, 4);
+/* Of two keys that conflict, the one assigned last: the change that broke things. */
+const char *scenario_check_later(const ScenarioCheck *c, const char *a, const char *b);
 
 /*
  * Parses text. overrides is a NULL-terminated list of "Section.Key=value"

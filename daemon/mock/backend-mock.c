@@ -1106,9 +1106,47 @@ static FaultSource mock_exact_source(const Scenario *s)
 							 : _FAULT_SOURCE_MAX;
 }
 
+/* A page request moves no data: there is nothing to size, verify or count as DMA. */
+static int mock_check_scenario(Scenario *s, ScenarioCheck *c)
+{
+	if (!s->traffic || !streq_ptr(s->engine, "iopf"))
+		return 0;
+	if (scenario_check_is_set(c, "Traffic.Size"))
+		return scenario_check_fail(
+			c, "Traffic.Size", "does not apply to Engine=iopf (a page request carries no data)");
+	if (scenario_check_is_set(c, "Traffic.Verify"))
+		return scenario_check_fail(
+			c, "Traffic.Verify", "does not apply to Engine=iopf (a page request carries no data)");
+	s->verify = false; /* nothing is verified, whatever the default says */
+	if (s->layout == LAYOUT_MISSING_RANGE)
+		return scenario_check_fail(
+			c, scenario_check_later(c, "Domains.Layout", "Traffic.Engine"),
+			"Layout=missing-range cannot be combined with Engine=iopf: the nested domains share one nest parent, so none can lack the range");
+	for (const char *const *k = (const char *const[]){"Expect.DmaTransfers", "Expect.DmaErrors", NULL}; *k; k++)
+		if (scenario_check_is_set(c, *k))
+			return scenario_check_fail(
+				c, *k,
+				"Engine=iopf makes page requests, not DMA transfers (they count as Faults)");
+	return 0;
+}
+
+static const char *const mock_engines[] = {"iopf", NULL};
+
 const BackendOps backend_mock = {
 	.name = "mock",
 	.description = "kernel iommufd selftest mock device (IOMMU_TEST_CMD), no hardware",
+	.scenario = {
+		.default_device = "mock0",
+		.engines = mock_engines,
+		.engine_note = ", whose selftest device injects the page requests",
+		/*
+		 * The kernel's mock domains translate only from 16 MiB up
+		 * (selftest MOCK_APERTURE_START), so the mock gets a default
+		 * that works there.
+		 */
+		.default_iova = UINT64_C(0x1000000),
+		.check = mock_check_scenario,
+	},
 	.probe = mock_probe,
 	.list_devices = mock_list_devices,
 	.device_info = mock_device_info,

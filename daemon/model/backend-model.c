@@ -309,9 +309,36 @@ static FaultSource model_exact_source(const Scenario *s)
 	return FAULT_SOURCE_MODEL;
 }
 
+/* [Model]'s defaults and rules. */
+static int model_check_scenario(Scenario *s, ScenarioCheck *c)
+{
+	if (s->n_transitions == 0) {
+		s->transitions = malloc(sizeof(TransitionKind));
+		if (!s->transitions)
+			return -ENOMEM;
+		s->transitions[0] = TRANSITION_SS_DID;
+		s->n_transitions = 1;
+	}
+	if (s->n_transitions > s->n_points)
+		return scenario_check_fail(
+			c, "Model.Transitions",
+			"%zu transition kinds for %zu attachment point%s: kinds are handed to points round-robin, so the kinds after the first %zu would never run",
+			s->n_transitions, s->n_points, s->n_points == 1 ? "" : "s", s->n_points);
+	return 0;
+}
+
+static const char *const model_engines[] = {"model", NULL};
+
 const BackendOps backend_model = {
 	.name = "model",
 	.description = "user-space model of a VT-d scalable-mode PASID table with entry_sync",
+	.scenario = {
+		.default_device = "model0",
+		.default_engine = "model",
+		.engines = model_engines,
+		.section = "Model",
+		.check = model_check_scenario,
+	},
 	.probe = model_probe,
 	.list_devices = model_list_devices,
 	.setup = model_setup,

@@ -1501,11 +1501,36 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 	json_object_end(j);
 }
 
+/* What the device's DMA engine can reach and move, checked before any device is touched. */
+static int vfio_check_scenario(Scenario *s, ScenarioCheck *c)
+{
+	const DmaEngineDriver *d = s->traffic ? dma_engine_find(s->engine) : NULL;
+
+	if (!d)
+		return 0;
+	if (s->dma_size > d->max_transfer)
+		return scenario_check_fail(c, "Traffic.Size", "Engine=%s moves at most %u bytes at a time (%s)",
+					   d->name, d->max_transfer, d->max_transfer_why);
+	if (s->iova + s->map_size > d->dma_limit)
+		return scenario_check_fail(
+			c, scenario_check_later(c, "Domains.IOVA", "Domains.MapSize"),
+			"Engine=%s reaches only the first %" PRIu64 "M of IOVA space (%d-bit DMA mask), this mapping ends at 0x%" PRIx64,
+			d->name, d->dma_limit >> 20, __builtin_ctzll(d->dma_limit), s->iova + s->map_size);
+	return 0;
+}
+
+static const char *const vfio_engines[] = {"edu", NULL}; /* dma_engine_drivers[] */
+
 const BackendOps backend_vfio = {
 	.name = "vfio",
 	.description =
 		"real attachments through iommufd and the VFIO device cdev, DMA from the device",
 	.flags = BACKEND_PCI,
+	.scenario = {
+		.default_engine = "edu",
+		.engines = vfio_engines,
+		.check = vfio_check_scenario,
+	},
 	.probe = vfio_probe,
 	.list_devices = vfio_list_devices,
 	.device_info = vfio_device_info,

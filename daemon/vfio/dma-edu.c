@@ -260,6 +260,7 @@ const DmaEngineDriver dma_engine_edu = {
 	.bar = 0,
 	.min_bar_size = EDU_BAR_MIN,
 	.max_transfer = EDU_MAX_TRANSFER,
+	.max_transfer_why = "QEMU 7.2's edu device aborts on larger DMA",
 	.dma_limit = UINT64_C(1) << EDU_DMA_MASK_BITS,
 	.init = edu_init,
 	.memcpy_start = edu_memcpy_start,

@@ -32,6 +32,7 @@ typedef struct DmaEngineDriver {
 	unsigned bar;	       /* which BAR init() wants mapped */
 	uint64_t min_bar_size; /* the registers init() touches */
 	uint32_t max_transfer; /* bytes per memcpy */
+	const char *max_transfer_why; /* for the scenario error */
 	uint64_t dma_limit;    /* every IOVA touched must be below this (the DMA mask) */
 
 	/* Checks the device answers as expected and is idle. *error says why not. */

@@ -103,7 +103,7 @@ static const struct bad_case {
 	{"[Scenario]\nBackend=vifo\n",
 	 "x.conf:2: [Scenario] Backend=vifo: unknown backend (did you mean vfio?)"},
 	{"[Scenario]\nBackend=kvm\n",
-	 "x.conf:2: [Scenario] Backend=kvm: unknown backend (expected model, mock or vfio)"},
+	 "x.conf:2: [Scenario] Backend=kvm: unknown backend (expected model, vfio or mock)"},
 	{"[Scenario]\nBackend=vfio\n", "x.conf: [Scenario] Device= is required for Backend=vfio"},
 	{"[Scenario]\nBackend=vfio\nDevice=00:3.0\n",
 	 "x.conf:3: [Scenario] Device=00:3.0: not a PCI address like 0000:00:03.0 or 00:03.0"},
@@ -700,7 +700,7 @@ START_TEST(test_source_null_in_errors)
 			 -EINVAL);
 	ck_assert_str_eq(
 		error,
-		"scenario:2: [Scenario] Backend=x: unknown backend (expected model, mock or vfio)");
+		"scenario:2: [Scenario] Backend=x: unknown backend (expected model, vfio or mock)");
 	ck_assert_ptr_null(s);
 
 	/* A source name that would break the one-line message is not used. */
@@ -709,7 +709,7 @@ START_TEST(test_source_null_in_errors)
 			 -EINVAL);
 	ck_assert_str_eq(
 		error,
-		"scenario:2: [Scenario] Backend=x: unknown backend (expected model, mock or vfio)");
+		"scenario:2: [Scenario] Backend=x: unknown backend (expected model, vfio or mock)");
 	s = parse_ok(MODEL, "bad\xff.conf", NULL);
 	ck_assert_str_eq(s->source, "scenario");
 	ck_assert_str_eq(s->name, "scenario");
