@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "interrupts.h"
+#include "observer.h"
 #include "macro.h"
 
 /*
@@ -63,3 +64,53 @@ int interrupts_read_dmar(const char *proc, uint64_t *ret_count)
 		return -errno;
 	return interrupts_parse_dmar(f, ret_count, NULL);
 }
+
+/*
+ * The observer: the DMAR fault-event interrupts over a run, a cross-check
+ * that counts every VT-d fault, printed or not.
+ */
+typedef struct DmarObserver {
+	const char *proc;
+	bool valid;
+	uint64_t start, end;
+} DmarObserver;
+
+static int dmar_observer_prepare(void *state, const ObserverRun *run)
+{
+	DmarObserver *o = state;
+	int r;
+
+	o->proc = run->env->proc;
+	r = interrupts_read_dmar(o->proc, &o->start);
+	o->valid = r >= 0;
+	return r;
+}
+
+static void dmar_observer_finish(void *state)
+{
+	DmarObserver *o = state;
+
+	if (o->valid && interrupts_read_dmar(o->proc, &o->end) < 0)
+		o->valid = false;
+}
+
+static void dmar_observer_describe(const void *state, bool run_active, JsonWriter *j)
+{
+	const DmarObserver *o = state;
+
+	json_bool(j, "available", o->valid);
+	if (o->valid && !run_active && o->end >= o->start)
+		json_u64(j, "during_run", o->end - o->start);
+	else
+		json_null(j, "during_run");
+}
+
+const ObserverOps observer_dmar_interrupts = {
+	.name = "dmar_interrupts",
+	.group = "cross_checks",
+	.size = sizeof(DmarObserver),
+	.needs_flags = BACKEND_PCI,
+	.prepare = dmar_observer_prepare,
+	.finish = dmar_observer_finish,
+	.describe = dmar_observer_describe,
+};

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "kmsg.h"
+#include "observer.h"
 #include "log.h"
 #include "parse-util.h"
 
@@ -340,3 +341,89 @@ int kmsg_source_new(sd_event *event, const char *dev_kmsg, KmsgSource **ret)
 	*ret = k;
 	return 0;
 }
+
+/* The observer: a run on a PCI device follows the kernel log for its fault lines. */
+typedef struct KmsgObserver {
+	KmsgSource *source;
+	KmsgSubscription sub;
+	bool enabled, subscribed;
+} KmsgObserver;
+
+static int kmsg_observer_prepare(void *state, const ObserverRun *run)
+{
+	KmsgObserver *o = state;
+	KmsgSubscription *s = &o->sub;
+	int r;
+
+	if (!run->kmsg)
+		return -ENOENT;
+	r = pci_bdf_parse(run->device, &s->segment, &s->bus, &s->dev, &s->fn);
+	if (r < 0)
+		return r;
+	r = fault_sink_add_queue(run->sink, "kmsg", &s->queue);
+	if (r < 0)
+		return r;
+	s->points = run->points;
+	s->n_points = run->n_points;
+	s->lookup = run->lookup;
+	s->userdata = run->userdata;
+	o->source = run->kmsg;
+	o->enabled = true;
+	kmsg_source_flush(o->source); /* older lines are not this run's */
+	kmsg_source_subscribe(o->source, s);
+	o->subscribed = true;
+	kmsg_source_mark(o->source, run->name);
+	return 0;
+}
+
+/* Fault lines the kernel printed up to now still belong to the run. */
+static void kmsg_observer_finish(void *state)
+{
+	KmsgObserver *o = state;
+
+	if (o->subscribed)
+		kmsg_source_flush(o->source);
+}
+
+static void kmsg_observer_stop(void *state)
+{
+	KmsgObserver *o = state;
+
+	if (o->subscribed)
+		kmsg_source_unsubscribe(o->source, &o->sub);
+	o->subscribed = false;
+}
+
+static void kmsg_observer_describe(const void *state, bool run_active, JsonWriter *j)
+{
+	const KmsgObserver *o = state;
+
+	json_bool(j, "enabled", o->enabled);
+	json_u64(j, "fault_lines", o->sub.stats.lines);
+	json_u64(j, "suppressed", o->sub.stats.suppressed);
+	json_u64(j, "lost", o->sub.stats.lost);
+	json_u64(j, "intr_remap_faults", o->sub.stats.intr_remap);
+	json_u64(j, "iommu_overflows", o->sub.stats.overflows);
+	/* The kernel rate-limits DMAR lines (10 per 5 s): then the kmsg count is only a floor. */
+	json_bool(j, "lower_bound", o->sub.stats.lower_bound);
+}
+
+/* Rate limited, and QEMU drops repeated fault records: a floor, the count of last resort. */
+static FaultSource kmsg_observer_fallback_source(const void *state)
+{
+	const KmsgObserver *o = state;
+
+	return o->enabled ? FAULT_SOURCE_KMSG : _FAULT_SOURCE_MAX;
+}
+
+const ObserverOps observer_kmsg = {
+	.name = "kmsg",
+	.size = sizeof(KmsgObserver),
+	.needs_flags = BACKEND_PCI,
+	.needs_window_log = true,
+	.prepare = kmsg_observer_prepare,
+	.finish = kmsg_observer_finish,
+	.stop = kmsg_observer_stop,
+	.describe = kmsg_observer_describe,
+	.fallback_source = kmsg_observer_fallback_source,
+};

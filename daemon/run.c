@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -8,9 +9,6 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
-#include "interrupts.h"
-#include "kmsg.h"
-#include "tracefs.h"
 #include "run.h"
 #include "log.h"
 #include "parse-util.h"
@@ -577,48 +575,75 @@ static void run_join_workers(Run *r)
 	r->workers_running = 0;
 }
 
-static bool run_kmsg_lookup(void *userdata, size_t ap, uint64_t t, uint32_t *ret_domain)
+/* Calls hook of every observer that applies to the run, in table order. */
+#define RUN_OBSERVERS(r, hook)                                                      \
+	do {                                                                        \
+		for (size_t i_ = 0; observers[i_]; i_++)                            \
+			if ((r)->observer_on[i_] && observers[i_]->hook)            \
+				observers[i_]->hook((r)->observer_state[i_]);       \
+	} while (0)
+
+static bool run_observer_lookup(void *userdata, size_t ap, uint64_t t, uint32_t *ret_domain)
 {
 	return run_point_lookup(userdata, ap, t, ret_domain);
 }
 
-static void run_kmsg_unsubscribe(Run *r)
+/* The observers for this run's backend, prepared before the backend touches the device. */
+static int run_prepare_observers(Run *r, const RunContext *c)
 {
-	if (r->kmsg_subscribed)
-		kmsg_source_unsubscribe(r->kmsg, &r->kmsg_sub);
-	r->kmsg_subscribed = false;
-}
+	r->observed = (ObserverRun){
+		.id = r->id,
+		.name = r->path,
+		.device = r->scenario->device,
+		.env = r->env,
+		.event = r->event,
+		.sink = r->sink,
+		.points = r->ap_states,
+		.n_points = r->n_points,
+		.lookup = run_observer_lookup,
+		.userdata = r,
+		.kmsg = c->kmsg,
+		.trace_unavailable_logged = c->trace_unavailable_logged,
+	};
+	for (size_t i = 0; observers[i]; i++) {
+		const ObserverOps *o = observers[i];
 
-/* Keeps the final counts for Describe() and gives the trace instance back. */
-static void run_close_trace(Run *r)
-{
-	if (!r->trace)
-		return;
-	r->trace_stats = *trace_source_stats(r->trace);
-	r->trace_stats_valid = true;
-	r->trace = trace_source_free(r->trace);
-}
-
-static void run_setup_trace(Run *r)
-{
-	_cleanup_free_ char *why = NULL;
-	int k;
-
-	if (!(r->ops->flags & BACKEND_PCI))
-		return;
-	k = trace_source_new(r->event, r->env->tracefs, r->scenario->device, r->id, &r->trace,
-			     &why);
-	if (k >= 0)
-		return;
-	free(r->trace_unavailable);
-	r->trace_unavailable = strdup(why ?: strerror(ERRNO_VALUE(k)));
-	/* Said once per daemon: on a stock kernel it is the normal case, not news. */
-	if (!r->trace_unavailable_logged || !*r->trace_unavailable_logged) {
-		log_info("entry_sync trace events unavailable: %s; going on without them.",
-			 strempty(r->trace_unavailable));
-		if (r->trace_unavailable_logged)
-			*r->trace_unavailable_logged = true;
+		assert(i < OBSERVERS_MAX);
+		r->observer_state[i] = calloc(1, o->size ?: 1);
+		if (!r->observer_state[i])
+			return -ENOMEM;
+		if ((r->ops->flags & o->needs_flags) != o->needs_flags)
+			continue;
+		r->observer_on[i] = true;
+		/* A source that cannot follow this run is no failure of it: describe() says why. */
+		if (o->prepare && o->prepare(r->observer_state[i], &r->observed) < 0)
+			continue;
+		/* Faults learnt of after the fact are placed by timestamp in a log of windows. */
+		if (o->needs_window_log)
+			for (size_t p = 0; p < r->n_points; p++) {
+				if (r->points[p].windows)
+					continue;
+				r->points[p].windows =
+					calloc(RUN_WINDOW_RING, sizeof(*r->points[p].windows));
+				if (!r->points[p].windows)
+					return -ENOMEM;
+			}
 	}
+	return 0;
+}
+
+static void run_start_observers(Run *r)
+{
+	for (size_t i = 0; observers[i]; i++)
+		if (r->observer_on[i] && observers[i]->start)
+			(void)observers[i]->start(r->observer_state[i], &r->observed);
+}
+
+static void run_free_observers(Run *r)
+{
+	RUN_OBSERVERS(r, stop);
+	for (size_t i = 0; i < OBSERVERS_MAX; i++)
+		r->observer_state[i] = mfree(r->observer_state[i]);
 }
 
 static void run_finish(Run *r)
@@ -627,19 +652,14 @@ static void run_finish(Run *r)
 	int err;
 
 	run_join_workers(r);
-	/* Every replacement's entry writes are traced by now; the teardown's are not ours. */
-	trace_source_poll(r->trace);
-	run_close_trace(r);
+	RUN_OBSERVERS(r, quiesce);
 	r->ended_mono_ns = now_ns(CLOCK_MONOTONIC);
 	r->finished_realtime_usec = now_ns(CLOCK_REALTIME) / NSEC_PER_USEC;
 	run_release_backend(r);
-	/* Fault lines the kernel printed up to now still belong to this run. */
-	if (r->kmsg_subscribed) {
-		kmsg_source_flush(r->kmsg);
-		run_drain_faults(r);
-	}
-	if (r->dmar_irqs.valid && interrupts_read_dmar(r->env->proc, &r->dmar_irqs.end) < 0)
-		r->dmar_irqs.valid = false;
+	/* What the observers learn up to now still belongs to this run. */
+	RUN_OBSERVERS(r, finish);
+	run_drain_faults(r);
+	RUN_OBSERVERS(r, stop);
 
 	if (fault_sink_failed(r->sink, &err, &err_reason)) {
 		r->state = RUN_FAILED;
@@ -664,7 +684,6 @@ static void run_finish(Run *r)
 	 * in r->fault_totals, the records in the ring.
 	 */
 	r->sink = fault_sink_free(r->sink);
-	run_kmsg_unsubscribe(r);
 	r->wake_fd = safe_close(r->wake_fd);
 
 	if (r->state == RUN_FAILED)
@@ -774,7 +793,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 		log_warning_errno(k, "Run %u: failed to re-arm the sampling timer: %m", r->id);
 
 	run_drain_faults(r);
-	trace_source_poll(r->trace);
+	RUN_OBSERVERS(r, poll);
 	run_sample(r);
 	run_report_sample(r);
 	run_check_failure(r);
@@ -796,7 +815,7 @@ Run *run_free(Run *r)
 		run_join_workers(r);
 	}
 	run_release_backend(r);
-	run_kmsg_unsubscribe(r);
+	run_free_observers(r);
 	sd_event_source_disable_unref(r->tick);
 	sd_event_source_disable_unref(r->wake_source);
 	sd_event_source_disable_unref(r->fault_source);
@@ -827,8 +846,6 @@ Run *run_free(Run *r)
 	free(r->expect_pass);
 	free(r->expect_actual);
 	free(r->backend_info);
-	trace_source_free(r->trace);
-	free(r->trace_unavailable);
 	scenario_free(r->scenario);
 	free(r->verdict);
 	free(r->reason);
@@ -887,40 +904,6 @@ static int run_alloc_workers(Run *r)
 			if (!r->points[p].hist)
 				return -ENOMEM;
 		}
-	return 0;
-}
-
-/*
- * Runs on a real PCI device follow the kernel log for its fault lines, and
- * keep a log of replacement windows to attribute them by timestamp.
- */
-static int run_setup_kmsg(Run *r)
-{
-	KmsgSubscription *sub = &r->kmsg_sub;
-	int k;
-
-	if (!(r->ops->flags & BACKEND_PCI) || !r->kmsg)
-		return 0;
-	if (pci_bdf_parse(r->scenario->device, &sub->segment, &sub->bus, &sub->dev, &sub->fn) < 0)
-		return 0;
-	k = fault_sink_add_queue(r->sink, "kmsg", &sub->queue);
-	if (k < 0)
-		return k;
-	sub->points = r->ap_states;
-	sub->n_points = r->n_points;
-	sub->lookup = run_kmsg_lookup;
-	sub->userdata = r;
-	r->kmsg_enabled = true;
-	for (size_t i = 0; i < r->n_points; i++) {
-		r->points[i].windows = calloc(RUN_WINDOW_RING, sizeof(*r->points[i].windows));
-		if (!r->points[i].windows)
-			return -ENOMEM;
-	}
-	r->dmar_irqs.valid = interrupts_read_dmar(r->env->proc, &r->dmar_irqs.start) >= 0;
-	kmsg_source_flush(r->kmsg); /* older lines are not this run's */
-	kmsg_source_subscribe(r->kmsg, sub);
-	r->kmsg_subscribed = true;
-	kmsg_source_mark(r->kmsg, r->path);
 	return 0;
 }
 
@@ -1015,8 +998,6 @@ int run_start(const RunContext *c, Scenario *scenario, Run **ret, RunError *err)
 	r->userdata = c->userdata;
 	r->event = c->event;
 	r->env = c->env;
-	r->kmsg = c->kmsg;
-	r->trace_unavailable_logged = c->trace_unavailable_logged;
 	r->ops = ops;
 	r->wake_fd = -EBADF;
 	r->state = RUN_STARTING;
@@ -1058,7 +1039,7 @@ int run_start(const RunContext *c, Scenario *scenario, Run **ret, RunError *err)
 	r->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (r->wake_fd < 0)
 		return -errno;
-	k = run_setup_kmsg(r);
+	k = run_prepare_observers(r, c);
 	if (k < 0)
 		return k;
 
@@ -1109,7 +1090,7 @@ int run_start(const RunContext *c, Scenario *scenario, Run **ret, RunError *err)
 		r->traffic_on = true;
 	}
 
-	run_setup_trace(r);
+	run_start_observers(r);
 	k = run_watch_backend(r);
 	if (k < 0)
 		return run_errorf_errno(err, RUN_ERROR_SETUP_FAILED, k,
@@ -1270,29 +1251,29 @@ static void describe_points(Run *r, JsonWriter *j)
 	json_array_end(j);
 }
 
-static void describe_trace(Run *r, JsonWriter *j)
+/* Each observer's object, in table order, those of a group inside one object of that name. */
+static void describe_observers(Run *r, JsonWriter *j)
 {
-	const TraceStats *t = r->trace		     ? trace_source_stats(r->trace)
-			      : r->trace_stats_valid ? &r->trace_stats
-						     : NULL;
+	const char *open_group = NULL;
 
-	json_object_begin(j, "tracefs");
-	json_bool(j, "available", t != NULL);
-	json_string(j, "reason", t ? "" : r->trace_unavailable ?: "not a PCI device run");
-	if (t) {
-		json_u64(j, "entry_writes", t->writes);
-		json_u64(j, "hitless", t->hitless);
-		json_u64(j, "disruptive", t->disruptive);
-		json_u64(j, "syncs", t->syncs);
-		json_object_begin(j, "predicted");
-		json_u64(j, "hitless", t->predicted_hitless);
-		json_u64(j, "disruptive", t->predicted_disruptive);
-		json_u64(j, "no_op", t->predicted_noop);
+	for (size_t i = 0; observers[i]; i++) {
+		const ObserverOps *o = observers[i];
+
+		if (open_group && !streq_ptr(open_group, o->group)) {
+			json_object_end(j);
+			open_group = NULL;
+		}
+		if (o->group && !open_group) {
+			json_object_begin(j, o->group);
+			open_group = o->group;
+		}
+		json_object_begin(j, o->name);
+		if (o->describe)
+			o->describe(r->observer_state[i], run_is_active(r), j);
 		json_object_end(j);
-		json_u64(j, "prediction_agrees", t->prediction_agrees);
-		json_u64(j, "unmatched", t->unmatched);
 	}
-	json_object_end(j);
+	if (open_group)
+		json_object_end(j);
 }
 
 /*
@@ -1309,8 +1290,13 @@ static const char *run_authoritative_source(const Run *r)
 		return fault_source_to_string(exact);
 	if (s->traffic && s->verify)
 		return fault_source_to_string(FAULT_SOURCE_DMA_VERIFY);
-	if (r->kmsg_enabled)
-		return fault_source_to_string(FAULT_SOURCE_KMSG);
+	for (size_t i = 0; observers[i]; i++)
+		if (r->observer_on[i] && observers[i]->fallback_source) {
+			FaultSource f = observers[i]->fallback_source(r->observer_state[i]);
+
+			if (f < _FAULT_SOURCE_MAX)
+				return fault_source_to_string(f);
+		}
 	return "none";
 }
 
@@ -1385,27 +1371,8 @@ int run_describe(Run *r, char **ret_json)
 	}
 	json_object_end(&j);
 	json_u64(&j, "faults_retained", MIN((uint64_t)r->fault_head, (uint64_t)r->fault_cap));
-	json_object_begin(&j, "kmsg");
-	json_bool(&j, "enabled", r->kmsg_enabled);
-	json_u64(&j, "fault_lines", r->kmsg_sub.stats.lines);
-	json_u64(&j, "suppressed", r->kmsg_sub.stats.suppressed);
-	json_u64(&j, "lost", r->kmsg_sub.stats.lost);
-	json_u64(&j, "intr_remap_faults", r->kmsg_sub.stats.intr_remap);
-	json_u64(&j, "iommu_overflows", r->kmsg_sub.stats.overflows);
-	/* The kernel rate-limits DMAR lines (10 per 5 s): then the kmsg count is only a floor. */
-	json_bool(&j, "lower_bound", r->kmsg_sub.stats.lower_bound);
-	json_object_end(&j);
-	json_object_begin(&j, "cross_checks");
-	json_object_begin(&j, "dmar_interrupts");
-	json_bool(&j, "available", r->dmar_irqs.valid);
-	if (r->dmar_irqs.valid && !run_is_active(r) && r->dmar_irqs.end >= r->dmar_irqs.start)
-		json_u64(&j, "during_run", r->dmar_irqs.end - r->dmar_irqs.start);
-	else
-		json_null(&j, "during_run");
-	json_object_end(&j);
-	json_object_end(&j);
 	json_string(&j, "authoritative_source", run_authoritative_source(r));
-	describe_trace(r, &j);
+	describe_observers(r, &j);
 
 	describe_points(r, &j);
 	describe_expectations(r, &j);

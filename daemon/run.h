@@ -18,8 +18,7 @@
 
 #include "backend.h"
 #include "histogram.h"
-#include "kmsg.h"
-#include "tracefs.h"
+#include "observer.h"
 
 typedef struct Run Run;
 
@@ -141,8 +140,6 @@ typedef struct Run {
 	void *userdata;
 	sd_event *event;
 	const DaemonEnv *env;
-	KmsgSource *kmsg;
-	bool *trace_unavailable_logged;
 
 	Scenario *scenario;
 	const BackendOps *ops;
@@ -185,22 +182,13 @@ typedef struct Run {
 	char *backend_info; /* the backend's Describe() members, kept after teardown */
 
 	/*
-	 * The kernel-log source's view of this run (PCI devices): set up by the
-	 * run, read by the source while subscribed; kmsg_sub.stats stay after.
+	 * The observers (observer.h), in observers[] order: what each is told
+	 * of the run, its state (kept after the end for Describe()), and
+	 * whether it applies to this run at all.
 	 */
-	KmsgSubscription kmsg_sub;
-	bool kmsg_enabled, kmsg_subscribed;
-	/* entry_sync trace events for the device, or why there are none. */
-	TraceSource *trace;
-	char *trace_unavailable;
-	TraceStats trace_stats; /* the final counts, once the instance is gone */
-	bool trace_stats_valid;
-
-	/* DMAR fault-event interrupts over the run: every VT-d fault, printed or not. */
-	struct {
-		bool valid;
-		uint64_t start, end;
-	} dmar_irqs;
+	ObserverRun observed;
+	void *observer_state[OBSERVERS_MAX];
+	bool observer_on[OBSERVERS_MAX];
 	/* The coalesced Fault signal: the latest record, and how many arrived since the last
 	 * signal. */
 	RetainedFault signal_last;

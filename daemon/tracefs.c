@@ -11,6 +11,7 @@
 #include "model/entry-sync.h"
 #include "log.h"
 #include "tracefs.h"
+#include "observer.h"
 
 #define MAX_OPEN_WRITES 64
 
@@ -380,3 +381,91 @@ int trace_source_new(sd_event *e, const char *tracefs, const char *device, unsig
 	*ret = t;
 	return 0;
 }
+
+/* The observer: the kernel's own entry writes for a run's device, where it traces them. */
+typedef struct TraceObserver {
+	TraceSource *source;
+	TraceStats stats; /* the final counts, once the instance is gone */
+	bool stats_valid;
+	char unavailable[256];
+} TraceObserver;
+
+static int trace_observer_start(void *state, const ObserverRun *run)
+{
+	TraceObserver *o = state;
+	_cleanup_free_ char *why = NULL;
+	int r;
+
+	r = trace_source_new(run->event, run->env->tracefs, run->device, run->id, &o->source, &why);
+	if (r >= 0)
+		return 0;
+	snprintf(o->unavailable, sizeof(o->unavailable), "%s", why ?: strerror(ERRNO_VALUE(r)));
+	/* Said once per daemon: on a stock kernel it is the normal case, not news. */
+	if (!run->trace_unavailable_logged || !*run->trace_unavailable_logged) {
+		log_info("entry_sync trace events unavailable: %s; going on without them.",
+			 o->unavailable);
+		if (run->trace_unavailable_logged)
+			*run->trace_unavailable_logged = true;
+	}
+	return r;
+}
+
+static void trace_observer_poll(void *state)
+{
+	TraceObserver *o = state;
+
+	trace_source_poll(o->source);
+}
+
+/* Every replacement's entry writes are traced by now; the teardown's are not the run's. */
+static void trace_observer_quiesce(void *state)
+{
+	TraceObserver *o = state;
+
+	if (!o->source)
+		return;
+	trace_source_poll(o->source);
+	o->stats = *trace_source_stats(o->source);
+	o->stats_valid = true;
+	o->source = trace_source_free(o->source);
+}
+
+static void trace_observer_stop(void *state)
+{
+	TraceObserver *o = state;
+
+	o->source = trace_source_free(o->source);
+}
+
+static void trace_observer_describe(const void *state, bool run_active, JsonWriter *j)
+{
+	const TraceObserver *o = state;
+	const TraceStats *t = o->source ? trace_source_stats(o->source) : o->stats_valid ? &o->stats : NULL;
+
+	json_bool(j, "available", t != NULL);
+	json_string(j, "reason", t ? "" : o->unavailable[0] ? o->unavailable : "not a PCI device run");
+	if (!t)
+		return;
+	json_u64(j, "entry_writes", t->writes);
+	json_u64(j, "hitless", t->hitless);
+	json_u64(j, "disruptive", t->disruptive);
+	json_u64(j, "syncs", t->syncs);
+	json_object_begin(j, "predicted");
+	json_u64(j, "hitless", t->predicted_hitless);
+	json_u64(j, "disruptive", t->predicted_disruptive);
+	json_u64(j, "no_op", t->predicted_noop);
+	json_object_end(j);
+	json_u64(j, "prediction_agrees", t->prediction_agrees);
+	json_u64(j, "unmatched", t->unmatched);
+}
+
+const ObserverOps observer_tracefs = {
+	.name = "tracefs",
+	.size = sizeof(TraceObserver),
+	.needs_flags = BACKEND_PCI,
+	.start = trace_observer_start,
+	.poll = trace_observer_poll,
+	.quiesce = trace_observer_quiesce,
+	.stop = trace_observer_stop,
+	.describe = trace_observer_describe,
+};
