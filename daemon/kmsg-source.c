@@ -9,6 +9,7 @@
 
 #include "kmsg.h"
 #include "observer.h"
+#include "pci-address.h"
 #include "log.h"
 #include "parse-util.h"
 
@@ -353,13 +354,18 @@ static int kmsg_observer_prepare(void *state, const ObserverRun *run)
 {
 	KmsgObserver *o = state;
 	KmsgSubscription *s = &o->sub;
+	PciAddress a;
 	int r;
 
 	if (!run->kmsg)
 		return -ENOENT;
-	r = pci_bdf_parse(run->device, &s->segment, &s->bus, &s->dev, &s->fn);
+	r = pci_address_parse(run->device, 0, &a);
 	if (r < 0)
 		return r;
+	s->segment = (uint16_t)a.domain;
+	s->bus = a.bus;
+	s->dev = a.dev;
+	s->fn = a.fn;
 	r = fault_sink_add_queue(run->sink, "kmsg", &s->queue);
 	if (r < 0)
 		return r;

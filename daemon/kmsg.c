@@ -16,6 +16,7 @@
 
 #include "kmsg.h"
 #include "macro.h"
+#include "pci-address.h"
 
 /* ---- scanners over NUL-terminated text; each advances *p only on success ---- */
 
@@ -163,27 +164,23 @@ static bool eat_token(const char **p, const char *stops, char *dst, size_t size)
 	return true;
 }
 
-int pci_bdf_parse(const char *s, uint16_t *segment, uint8_t *bus, uint8_t *dev, uint8_t *fn)
+/*
+ * The requester from "ssss:bb:dd.f", or "bb:dd.f" as VT-d and older AMD
+ * kernels print it; false (e untouched) for anything else.
+ */
+static bool set_bdf(KmsgEvent *e, const char *s)
 {
-	uint64_t seg = 0, b, d, f;
-	const char *p = s;
+	PciAddress a;
 
-	/* ssss:bb:dd.f, or bb:dd.f as VT-d and older AMD kernels print it */
-	if (!(eat_hex(&p, 4, 4, &seg) && eat(&p, ":"))) {
-		p = s;
-		seg = 0;
-	}
-	if (!eat_hex(&p, 2, 2, &b) || !eat(&p, ":") || !eat_hex(&p, 2, 2, &d) || !eat(&p, ".") ||
-	    !eat_hex(&p, 1, 1, &f) || *p)
-		return -EINVAL;
-	if (d > 0x1f || f > 7)
-		return -EINVAL;
-	if (segment)
-		*segment = (uint16_t)seg;
-	*bus = (uint8_t)b;
-	*dev = (uint8_t)d;
-	*fn = (uint8_t)f;
-	return 0;
+	if (pci_address_parse(s, 0, &a) < 0)
+		return false;
+	e->has_bdf = true;
+	e->has_segment = a.has_domain;
+	e->segment = (uint16_t)a.domain; /* 4 digits: no PCI_ADDRESS_WIDE_DOMAIN */
+	e->bus = a.bus;
+	e->dev = a.dev;
+	e->fn = a.fn;
+	return true;
 }
 
 /* ---- records ---- */
@@ -395,10 +392,7 @@ static void smmu_decode_qword(KmsgEvent *e, unsigned i)
 static void set_client(KmsgEvent *e, const char *name)
 {
 	copy_trimmed(e->client, sizeof(e->client), name);
-	if (pci_bdf_parse(e->client, &e->segment, &e->bus, &e->dev, &e->fn) >= 0) {
-		e->has_bdf = true;
-		e->has_segment = strlen(e->client) > 7; /* "ssss:bb:dd.f", not "bb:dd.f" */
-	}
+	(void)set_bdf(e, e->client);
 }
 
 /*
@@ -569,13 +563,8 @@ static bool amd_event_field(KmsgEvent *e, const char *key, const char *value)
 	const char *q = value;
 	uint64_t v;
 
-	if (streq(key, "device")) {
-		if (pci_bdf_parse(value, &e->segment, &e->bus, &e->dev, &e->fn) < 0)
-			return false;
-		e->has_bdf = true;
-		e->has_segment = strlen(value) > 7;
-		return true;
-	}
+	if (streq(key, "device"))
+		return set_bdf(e, value);
 	if (!eat_0x(&q, 16, &v) || *q)
 		/* vmg_tag, tag, flags_rmp, spa and whatever later kernels add */
 		return !(streq(key, "address") || streq(key, "domain") || streq(key, "pasid") ||
@@ -718,10 +707,7 @@ static void classify_amd(const char *p, const char *driver, const char *dev, boo
 		char bdf[16];
 
 		if (eat_token(&q, "", bdf, sizeof(bdf)) && eat(&q, " domain=") &&
-		    eat_0x(&q, 8, &v) && at_end(q) &&
-		    pci_bdf_parse(bdf, &e->segment, &e->bus, &e->dev, &e->fn) >= 0) {
-			e->has_bdf = true;
-			e->has_segment = strlen(bdf) > 7;
+		    eat_0x(&q, 8, &v) && at_end(q) && set_bdf(e, bdf)) {
 			e->has_domain = true;
 			e->domain = (uint32_t)v;
 			l->member = MEMBER_AMD_DEVICE;
@@ -1252,14 +1238,16 @@ _printf_(4, 5) static void append(char *buf, size_t n, int *len, const char *fmt
 int kmsg_event_format(const KmsgEvent *e, char *buf, size_t n)
 {
 	static const char *const access[_FAULT_ACCESS_MAX] = {"-", "read", "write"};
-	char device[16] = "-", pasid[16] = "-";
+	char device[PCI_ADDRESS_STRING_MAX] = "-", pasid[16] = "-";
 	int len;
 
-	if (e->has_bdf && e->has_segment)
-		snprintf(device, sizeof(device), "%04x:%02x:%02x.%u", e->segment, e->bus, e->dev,
-			 e->fn & 7u);
-	else if (e->has_bdf)
-		snprintf(device, sizeof(device), "%02x:%02x.%u", e->bus, e->dev, e->fn & 7u);
+	if (e->has_bdf)
+		pci_address_format(&(PciAddress){.domain = e->segment,
+						 .bus = e->bus,
+						 .dev = e->dev,
+						 .fn = e->fn & 7u,
+						 .has_domain = e->has_segment},
+				   device);
 	if (e->has_pasid)
 		snprintf(pasid, sizeof(pasid), "0x%" PRIx32, e->pasid);
 

@@ -216,9 +216,6 @@ void kmsg_parser_flush_until(KmsgParser *p, uint64_t seq);
 /* Whether an event is open; *ret_seq: where the newest one started. */
 bool kmsg_parser_pending(const KmsgParser *p, uint64_t *ret_seq);
 
-/* "0000:00:03.0" or "00:03.0" → segment (0 if absent), bus, dev, fn. 0 or -EINVAL. */
-int pci_bdf_parse(const char *s, uint16_t *segment, uint8_t *bus, uint8_t *dev, uint8_t *fn);
-
 /* The daemon's /dev/kmsg follower (kmsg-source.c). */
 typedef struct KmsgSource KmsgSource;
 

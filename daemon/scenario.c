@@ -27,6 +27,7 @@
 #include "scenario.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "pci-address.h"
 
 #define LINE_MAX_BYTES	4096
 #define PAGE_SIZE_BYTES UINT64_C(4096)
@@ -1393,48 +1394,30 @@ static int parse_overrides(Parser *p, char *const *overrides)
 	return 0;
 }
 
-/* Reads exactly n hex digits. */
-static bool hex_digits(const char **s, size_t n, unsigned *ret)
-{
-	unsigned v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)(*s)[i];
-
-		if (!isxdigit(c))
-			return false;
-		v = v * 16 + (unsigned)(isdigit(c) ? c - '0' : tolower(c) - 'a' + 10);
-	}
-	*s += n;
-	*ret = v;
-	return true;
-}
-
 /* "0000:00:03.0" or "00:03.0" into the form sysfs uses, "0000:00:03.0" in lower case. */
 static int check_bdf(Parser *p)
 {
 	static const char *const form = "not a PCI address like 0000:00:03.0 or 00:03.0";
 	Scenario *s = p->s;
-	const char *c = s->device;
-	unsigned domain = 0, bus, dev, fn;
-	char *norm;
+	char norm[PCI_ADDRESS_STRING_MAX];
+	PciAddress a;
+	char *dup;
 
-	if (strlen(c) == strlen("0000:00:03.0")) {
-		if (!hex_digits(&c, 4, &domain) || *c++ != ':')
-			return fail_key(p, KEY_DEVICE, "%s", form);
-	}
-	if (!hex_digits(&c, 2, &bus) || *c++ != ':' || !hex_digits(&c, 2, &dev) || *c++ != '.' ||
-	    !hex_digits(&c, 1, &fn) || *c)
+	/* Unchecked, so that the message can say which of device and function is out of range. */
+	if (pci_address_parse(s->device, PCI_ADDRESS_NO_RANGE_CHECK, &a) < 0)
 		return fail_key(p, KEY_DEVICE, "%s", form);
-	if (dev > 0x1f)
-		return fail_key(p, KEY_DEVICE, "device number 0x%02x out of range (00..1f)", dev);
-	if (fn > 7)
-		return fail_key(p, KEY_DEVICE, "function %u out of range (0..7)", fn);
+	if (a.dev > 0x1f)
+		return fail_key(p, KEY_DEVICE, "device number 0x%02x out of range (00..1f)",
+				(unsigned)a.dev);
+	if (a.fn > 7)
+		return fail_key(p, KEY_DEVICE, "function %u out of range (0..7)", (unsigned)a.fn);
 
-	if (asprintf(&norm, "%04x:%02x:%02x.%x", domain, bus, dev, fn) < 0)
+	a.has_domain = true; /* as sysfs names it, 0000 when it was left out */
+	dup = strdup(pci_address_format(&a, norm));
+	if (!dup)
 		return -ENOMEM;
 	free(s->device);
-	s->device = norm;
+	s->device = dup;
 	return 0;
 }
 

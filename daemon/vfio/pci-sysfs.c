@@ -16,6 +16,7 @@
 #include "log.h"
 #include "macro.h"
 #include "parse-util.h"
+#include "pci-address.h"
 
 /* PCIe extended capabilities (include/uapi/linux/pci_regs.h). */
 #define PCI_CFG_SPACE_SIZE     256
@@ -38,51 +39,15 @@ struct PciBinding {
 	uint64_t timeout_ns;
 };
 
-static bool hex_run(const char **p, size_t min, size_t max, unsigned *ret)
-{
-	const char *c = *p;
-	unsigned v = 0;
-	size_t n = 0;
-
-	for (; n < max; n++, c++) {
-		int d;
-
-		if (*c >= '0' && *c <= '9')
-			d = *c - '0';
-		else if (*c >= 'a' && *c <= 'f')
-			d = *c - 'a' + 10;
-		else if (*c >= 'A' && *c <= 'F')
-			d = *c - 'A' + 10;
-		else
-			break;
-		v = v * 16 + (unsigned)d;
-	}
-	if (n < min)
-		return false;
-	*p = c;
-	*ret = v;
-	return true;
-}
-
 int pci_bdf_normalize(const char *s, char ret[static PCI_BDF_MAX])
 {
-	unsigned domain = 0, bus, dev, fn;
-	const char *c = s, *colon;
+	PciAddress a;
 
-	if (!s)
+	/* sysfs writes the domain with 4 digits, VMD with up to 8. */
+	if (pci_address_parse(s, PCI_ADDRESS_WIDE_DOMAIN, &a) < 0)
 		return -EINVAL;
-	/* Two colons: a domain is given. sysfs writes it with 4 digits, VMD with up to 8. */
-	colon = strchr(s, ':');
-	if (colon && strchr(colon + 1, ':')) {
-		if (!hex_run(&c, 4, 8, &domain) || *c++ != ':')
-			return -EINVAL;
-	}
-	if (!hex_run(&c, 2, 2, &bus) || *c++ != ':' || !hex_run(&c, 2, 2, &dev) || *c++ != '.' ||
-	    !hex_run(&c, 1, 1, &fn) || *c)
-		return -EINVAL;
-	if (dev > 0x1f || fn > 7)
-		return -EINVAL;
-	snprintf(ret, PCI_BDF_MAX, "%04x:%02x:%02x.%x", domain, bus, dev, fn);
+	a.has_domain = true; /* sysfs names always carry it, 0000 when it was left out */
+	pci_address_format(&a, ret);
 	return 0;
 }
 

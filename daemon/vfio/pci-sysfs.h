@@ -16,9 +16,9 @@
 #include <stdint.h>
 
 #include "backend.h"
+#include "pci-address.h"
 
-/* Room for the 5+ digit domains of VMD-style host bridges too. */
-#define PCI_BDF_MAX	    sizeof("00000000:00:00.0")
+#define PCI_BDF_MAX	    PCI_ADDRESS_STRING_MAX
 #define PCI_DRIVER_VFIO	    "vfio-pci"
 #define PCI_BIND_TIMEOUT_NS (5 * UINT64_C(1000000000))
 

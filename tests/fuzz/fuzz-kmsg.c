@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kmsg.h"
+#include "pci-address.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,8 +26,7 @@ static void check_event(const KmsgEvent *e, void *userdata)
 {
 	size_t *records = userdata;
 	char line[512];
-	uint16_t segment;
-	uint8_t b, d, f;
+	PciAddress a;
 	int n;
 
 	if ((unsigned)e->kind >= _KMSG_KIND_MAX || (unsigned)e->vendor >= _KMSG_VENDOR_MAX ||
@@ -44,7 +44,7 @@ static void check_event(const KmsgEvent *e, void *userdata)
 	if (n < 0 || strlen(line) != MIN((size_t)n, sizeof(line) - 1))
 		abort();
 	(void)kmsg_event_matches_device(e, 0, 0, 3, 0);
-	(void)pci_bdf_parse(e->client, &segment, &b, &d, &f);
+	(void)pci_address_parse(e->client, 0, &a);
 	*records += e->n_records;
 }
 

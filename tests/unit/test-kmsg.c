@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kmsg.h"
+#include "pci-address.h"
 #include "uevent.h"
 #include "check-run.h"
 
@@ -414,30 +415,30 @@ END_TEST
 
 START_TEST(test_bdf)
 {
-	uint16_t seg;
-	uint8_t b, d, f;
+	PciAddress a;
 
-	ck_assert_int_eq(pci_bdf_parse("0000:00:03.0", &seg, &b, &d, &f), 0);
-	ck_assert_uint_eq(seg, 0);
-	ck_assert_uint_eq(d, 3);
-	ck_assert_int_eq(pci_bdf_parse("0001:3a:1f.7", &seg, &b, &d, &f), 0);
-	ck_assert_uint_eq(seg, 1);
-	ck_assert_uint_eq(b, 0x3a);
-	ck_assert_uint_eq(d, 0x1f);
-	ck_assert_uint_eq(f, 7);
-	ck_assert_int_eq(pci_bdf_parse("FFFF:3A:00.0", &seg, &b, &d, &f), 0);
-	ck_assert_uint_eq(seg, 0xffff);
-	ck_assert_int_eq(pci_bdf_parse("00:03.0", &seg, &b, &d, &f), 0);
-	ck_assert_uint_eq(seg, 0);
-	ck_assert_int_eq(pci_bdf_parse("00:03.0", NULL, &b, &d, &f), 0);
-	ck_assert_int_eq(pci_bdf_parse("00:20.0", &seg, &b, &d, &f), -EINVAL);
-	ck_assert_int_eq(pci_bdf_parse("00:03.8", &seg, &b, &d, &f), -EINVAL);
-	ck_assert_int_eq(pci_bdf_parse("model0", &seg, &b, &d, &f), -EINVAL);
-	ck_assert_int_eq(pci_bdf_parse("0000:00:03.0x", &seg, &b, &d, &f), -EINVAL);
-	ck_assert_int_eq(pci_bdf_parse(" 0:03.0", &seg, &b, &d, &f), -EINVAL);
-	ck_assert_int_eq(pci_bdf_parse("-1:03.0", &seg, &b, &d, &f), -EINVAL);
-	ck_assert_int_eq(pci_bdf_parse("00000:00:03.0", &seg, &b, &d, &f), -EINVAL);
-	ck_assert_int_eq(pci_bdf_parse("", &seg, &b, &d, &f), -EINVAL);
+	/* The kernel log's forms: a 4-digit segment or none. */
+	ck_assert_int_eq(pci_address_parse("0000:00:03.0", 0, &a), 0);
+	ck_assert_uint_eq(a.domain, 0);
+	ck_assert_uint_eq(a.dev, 3);
+	ck_assert_int_eq(pci_address_parse("0001:3a:1f.7", 0, &a), 0);
+	ck_assert_uint_eq(a.domain, 1);
+	ck_assert_uint_eq(a.bus, 0x3a);
+	ck_assert_uint_eq(a.dev, 0x1f);
+	ck_assert_uint_eq(a.fn, 7);
+	ck_assert_int_eq(pci_address_parse("FFFF:3A:00.0", 0, &a), 0);
+	ck_assert_uint_eq(a.domain, 0xffff);
+	ck_assert_int_eq(pci_address_parse("00:03.0", 0, &a), 0);
+	ck_assert_uint_eq(a.domain, 0);
+	ck_assert(!a.has_domain);
+	ck_assert_int_eq(pci_address_parse("00:20.0", 0, &a), -EINVAL);
+	ck_assert_int_eq(pci_address_parse("00:03.8", 0, &a), -EINVAL);
+	ck_assert_int_eq(pci_address_parse("model0", 0, &a), -EINVAL);
+	ck_assert_int_eq(pci_address_parse("0000:00:03.0x", 0, &a), -EINVAL);
+	ck_assert_int_eq(pci_address_parse(" 0:03.0", 0, &a), -EINVAL);
+	ck_assert_int_eq(pci_address_parse("-1:03.0", 0, &a), -EINVAL);
+	ck_assert_int_eq(pci_address_parse("00000:00:03.0", 0, &a), -EINVAL);
+	ck_assert_int_eq(pci_address_parse("", 0, &a), -EINVAL);
 }
 END_TEST
 
