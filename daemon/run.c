@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "pacer.h"
 #include "run.h"
 #include "log.h"
 #include "parse-util.h"
@@ -71,26 +72,11 @@ static unsigned next_domain(const Scenario *s, unsigned cur, uint64_t *rng)
 	}
 }
 
-static void worker_pace(Worker *w, uint64_t *deadline)
+static bool worker_stopping(void *userdata)
 {
-	Run *r = w->run;
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	Run *r = userdata;
 
-	*deadline += w->interval_ns;
-	/* After a long stall, do not burst to catch up: restart the schedule. */
-	if (now > *deadline + NSEC_PER_SEC)
-		*deadline = now;
-	/* Sleep in slices so Stop() is honoured promptly even at very low rates. */
-	while (now < *deadline && !__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
-		uint64_t until = MIN(*deadline, now + 50 * NSEC_PER_MSEC);
-		struct timespec ts = {
-			.tv_sec = (time_t)(until / NSEC_PER_SEC),
-			.tv_nsec = (long)(until % NSEC_PER_SEC),
-		};
-
-		(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		now = now_ns(CLOCK_MONOTONIC);
-	}
+	return __atomic_load_n(&r->stop, __ATOMIC_RELAXED);
 }
 
 /* Returns true when the worker must stop. */
@@ -127,8 +113,11 @@ static void *worker_main(void *userdata)
 	Worker *w = userdata;
 	Run *r = w->run;
 	const Scenario *s = r->scenario;
-	uint64_t done = 0, deadline = now_ns(CLOCK_MONOTONIC);
+	uint64_t done = 0;
 	size_t next = 0;
+	Pacer pacer;
+
+	pacer_init(&pacer, w->interval_ns, now_ns(CLOCK_MONOTONIC));
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		unsigned ap, d;
@@ -144,8 +133,12 @@ static void *worker_main(void *userdata)
 		pt = &r->points[ap];
 		d = next_domain(s, pt->domain, &w->rng);
 
-		if (w->interval_ns)
-			worker_pace(w, &deadline);
+		/*
+		 * A Stop() that cuts the wait short is acted on at the top of the
+		 * loop, after this one replacement, like a Stop() that comes while
+		 * the replacement runs.
+		 */
+		(void)pacer_wait(&pacer, worker_stopping, r);
 
 		attach_point_window_open(pt->state);
 		t0 = now_ns(CLOCK_MONOTONIC);

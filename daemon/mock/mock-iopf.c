@@ -47,6 +47,7 @@
 #include "mock-iopf.h"
 #include "log.h"
 #include "macro.h"
+#include "pacer.h"
 #include "parse-util.h"
 
 /* Injections outstanding at most; a power of 2 (slots are indexed by seq & mask). */
@@ -130,39 +131,11 @@ static bool replaced_since(const MockIopf *m, uint64_t seq_then)
 	return (seq_then & 1) || window_seq(m) != seq_then;
 }
 
-static void sleep_until(uint64_t t)
+static bool injector_stopping(void *userdata)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)(t / NSEC_PER_SEC),
-		.tv_nsec = (long)(t % NSEC_PER_SEC),
-	};
+	MockIopf *m = userdata;
 
-	(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-}
-
-/* Sleeps until t or until asked to stop, in slices so that stopping stays prompt. */
-static bool sleep_until_or_stop(MockIopf *m, uint64_t t)
-{
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-
-	while (now < t) {
-		if (LOAD(m->stop))
-			return false;
-		sleep_until(MIN(t, now + 50 * NSEC_PER_MSEC));
-		now = now_ns(CLOCK_MONOTONIC);
-	}
-	return !LOAD(m->stop);
-}
-
-static bool pace(MockIopf *m, uint64_t *deadline)
-{
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
-
-	*deadline += m->interval_ns;
-	/* After a long stall, do not burst to catch up: restart the schedule. */
-	if (now > *deadline + NSEC_PER_SEC)
-		*deadline = now;
-	return sleep_until_or_stop(m, *deadline);
+	return LOAD(m->stop);
 }
 
 /* Waits until seq's slot is free, i.e. seq - IOPF_RING is accounted for. */
@@ -184,7 +157,7 @@ static bool wait_for_room(MockIopf *m, uint64_t seq)
 			(void)!write(m->kick_fd, &(uint64_t){1}, sizeof(uint64_t));
 			last_kick = now;
 		}
-		sleep_until(now + IOPF_STALL_SLEEP_NS);
+		sleep_until_ns(now + IOPF_STALL_SLEEP_NS);
 	}
 	return true;
 }
@@ -208,14 +181,16 @@ static bool inject_error_is_final(int r)
 static void *injector_main(void *userdata)
 {
 	MockIopf *m = userdata;
-	uint64_t seq = 0, deadline = now_ns(CLOCK_MONOTONIC);
+	uint64_t seq = 0;
+	Pacer pacer;
 
+	pacer_init(&pacer, m->interval_ns, now_ns(CLOCK_MONOTONIC));
 	while (!LOAD(m->stop)) {
 		InjectSlot *slot;
 		uint64_t before, t;
 		int r;
 
-		if (m->interval_ns && !pace(m, &deadline))
+		if (!pacer_wait(&pacer, injector_stopping, m))
 			break;
 		if (!wait_for_room(m, seq + 1))
 			break;
@@ -258,7 +233,7 @@ static void *injector_main(void *userdata)
 			fault_sink_fail(m->p.sink, r, reason);
 			break;
 		}
-		if (!sleep_until_or_stop(m, t + IOPF_ERROR_PAUSE_NS))
+		if (!sleep_until_or_stop(t + IOPF_ERROR_PAUSE_NS, injector_stopping, m))
 			break;
 	}
 	return NULL;

@@ -69,6 +69,7 @@
 #include "pci-sysfs.h"
 #include "log.h"
 #include "macro.h"
+#include "pacer.h"
 #include "parse-util.h"
 #include "vtd-caps.h"
 
@@ -76,8 +77,7 @@
 /* An edu copy takes ~0.2 s of virtual time; ten times that is a hang, not a slow guest. */
 #define VFIO_DMA_TIMEOUT_NS (2 * NSEC_PER_SEC)
 /* After a timeout, how long the engine may take to go idle before the run gives up on it. */
-#define VFIO_DMA_STUCK_NS  (5 * NSEC_PER_SEC)
-#define VFIO_PACE_SLICE_NS (50 * NSEC_PER_MSEC)
+#define VFIO_DMA_STUCK_NS (5 * NSEC_PER_SEC)
 
 /* PCI config space (include/uapi/linux/pci_regs.h). */
 #define PCI_COMMAND	   0x04
@@ -397,21 +397,11 @@ static int vfio_device_info(const DaemonEnv *env, const char *id, JsonWriter *j,
 
 /* --- traffic --- */
 
-static void sleep_until(VfioBackend *b, uint64_t deadline)
+static bool traffic_stopping(void *userdata)
 {
-	uint64_t now = now_ns(CLOCK_MONOTONIC);
+	VfioBackend *b = userdata;
 
-	/* In slices, so that traffic_stop() is honoured at low rates too. */
-	while (now < deadline && !__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
-		uint64_t until = MIN(deadline, now + VFIO_PACE_SLICE_NS);
-		struct timespec ts = {
-			.tv_sec = (time_t)(until / NSEC_PER_SEC),
-			.tv_nsec = (long)(until % NSEC_PER_SEC),
-		};
-
-		(void)clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-		now = now_ns(CLOCK_MONOTONIC);
-	}
+	return __atomic_load_n(&b->stop, __ATOMIC_RELAXED);
 }
 
 static void dma_fault(VfioBackend *b, uint64_t seq, unsigned reason, FaultAccess access,
@@ -456,10 +446,13 @@ static void *traffic_main(void *userdata)
 	const DmaEngineDriver *drv = b->driver;
 	uint8_t *src = b->buf + b->src_off, *dst = b->buf + b->dst_off;
 	uint64_t src_iova = s->iova + b->src_off, dst_iova = s->iova + b->dst_off;
-	uint64_t interval = s->dma_rate > 0 ? (uint64_t)llround(1e9 / s->dma_rate) : 0;
-	uint64_t next = now_ns(CLOCK_MONOTONIC), seq = 0;
+	uint64_t seq = 0;
 	uint32_t len = s->dma_size;
 	char e[96];
+	Pacer pacer;
+
+	pacer_init(&pacer, s->dma_rate > 0 ? (uint64_t)llround(1e9 / s->dma_rate) : 0,
+		   now_ns(CLOCK_MONOTONIC));
 
 	while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
 		uint64_t w0, w1, t0, t1;
@@ -468,15 +461,8 @@ static void *traffic_main(void *userdata)
 		bool during;
 		int r;
 
-		if (interval) {
-			next += interval;
-			/* After a long stall, do not burst to catch up. */
-			if (now_ns(CLOCK_MONOTONIC) > next + NSEC_PER_SEC)
-				next = now_ns(CLOCK_MONOTONIC);
-			sleep_until(b, next);
-			if (__atomic_load_n(&b->stop, __ATOMIC_RELAXED))
-				break;
-		}
+		if (!pacer_wait(&pacer, traffic_stopping, b))
+			break;
 
 		seq++;
 		dma_pattern_fill(src, len, seq);
