@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "counter.h"
 #include "fault.h"
 #include "parse-util.h"
 
@@ -143,14 +144,14 @@ void fault_queue_push(FaultQueue *q, const FaultRecord *f)
 	uint64_t head = q->head;
 
 	/* Counters first: totals are exact even when the record itself is dropped. */
-	__atomic_store_n(&q->total[src], q->total[src] + 1, __ATOMIC_RELAXED);
+	counter_inc(q->total[src]);
 	if (f->during_replace)
-		__atomic_store_n(&q->during[src], q->during[src] + 1, __ATOMIC_RELAXED);
+		counter_inc(q->during[src]);
 
 	if (head - q->tail_cache > q->mask) {
 		q->tail_cache = __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE);
 		if (head - q->tail_cache > q->mask) {
-			__atomic_store_n(&q->dropped[src], q->dropped[src] + 1, __ATOMIC_RELAXED);
+			counter_inc(q->dropped[src]);
 			sink_wake(q->sink);
 			return;
 		}
@@ -219,8 +220,8 @@ void fault_sink_totals(FaultSink *s, FaultTotals *ret)
 	memset(ret, 0, sizeof(*ret));
 	for (FaultQueue *q = s->queues; q; q = q->next)
 		for (unsigned i = 0; i < _FAULT_SOURCE_MAX; i++) {
-			ret->total[i] += __atomic_load_n(&q->total[i], __ATOMIC_RELAXED);
-			ret->during_replace[i] += __atomic_load_n(&q->during[i], __ATOMIC_RELAXED);
-			ret->dropped[i] += __atomic_load_n(&q->dropped[i], __ATOMIC_RELAXED);
+			ret->total[i] += counter_get(q->total[i]);
+			ret->during_replace[i] += counter_get(q->during[i]);
+			ret->dropped[i] += counter_get(q->dropped[i]);
 		}
 }

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "histogram.h"
+#include "counter.h"
 #include "macro.h"
 
 void hist_init(Histogram *h)
@@ -34,13 +35,13 @@ void hist_merge(Histogram *dst, const Histogram *src)
 	if (count == 0)
 		return;
 	dst->count += count;
-	dst->sum += HIST_LOAD(src->sum);
-	mn = HIST_LOAD(src->min);
-	mx = HIST_LOAD(src->max);
+	dst->sum += counter_get(src->sum);
+	mn = counter_get(src->min);
+	mx = counter_get(src->max);
 	dst->min = MIN(dst->min, mn);
 	dst->max = MAX(dst->max, mx);
 	for (unsigned i = 0; i < HIST_BUCKETS; i++)
-		dst->buckets[i] += HIST_LOAD(src->buckets[i]);
+		dst->buckets[i] += counter_get(src->buckets[i]);
 }
 
 uint64_t hist_percentile(const Histogram *h, double p)

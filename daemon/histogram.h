@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "counter.h"
+
 #define HIST_SUB_BITS 7
 #define HIST_SUB      (1u << HIST_SUB_BITS)
 #define HIST_MAX_EXP  40 /* values up to 2^41 ns (~36 min) land in their own bucket */
@@ -45,22 +47,19 @@ static inline unsigned hist_bucket(uint64_t v)
 	return idx;
 }
 
-#define HIST_LOAD(x)	 __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define HIST_STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
-
 /* Single writer only: plain loads and stores, visible to readers without tearing. */
 static inline void hist_record(Histogram *h, uint64_t v)
 {
 	unsigned b = hist_bucket(v);
 
-	HIST_STORE(h->buckets[b], HIST_LOAD(h->buckets[b]) + 1);
-	if (v > HIST_LOAD(h->max))
-		HIST_STORE(h->max, v);
-	if (v < HIST_LOAD(h->min))
-		HIST_STORE(h->min, v);
-	HIST_STORE(h->sum, HIST_LOAD(h->sum) + v);
+	counter_inc(h->buckets[b]);
+	if (v > counter_get(h->max))
+		counter_set(h->max, v);
+	if (v < counter_get(h->min))
+		counter_set(h->min, v);
+	counter_add(h->sum, v);
 	/* count last: a reader that sees it also sees most of the rest */
-	__atomic_store_n(&h->count, HIST_LOAD(h->count) + 1, __ATOMIC_RELEASE);
+	__atomic_store_n(&h->count, counter_get(h->count) + 1, __ATOMIC_RELEASE);
 }
 
 /* Lower and upper bound (exclusive) of bucket b. */

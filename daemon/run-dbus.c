@@ -4,6 +4,7 @@
 
 #include "daemon.h"
 #include "run.h"
+#include "counter.h"
 #include "log.h"
 #include "parse-util.h"
 
@@ -70,7 +71,7 @@ static int property_get_attach_points(sd_bus *bus, const char *path, const char 
 		return k;
 	for (size_t i = 0; i < r->n_points; i++) {
 		const RunPoint *pt = &r->points[i];
-		uint64_t repl = HIST_LOAD(pt->replacements);
+		uint64_t repl = counter_get(pt->replacements);
 		char name[32];
 
 		hist_init(h);
@@ -81,10 +82,10 @@ static int property_get_attach_points(sd_bus *bus, const char *path, const char 
 		k = sd_bus_message_append(
 			reply, "suuttdttttt",
 			attach_point_to_string(pt->state->pasid, name, sizeof(name)),
-			pt->state->pasid, (uint32_t)(i % r->n_workers), repl, HIST_LOAD(pt->errors),
-			secs > 0 ? (double)repl / secs : 0.0, hist_percentile(h, 50),
-			hist_percentile(h, 99), h->count ? h->max : 0, pt->faults,
-			pt->faults_during);
+			pt->state->pasid, (uint32_t)(i % r->n_workers), repl,
+			counter_get(pt->errors), secs > 0 ? (double)repl / secs : 0.0,
+			hist_percentile(h, 50), hist_percentile(h, 99), h->count ? h->max : 0,
+			pt->faults, pt->faults_during);
 		if (k < 0)
 			return k;
 		k = sd_bus_message_open_container(reply, 'a', "{st}");

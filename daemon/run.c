@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <time.h>
 
+#include "counter.h"
 #include "pacer.h"
 #include "run.h"
 #include "log.h"
@@ -87,8 +88,8 @@ static bool worker_error(Worker *w, RunPoint *pt, unsigned domain, int k)
 	uint64_t total;
 	char where[32], reason[256];
 
-	HIST_STORE(w->errors_by_errno[slot], HIST_LOAD(w->errors_by_errno[slot]) + 1);
-	HIST_STORE(pt->errors, HIST_LOAD(pt->errors) + 1);
+	counter_inc(w->errors_by_errno[slot]);
+	counter_inc(pt->errors);
 	total = __atomic_add_fetch(&r->error_count, 1, __ATOMIC_RELAXED);
 
 	attach_point_to_string(pt->state->pasid, where, sizeof(where));
@@ -144,7 +145,7 @@ static void *worker_main(void *userdata)
 		t0 = now_ns(CLOCK_MONOTONIC);
 		if (pt->windows) {
 			pt->windows[pt->window_idx % RUN_WINDOW_RING][0] = t0;
-			HIST_STORE(pt->windows[pt->window_idx % RUN_WINDOW_RING][1], UINT64_MAX);
+			counter_set(pt->windows[pt->window_idx % RUN_WINDOW_RING][1], UINT64_MAX);
 			__atomic_store_n(&pt->window_idx, pt->window_idx + 1, __ATOMIC_RELEASE);
 		}
 		k = r->ops->replace(r->ctx, ap, d);
@@ -156,8 +157,8 @@ static void *worker_main(void *userdata)
 		if (pt->windows) {
 			uint64_t *w_ = pt->windows[(pt->window_idx - 1) % RUN_WINDOW_RING];
 
-			HIST_STORE(w_[2], k >= 0 ? d : pt->domain);
-			HIST_STORE(w_[1], t1);
+			counter_set(w_[2], k >= 0 ? d : pt->domain);
+			counter_set(w_[1], t1);
 		}
 		attach_point_window_close(pt->state, t1);
 
@@ -166,7 +167,7 @@ static void *worker_main(void *userdata)
 			hist_record(w->hist, t1 - t0);
 			if (pt->hist != w->hist)
 				hist_record(pt->hist, t1 - t0);
-			HIST_STORE(pt->replacements, pt->replacements + 1);
+			counter_inc(pt->replacements);
 			done++;
 		} else if (worker_error(w, pt, d, k))
 			break;
@@ -217,9 +218,9 @@ bool run_point_lookup(Run *r, size_t ap, uint64_t t, uint32_t *ret_domain)
 		uint64_t start, end, after;
 
 		idx--;
-		start = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][0]);
-		end = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][1]);
-		after = HIST_LOAD(pt->windows[idx % RUN_WINDOW_RING][2]);
+		start = counter_get(pt->windows[idx % RUN_WINDOW_RING][0]);
+		end = counter_get(pt->windows[idx % RUN_WINDOW_RING][1]);
+		after = counter_get(pt->windows[idx % RUN_WINDOW_RING][2]);
 		if (start > t)
 			continue;
 		during = end == UINT64_MAX || t <= end + settle;
@@ -356,13 +357,13 @@ void run_sample(Run *r)
 		if (r->workers[i].hist)
 			hist_merge(r->merged, r->workers[i].hist);
 	for (size_t i = 0; i < r->n_points; i++) {
-		repl += HIST_LOAD(r->points[i].replacements);
-		errs += HIST_LOAD(r->points[i].errors);
+		repl += counter_get(r->points[i].replacements);
+		errs += counter_get(r->points[i].errors);
 	}
 	memset(r->errors_by_errno, 0, sizeof(r->errors_by_errno));
 	for (unsigned i = 0; i < r->n_workers; i++)
 		for (unsigned e = 0; e < RUN_ERRNO_SLOTS; e++)
-			r->errors_by_errno[e] += HIST_LOAD(r->workers[i].errors_by_errno[e]);
+			r->errors_by_errno[e] += counter_get(r->workers[i].errors_by_errno[e]);
 
 	st->replacements = repl;
 	st->replace_errors = errs;
@@ -1207,7 +1208,7 @@ static void describe_points(Run *r, JsonWriter *j)
 	json_array_begin(j, "attach_points");
 	for (size_t i = 0; i < r->n_points; i++) {
 		RunPoint *pt = &r->points[i];
-		uint64_t repl = HIST_LOAD(pt->replacements);
+		uint64_t repl = counter_get(pt->replacements);
 		_cleanup_free_ Histogram *h = malloc(sizeof(Histogram));
 		char name[32];
 
@@ -1225,7 +1226,7 @@ static void describe_points(Run *r, JsonWriter *j)
 		json_u64(j, "worker", i % r->n_workers);
 		json_u64(j, "domain", pt->domain);
 		json_u64(j, "replacements", repl);
-		json_u64(j, "errors", HIST_LOAD(pt->errors));
+		json_u64(j, "errors", counter_get(pt->errors));
 		json_double(j, "rate", secs > 0 ? (double)repl / secs : 0);
 		describe_latency(j, "latency_ns", h);
 		json_u64(j, "faults", pt->faults);

@@ -71,6 +71,7 @@
 #include <sys/utsname.h>
 
 #include "backend.h"
+#include "counter.h"
 #include "iommufd-ioctl.h"
 #include "mock-iopf.h"
 #include "log.h"
@@ -253,12 +254,6 @@ static uint32_t point_pasid(const MockPoint *p)
 	return p->pasid == ATTACH_POINT_RID ? MOCK_NO_PASID : p->pasid;
 }
 
-static void counter_inc(uint64_t *c)
-{
-	/* Single writer: a plain add, published for Describe() on the main thread. */
-	__atomic_store_n(c, __atomic_load_n(c, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
-}
-
 /*
  * Asks the kernel whether point p is on HWPT hwpt (the one the daemon
  * attached last) and fails the run when it is not: the replace ioctls all
@@ -272,19 +267,19 @@ static int check_point(MockBackend *b, MockPoint *p, uint32_t hwpt, const char *
 
 	r = iommufd_test_pasid_check_hwpt(b->fd, b->stdev_id, point_pasid(p), hwpt);
 	if (r >= 0) {
-		counter_inc(&p->checks);
+		counter_inc(p->checks);
 		return 0;
 	}
 	attach_point_to_string(p->pasid, where, sizeof(where));
 	if (r == -EINVAL) {
-		counter_inc(&p->mismatches);
+		counter_inc(p->mismatches);
 		snprintf(reason, sizeof(reason),
 			 "%s: the kernel does not hold HWPT %" PRIu32
 			 " that the daemon attached (IOMMU_TEST_OP_PASID_CHECK_HWPT %s disagrees)",
 			 where, hwpt, when);
 		r = -EBADE;
 	} else {
-		counter_inc(&p->check_errors);
+		counter_inc(p->check_errors);
 		snprintf(reason, sizeof(reason),
 			 "%s: IOMMU_TEST_OP_PASID_CHECK_HWPT of HWPT %" PRIu32 " %s failed: %s",
 			 where, hwpt, when, backend_errno_text(r, e, sizeof(e)));
@@ -1020,9 +1015,9 @@ static void describe_pasid(MockBackend *b, JsonWriter *j)
 	for (size_t i = 0; i < b->n_points; i++) {
 		const MockPoint *p = &b->points[i];
 
-		checks += __atomic_load_n(&p->checks, __ATOMIC_RELAXED);
-		mismatches += __atomic_load_n(&p->mismatches, __ATOMIC_RELAXED);
-		errors += __atomic_load_n(&p->check_errors, __ATOMIC_RELAXED);
+		checks += counter_get(p->checks);
+		mismatches += counter_get(p->mismatches);
+		errors += counter_get(p->check_errors);
 		attached += p->attached;
 	}
 	json_u64(j, "pasids_attached", attached);
@@ -1050,9 +1045,9 @@ static void describe_pasid(MockBackend *b, JsonWriter *j)
 		json_u64(j, "hwpt_id", __atomic_load_n(&p->hwpt_id, __ATOMIC_RELAXED));
 		/* The RID is always on some HWPT; a PASID only between attach and detach. */
 		json_bool(j, "attached", rid || p->attached);
-		json_u64(j, "checks", __atomic_load_n(&p->checks, __ATOMIC_RELAXED));
-		json_u64(j, "mismatches", __atomic_load_n(&p->mismatches, __ATOMIC_RELAXED));
-		json_u64(j, "check_errors", __atomic_load_n(&p->check_errors, __ATOMIC_RELAXED));
+		json_u64(j, "checks", counter_get(p->checks));
+		json_u64(j, "mismatches", counter_get(p->mismatches));
+		json_u64(j, "check_errors", counter_get(p->check_errors));
 		if (rid)
 			json_null(j, "detach_verified");
 		else

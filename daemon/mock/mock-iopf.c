@@ -43,6 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counter.h"
 #include "iommufd-ioctl.h"
 #include "mock-iopf.h"
 #include "log.h"
@@ -65,8 +66,6 @@
 
 #define LOAD(x)	    __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define STORE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
-/* Single-writer counters: the writer bumps, any thread may read. */
-#define BUMP(x) __atomic_store_n(&(x), (x) + 1, __ATOMIC_RELAXED)
 
 typedef struct InjectSlot {
 	uint64_t seq_before; /* the point's window seqcount before the call */
@@ -150,7 +149,7 @@ static bool wait_for_room(MockIopf *m, uint64_t seq)
 		if (LOAD(m->stop))
 			return false;
 		if (!stalled) {
-			BUMP(m->stalls);
+			counter_inc(m->stalls);
 			stalled = true;
 		}
 		if (now - last_kick >= IOPF_KICK_NS) {
@@ -212,11 +211,11 @@ static void *injector_main(void *userdata)
 			slot->injected = true;
 			slot->during = replaced_since(m, before) ||
 				       attach_point_in_window(m->p.ap, t, m->p.settle_ns);
-			BUMP(m->injected);
+			counter_inc(m->injected);
 			if (slot->during)
-				BUMP(m->injected_during);
+				counter_inc(m->injected_during);
 		} else {
-			BUMP(m->inject_errors);
+			counter_inc(m->inject_errors);
 			__atomic_store_n(&m->last_error, r, __ATOMIC_RELAXED);
 		}
 		STORE(m->completed, seq);
@@ -505,10 +504,10 @@ void mock_iopf_stats(MockIopf *m, MockIopfStats *ret)
 	uint64_t accounted;
 
 	*ret = (MockIopfStats){
-		.injected = __atomic_load_n(&m->injected, __ATOMIC_RELAXED),
-		.inject_errors = __atomic_load_n(&m->inject_errors, __ATOMIC_RELAXED),
-		.injected_during_replace = __atomic_load_n(&m->injected_during, __ATOMIC_RELAXED),
-		.stalls = __atomic_load_n(&m->stalls, __ATOMIC_RELAXED),
+		.injected = counter_get(m->injected),
+		.inject_errors = counter_get(m->inject_errors),
+		.injected_during_replace = counter_get(m->injected_during),
+		.stalls = counter_get(m->stalls),
 		.received = m->received_n,
 		.unexpected = m->unexpected,
 		.responded = m->responded,

@@ -26,6 +26,7 @@
 
 #include "backend-model.h"
 #include "backend.h"
+#include "counter.h"
 #include "model.h"
 #include "log.h"
 #include "macro.h"
@@ -171,7 +172,7 @@ static int model_replace(void *ctx, unsigned ap, unsigned domain)
 
 	r = model_write(b->model, ap, domain, NULL);
 	if (_likely_(r >= 0))
-		MODEL_COUNTER_ADD(b->model->points[ap].replacements, 1);
+		counter_inc(b->model->points[ap].replacements);
 	return r;
 }
 
@@ -235,12 +236,12 @@ static void describe_kind(JsonWriter *j, const Model *m, const ModelKind *k)
 		if (p->kind != k)
 			continue;
 		json_string(j, NULL, attach_point_to_string(p->pasid, name, sizeof(name)));
-		replacements += MODEL_COUNTER_GET(p->replacements);
-		syncs += MODEL_COUNTER_GET(p->syncs);
-		faults += MODEL_COUNTER_GET(p->faults);
-		dma_errors += MODEL_COUNTER_GET(p->dma_errors);
+		replacements += counter_get(p->replacements);
+		syncs += counter_get(p->syncs);
+		faults += counter_get(p->faults);
+		dma_errors += counter_get(p->dma_errors);
 		for (unsigned x = 0; x < _ENTRY_SYNC_PATH_MAX; x++)
-			paths[x] += MODEL_COUNTER_GET(p->paths[x]);
+			paths[x] += counter_get(p->paths[x]);
 	}
 	json_array_end(j);
 	/* The entry_sync analysis, whichever writer runs: what the seeds' algorithm would do. */
@@ -292,12 +293,12 @@ static void model_describe(void *ctx, JsonWriter *j)
 		json_u64(j, "pasid_table_index",
 			 p->pasid == ATTACH_POINT_RID ? PASID_RID_PASID : p->pasid);
 		json_string(j, "kind", transition_kind_to_string(p->kind->kind));
-		json_u64(j, "replacements", MODEL_COUNTER_GET(p->replacements));
-		json_u64(j, "syncs", MODEL_COUNTER_GET(p->syncs));
-		json_u64(j, "translations", MODEL_COUNTER_GET(p->translations));
-		json_u64(j, "faults", MODEL_COUNTER_GET(p->faults));
-		json_u64(j, "dma_ok", MODEL_COUNTER_GET(p->dma_ok));
-		json_u64(j, "dma_errors", MODEL_COUNTER_GET(p->dma_errors));
+		json_u64(j, "replacements", counter_get(p->replacements));
+		json_u64(j, "syncs", counter_get(p->syncs));
+		json_u64(j, "translations", counter_get(p->translations));
+		json_u64(j, "faults", counter_get(p->faults));
+		json_u64(j, "dma_ok", counter_get(p->dma_ok));
+		json_u64(j, "dma_errors", counter_get(p->dma_errors));
 		json_object_end(j);
 	}
 	json_array_end(j);

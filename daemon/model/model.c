@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "model.h"
+#include "counter.h"
 #include "macro.h"
 
 /*
@@ -464,9 +465,9 @@ Model *model_free(Model *m)
 
 static void point_account(ModelPoint *p, const EntrySyncResult *r)
 {
-	MODEL_COUNTER_ADD(p->writes, 1);
-	MODEL_COUNTER_ADD(p->syncs, r->syncs);
-	MODEL_COUNTER_ADD(p->paths[r->path], 1);
+	counter_inc(p->writes);
+	counter_add(p->syncs, r->syncs);
+	counter_inc(p->paths[r->path]);
 }
 
 int model_write(Model *m, unsigned ap, unsigned domain, EntrySyncResult *ret)

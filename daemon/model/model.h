@@ -39,11 +39,6 @@
 #define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 #endif
 
-/* Single-writer counters that other threads sample: no locked instruction. */
-#define MODEL_COUNTER_ADD(x, n) \
-	__atomic_store_n(&(x), __atomic_load_n(&(x), __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
-#define MODEL_COUNTER_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 /* The model's IOMMU is 48-bit (4-level); its PASID table is two-level like VT-d's. */
 #define MODEL_ADDRESS_BITS	48
 #define MODEL_PASID_LEAF_SHIFT	6 /* 64 entries (one 4 KiB page) per leaf table */

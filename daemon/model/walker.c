@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "counter.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "walker.h"
@@ -370,13 +371,13 @@ static void walker_dma(Walker *w, const DmaDesc *d, DmaCompletion *c)
 	ws1 = window_seq(p);
 	during = (ws0 & 1) || ws0 != ws1;
 
-	MODEL_COUNTER_ADD(p->translations, 1);
+	counter_inc(p->translations);
 	if (dom)
-		MODEL_COUNTER_ADD(p->kind->domains[dom->index].translations, 1);
+		counter_inc(p->kind->domains[dom->index].translations);
 	if (reason != 0) {
-		MODEL_COUNTER_ADD(p->faults, 1);
+		counter_inc(p->faults);
 		if (dom)
-			MODEL_COUNTER_ADD(p->kind->domains[dom->index].faults, 1);
+			counter_inc(p->kind->domains[dom->index].faults);
 		now = now_ns(CLOCK_MONOTONIC);
 		during = during || in_settle_window(w, p, now);
 		report(w->params.walker_faults, FAULT_SOURCE_MODEL, p, now, fault_iova, access,
@@ -463,15 +464,15 @@ static void traffic_complete(Walker *w, const DmaCompletion *c)
 	}
 
 	if (reason == 0)
-		MODEL_COUNTER_ADD(p->dma_ok, 1);
+		counter_inc(p->dma_ok);
 	else if (c->reason != 0) {
 		/*
 		 * The walker already reported this transfer's translation fault:
 		 * one event, one fault. It still counts as a failed transfer.
 		 */
-		MODEL_COUNTER_ADD(p->dma_errors, 1);
+		counter_inc(p->dma_errors);
 	} else {
-		MODEL_COUNTER_ADD(p->dma_errors, 1);
+		counter_inc(p->dma_errors);
 		now = now_ns(CLOCK_MONOTONIC);
 		report(w->params.traffic_faults, FAULT_SOURCE_DMA_VERIFY, p, now, iova, access,
 		       reason, c->during || in_settle_window(w, p, now), c->domain, slot->seq);
@@ -649,10 +650,10 @@ void walker_counters(const Model *m, WalkerCounters *ret)
 	for (size_t i = 0; i < m->n_points; i++) {
 		const ModelPoint *p = &m->points[i];
 
-		c.translations += MODEL_COUNTER_GET(p->translations);
-		c.faults += MODEL_COUNTER_GET(p->faults);
-		c.dma_ok += MODEL_COUNTER_GET(p->dma_ok);
-		c.dma_errors += MODEL_COUNTER_GET(p->dma_errors);
+		c.translations += counter_get(p->translations);
+		c.faults += counter_get(p->faults);
+		c.dma_ok += counter_get(p->dma_ok);
+		c.dma_errors += counter_get(p->dma_errors);
 	}
 	*ret = c;
 }

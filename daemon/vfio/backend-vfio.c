@@ -64,6 +64,7 @@
 #include <unistd.h>
 
 #include "backend.h"
+#include "counter.h"
 #include "dma-engine.h"
 #include "iommufd-ioctl.h"
 #include "pci-sysfs.h"
@@ -152,9 +153,6 @@ typedef struct VfioBackend {
 	uint64_t dma_errors_during;
 	uint64_t dma_by_reason[DMA_REASON_SLOTS];
 } VfioBackend;
-
-#define COUNTER_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define COUNTER_INC(x) __atomic_store_n(&(x), (x) + 1, __ATOMIC_RELAXED)
 
 static int vfio_probe(const DaemonEnv *env, char **reason)
 {
@@ -432,10 +430,10 @@ static void dma_fault(VfioBackend *b, uint64_t seq, unsigned reason, FaultAccess
 	vsnprintf(f.reason_text + n, sizeof(f.reason_text) - (size_t)n, fmt, ap);
 	va_end(ap);
 
-	COUNTER_INC(b->dma_errors);
-	COUNTER_INC(b->dma_by_reason[reason < DMA_REASON_SLOTS ? reason : 0]);
+	counter_inc(b->dma_errors);
+	counter_inc(b->dma_by_reason[reason < DMA_REASON_SLOTS ? reason : 0]);
 	if (during)
-		COUNTER_INC(b->dma_errors_during);
+		counter_inc(b->dma_errors_during);
 	fault_queue_push(b->queue, &f);
 }
 
@@ -529,7 +527,7 @@ static void *traffic_main(void *userdata)
 		}
 
 		if (!s->verify || dma_pattern_check(dst, len, seq, &c)) {
-			COUNTER_INC(b->dma_ok);
+			counter_inc(b->dma_ok);
 			continue;
 		}
 		/*
@@ -1379,7 +1377,7 @@ static int vfio_replace(void *ctx, unsigned ap, unsigned domain)
 	else
 		r = vfio_device_attach_pasid(b->device_fd, p->pasid, hwpt);
 	if (_likely_(r >= 0))
-		COUNTER_INC(p->replacements);
+		counter_inc(p->replacements);
 	return r;
 }
 
@@ -1395,7 +1393,7 @@ static int vfio_detach(void *ctx, unsigned ap)
 static void vfio_sample(void *ctx, BackendCounters *ret)
 {
 	VfioBackend *b = ctx;
-	uint64_t ok = COUNTER_GET(b->dma_ok), errors = COUNTER_GET(b->dma_errors);
+	uint64_t ok = counter_get(b->dma_ok), errors = counter_get(b->dma_errors);
 
 	/* Every transfer issued ends as ok or as an error: the sum is exact at any moment. */
 	*ret = (BackendCounters){
@@ -1447,7 +1445,7 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 	}
 	json_array_end(j);
 	for (size_t i = 0; i < b->n_points; i++)
-		total += COUNTER_GET(b->points[i].replacements);
+		total += counter_get(b->points[i].replacements);
 	json_u64(j, "replacements", total);
 	json_array_begin(j, "points");
 	for (size_t i = 0; i < b->n_points; i++) {
@@ -1460,14 +1458,14 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 		else
 			json_u64(j, "pasid", p->pasid);
 		json_bool(j, "attached", p->attached);
-		json_u64(j, "replacements", COUNTER_GET(p->replacements));
+		json_u64(j, "replacements", counter_get(p->replacements));
 		json_object_end(j);
 	}
 	json_array_end(j);
 
 	json_object_begin(j, "dma");
 	if (b->driver) {
-		uint64_t ok = COUNTER_GET(b->dma_ok), errors = COUNTER_GET(b->dma_errors);
+		uint64_t ok = counter_get(b->dma_ok), errors = counter_get(b->dma_errors);
 
 		json_u64(j, "size", s->dma_size);
 		json_u64(j, "src_iova", s->iova + b->src_off);
@@ -1477,11 +1475,11 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 		json_u64(j, "transfers", ok + errors);
 		json_u64(j, "ok", ok);
 		json_u64(j, "errors", errors);
-		json_u64(j, "errors_during_replace", COUNTER_GET(b->dma_errors_during));
+		json_u64(j, "errors_during_replace", counter_get(b->dma_errors_during));
 		json_object_begin(j, "by_reason");
 		for (unsigned r = DMA_FAULT_TIMEOUT; r < DMA_REASON_SLOTS; r++)
 			json_u64(j, dma_fault_reason_to_string(r),
-				 COUNTER_GET(b->dma_by_reason[r]));
+				 counter_get(b->dma_by_reason[r]));
 		json_object_end(j);
 	}
 	json_object_end(j);
