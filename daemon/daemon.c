@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <ctype.h>
 #include <errno.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -11,6 +10,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "ini.h"
 #include "kmsg.h"
 #include "run.h"
 #include "uevent.h"
@@ -74,16 +74,35 @@ void daemon_config_done(DaemonConfig *c)
 	c->admin_group = mfree(c->admin_group);
 }
 
-static char *strstrip(char *s)
+/*
+ * The whole file. A read error (EISDIR for a directory) ends the text where
+ * it happens instead of failing, so that such a path counts as an empty
+ * file and the daemon starts with its defaults, as for a missing one.
+ */
+static int read_text(FILE *f, char **ret, size_t *ret_size)
 {
-	char *e;
+	_cleanup_free_ char *buf = NULL;
+	size_t size = 0, cap = 0;
 
-	while (isspace((unsigned char)*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && isspace((unsigned char)e[-1]))
-		*--e = 0;
-	return s;
+	for (;;) {
+		size_t n;
+
+		if (cap - size < 4096) {
+			char *b = realloc(buf, cap + 4096);
+
+			if (!b)
+				return -ENOMEM;
+			buf = b;
+			cap += 4096;
+		}
+		n = fread(buf + size, 1, cap - size, f);
+		if (n == 0)
+			break;
+		size += n;
+	}
+	*ret = TAKE_PTR(buf);
+	*ret_size = size;
+	return 0;
 }
 
 /*
@@ -93,11 +112,13 @@ static char *strstrip(char *s)
  */
 int daemon_config_load(DaemonConfig *c, const char *path)
 {
+	_cleanup_(ini_lexer_done) IniLexer lx = {};
 	_cleanup_fclose_ FILE *f = NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t size = 0;
-	unsigned n = 0;
+	_cleanup_free_ char *text = NULL;
+	const IniLine *l;
 	bool in_daemon = false;
+	size_t size;
+	int r;
 
 	f = fopen(path, "re");
 	if (!f) {
@@ -105,28 +126,38 @@ int daemon_config_load(DaemonConfig *c, const char *path)
 			return 0;
 		return log_error_errno(errno, "Failed to open %s: %m", path);
 	}
-	while (getline(&line, &size, f) >= 0) {
-		char *l = strstrip(line), *eq, *key, *value;
+	if (read_text(f, &text, &size) < 0)
+		return log_oom();
+
+	ini_lexer_init(&lx, text, size, 0);
+	while ((r = ini_lexer_next(&lx, &l)) > 0) {
+		const char *key = l->key, *value = l->value;
+		unsigned n = l->number;
 		uint32_t u;
 
-		n++;
-		if (!*l || *l == '#' || *l == ';')
+		switch (l->type) {
+		case INI_BLANK:
 			continue;
-		if (*l == '[') {
-			in_daemon = streq(l, "[Daemon]");
+		case INI_SECTION:
+		case INI_BAD_SECTION:
+			/* Any line that starts with '[' ends the [Daemon] section. */
+			in_daemon = l->type == INI_SECTION && streq(l->section, "Daemon");
 			if (!in_daemon)
-				log_warning("%s:%u: unknown section %s, ignoring.", path, n, l);
+				log_warning("%s:%u: unknown section %s, ignoring.", path, n,
+					    l->text);
 			continue;
+		case INI_NO_ASSIGNMENT:
+			/* Other sections are not ours to judge. */
+			if (in_daemon)
+				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
+						       "%s:%u: expected Key=value.", path, n);
+			continue;
+		case INI_ASSIGNMENT:
+			break;
 		}
 		if (!in_daemon)
 			continue;
-		eq = strchr(l, '=');
-		if (!eq)
-			return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
-					       "%s:%u: expected Key=value.", path, n);
-		*eq = 0;
-		key = strstrip(l);
-		value = strstrip(eq + 1);
+
 		if (streq(key, "AdminGroup")) {
 			if (isempty(value))
 				return log_error_errno(SYNTHETIC_ERRNO(EINVAL),
@@ -151,6 +182,10 @@ int daemon_config_load(DaemonConfig *c, const char *path)
 		} else
 			log_warning("%s:%u: unknown key %s=, ignoring.", path, n, key);
 	}
+	if (r == -ENOMEM)
+		return log_oom();
+	if (r < 0)
+		return log_error_errno(r, "%s: too many lines.", path);
 	return 0;
 }
 

@@ -25,6 +25,7 @@
 
 #include "backend.h"
 #include "scenario.h"
+#include "ini.h"
 #include "macro.h"
 #include "parse-util.h"
 #include "pci-address.h"
@@ -407,20 +408,6 @@ static int check_text(const char *s, size_t n)
 static bool is_blank(char c)
 {
 	return c == ' ' || c == '\t';
-}
-
-/* Trims blanks in place; returns the start. */
-static char *trim(char *s)
-{
-	char *e;
-
-	while (is_blank(*s))
-		s++;
-	e = s + strlen(s);
-	while (e > s && is_blank(e[-1]))
-		e--;
-	*e = 0;
-	return s;
 }
 
 /* Text as shown in messages: cut at a character boundary past SHOW_MAX bytes. */
@@ -1242,91 +1229,73 @@ static int assign(Parser *p, unsigned line, Section section, const char *key, co
 	return assign_key(p, k, value);
 }
 
-static int parse_line(Parser *p, Section *section, unsigned line, const char *start, size_t len)
+static int parse_line(Parser *p, Section *section, const IniLine *l)
 {
-	char buf[LINE_MAX_BYTES + 1];
-	char *l, *eq, *key, *value;
+	unsigned line = l->number;
 	Shown sh;
+	Section sec;
 	int c;
 
-	/* Files written on Windows end lines with CR LF. */
-	if (len > 0 && start[len - 1] == '\r')
-		len--;
-	if (len > LINE_MAX_BYTES)
-		return fail_line(p, line, "line is too long (%zu bytes, at most %d)", len,
+	/* Every line is checked as written, comments too. */
+	if (l->raw_len > LINE_MAX_BYTES)
+		return fail_line(p, line, "line is too long (%zu bytes, at most %d)", l->raw_len,
 				 LINE_MAX_BYTES);
-	memcpy(buf, start, len);
-	buf[len] = 0;
-
-	c = check_text(buf, len);
+	c = check_text(l->raw, l->raw_len);
 	if (c == -EILSEQ)
 		return fail_line(p, line, "line is not valid UTF-8");
 	if (c > 0)
 		return fail_line(p, line, "line contains a control character (0x%02x)", c);
 
-	l = trim(buf);
-	if (!*l || *l == '#' || *l == ';')
+	switch (l->type) {
+	case INI_BLANK:
 		return 0;
-
-	if (*l == '[') {
-		size_t n = strlen(l);
-		Section sec;
-
-		if (n < 2 || l[n - 1] != ']')
-			return fail_line(p, line, "\"%s\": not a [Section] header", show(&sh, l));
-		l[n - 1] = 0;
-		sec = section_from_string(l + 1);
+	case INI_BAD_SECTION:
+		return fail_line(p, line, "\"%s\": not a [Section] header", show(&sh, l->text));
+	case INI_SECTION:
+		sec = section_from_string(l->section);
 		if (sec < 0)
-			return fail_unknown_section(p, line, l + 1, NULL, NULL);
+			return fail_unknown_section(p, line, l->section, NULL, NULL);
 		*section = sec;
 		return 0;
-	}
-
-	eq = strchr(l, '=');
-	if (!eq)
+	case INI_NO_ASSIGNMENT:
 		return fail_line(p, line,
 				 "\"%s\": not a Key=value assignment or a [Section] header",
-				 show(&sh, l));
-	*eq = 0;
-	key = trim(l);
-	value = trim(eq + 1);
-	if (!*key)
-		return fail_line(p, line, "\"=%s\": no key before the '='", show(&sh, value));
+				 show(&sh, l->text));
+	case INI_ASSIGNMENT:
+		break;
+	}
+
+	if (!*l->key)
+		return fail_line(p, line, "\"=%s\": no key before the '='", show(&sh, l->value));
 	if (*section < 0) {
 		char belongs[128];
 		Shown sk;
 
-		where_key_belongs(key, belongs, sizeof(belongs));
+		where_key_belongs(l->key, belongs, sizeof(belongs));
 		return fail_line(p, line, "%s=%s: assignment outside of any section%s",
-				 show(&sk, key), show(&sh, value), belongs);
+				 show(&sk, l->key), show(&sh, l->value), belongs);
 	}
-	return assign(p, line, *section, key, value);
+	return assign(p, line, *section, l->key, l->value);
 }
 
 static int parse_text(Parser *p, const char *text)
 {
+	_cleanup_(ini_lexer_done) IniLexer lx = {};
 	Section section = _SECTION_INVALID;
-	const char *l = text;
-	unsigned line = 0;
+	const IniLine *l;
 	int r;
 
-	/* Some editors start UTF-8 files with a byte order mark: not part of line 1. */
-	if (strncmp(l, "\xef\xbb\xbf", 3) == 0)
-		l += 3;
-
-	while (*l) {
-		const char *nl = strchrnul(l, '\n');
-
-		if (line == UINT_MAX)
-			return fail_line(p, line, "too many lines");
-		r = parse_line(p, &section, ++line, l, (size_t)(nl - l));
+	ini_lexer_init(&lx, text, strlen(text), INI_SKIP_BOM);
+	while ((r = ini_lexer_next(&lx, &l)) > 0) {
+		r = parse_line(p, &section, l);
 		if (r < 0)
 			return r;
-		if (!*nl)
-			break;
-		l = nl + 1;
 	}
-	p->s->line_count = line;
+	if (r == -EOVERFLOW)
+		return fail_line(p, lx.number, "too many lines");
+	if (r < 0)
+		return r;
+	p->s->line_count = lx.number;
 	return 0;
 }
 
@@ -1344,9 +1313,10 @@ static int parse_override(Parser *p, const char *raw)
 		return fail_override(p, raw, "not Section.Key=value");
 	*dot = 0;
 	*eq = 0;
-	section = trim(buf);
-	key = trim(dot + 1);
-	value = trim(eq + 1);
+	/* parse_overrides() let no control character but tabs through: blanks are ' ' and \t. */
+	section = ini_trim(buf);
+	key = ini_trim(dot + 1);
+	value = ini_trim(eq + 1);
 	if (!*key)
 		return fail_override(p, raw, "no key between the '.' and the '='");
 
