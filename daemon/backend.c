@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "backend.h"
+#include "log.h"
 
 const BackendOps *const backends[] = {
 	&backend_model,
@@ -41,6 +42,36 @@ void backend_device_clear(BackendDevice *d)
 	free(d->driver);
 	free(d->state);
 	*d = (BackendDevice){};
+}
+
+int backend_foreach_device(const DaemonEnv *env, unsigned flags,
+			   int (*cb)(const BackendOps *b, BackendDevice *dev, void *userdata),
+			   void *userdata)
+{
+	for (const BackendOps *const *b = backends; *b; b++) {
+		BackendDevice *devs = NULL;
+		size_t n = 0;
+		int k;
+
+		if (((*b)->flags & flags) != flags || !(*b)->list_devices ||
+		    (*b)->probe(env, NULL) < 0)
+			continue;
+		k = (*b)->list_devices(env, &devs, &n);
+		if (k < 0) {
+			log_debug_errno(k, "Backend %s: listing devices failed: %m", (*b)->name);
+			continue;
+		}
+		k = 0;
+		for (size_t i = 0; i < n; i++) {
+			if (k == 0)
+				k = cb(*b, &devs[i], userdata);
+			backend_device_clear(&devs[i]);
+		}
+		free(devs);
+		if (k != 0)
+			return k;
+	}
+	return 0;
 }
 
 int backend_device_single(BackendDevice **ret, size_t *ret_n, const char *id,

@@ -110,6 +110,8 @@ typedef struct BackendDevice {
 } BackendDevice;
 
 void backend_device_clear(BackendDevice *d);
+
+
 /* A one-device list (model0, mock0) for list_devices(). */
 int backend_device_single(BackendDevice **ret, size_t *ret_n, const char *id,
 			  const char *description, const char *state);
@@ -214,6 +216,16 @@ extern const BackendOps backend_mock;
 
 /* NULL-terminated table of all compiled-in backends. */
 extern const BackendOps *const backends[];
+/*
+ * Calls cb for every device of every backend usable here (probe() passes)
+ * whose flags include all of flags, backend by backend in table order; a
+ * backend whose listing fails is skipped. cb returns < 0 to fail, > 0 to
+ * stop, 0 to go on, and may take the device (move it out, leave it cleared).
+ * Returns cb's stop or error value, or 0.
+ */
+int backend_foreach_device(const DaemonEnv *env, unsigned flags,
+			   int (*cb)(const BackendOps *b, BackendDevice *dev, void *userdata),
+			   void *userdata);
 const BackendOps *backend_find(const char *name);
 /* The backend that drives DMA engine name, or NULL. */
 const BackendOps *backend_find_engine(const char *name);

@@ -23,32 +23,27 @@ static void device_lookup_done(DeviceLookup *l)
 	backend_device_clear(&l->dev);
 }
 
+typedef struct DeviceSearch {
+	const char *id;
+	DeviceLookup *found;
+} DeviceSearch;
+
+static int take_if_id(const BackendOps *b, BackendDevice *dev, void *userdata)
+{
+	DeviceSearch *s = userdata;
+
+	if (!streq(dev->id, s->id))
+		return 0;
+	s->found->backend = b;
+	s->found->dev = *dev;
+	*dev = (BackendDevice){};
+	return 1;
+}
+
 /* Finds a device by id across the available backends. 1 found, 0 not, <0 error. */
 static int device_find(Daemon *d, const char *id, DeviceLookup *ret)
 {
-	for (const BackendOps *const *b = backends; *b; b++) {
-		BackendDevice *devs = NULL;
-		size_t n = 0;
-		int found = 0;
-
-		if (!(*b)->list_devices || (*b)->probe(&d->env, NULL) < 0)
-			continue;
-		if ((*b)->list_devices(&d->env, &devs, &n) < 0)
-			continue;
-		for (size_t i = 0; i < n; i++) {
-			if (!found && streq(devs[i].id, id)) {
-				ret->backend = *b;
-				ret->dev = devs[i];
-				found = 1;
-				continue;
-			}
-			backend_device_clear(&devs[i]);
-		}
-		free(devs);
-		if (found)
-			return 1;
-	}
-	return 0;
+	return backend_foreach_device(&d->env, 0, take_if_id, &(DeviceSearch){id, ret});
 }
 
 static int device_from_path(Daemon *d, const char *path, DeviceLookup *ret)
@@ -183,82 +178,70 @@ static int device_object_find(sd_bus *bus, const char *path, const char *interfa
 	return 1;
 }
 
+typedef struct DeviceList {
+	BackendDevice *devs;
+	size_t n;
+} DeviceList;
+
+static void device_list_done(DeviceList *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		backend_device_clear(&l->devs[i]);
+	l->devs = mfree(l->devs);
+	l->n = 0;
+}
+
+static int take_device(const BackendOps *b, BackendDevice *dev, void *userdata)
+{
+	DeviceList *l = userdata;
+	BackendDevice *n = realloc(l->devs, (l->n + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	l->devs = n;
+	l->devs[l->n++] = *dev;
+	*dev = (BackendDevice){};
+	return 0;
+}
+
+/* Every device of the available backends with flags, in one list. */
+static int devices_list(Daemon *d, unsigned flags, DeviceList *ret)
+{
+	int k;
+
+	*ret = (DeviceList){};
+	k = backend_foreach_device(&d->env, flags, take_device, ret);
+	if (k < 0)
+		device_list_done(ret);
+	return k;
+}
+
 static int device_node_enumerator(sd_bus *bus, const char *path, void *userdata, char ***nodes,
 				  sd_bus_error *error)
 {
-	Daemon *d = userdata;
-	char **l = NULL;
+	_cleanup_(device_list_done) DeviceList devs = {};
+	char **l;
 	size_t n = 0;
+	int k;
 
-	for (const BackendOps *const *b = backends; *b; b++) {
-		BackendDevice *devs = NULL;
-		size_t nd = 0;
-
-		if (!(*b)->list_devices || (*b)->probe(&d->env, NULL) < 0 ||
-		    (*b)->list_devices(&d->env, &devs, &nd) < 0)
-			continue;
-		for (size_t i = 0; i < nd; i++) {
-			char **nl = realloc(l, (n + 2) * sizeof(char *));
-
-			if (nl) {
-				l = nl;
-				if (sd_bus_path_encode(DEVICE_PATH_PREFIX, devs[i].id, &l[n]) >= 0)
-					n++;
-				l[n] = NULL;
-			}
-			backend_device_clear(&devs[i]);
-		}
-		free(devs);
-	}
-	if (!l)
-		l = calloc(1, sizeof(char *));
+	k = devices_list(userdata, 0, &devs);
+	if (k < 0)
+		return k;
+	l = calloc(devs.n + 1, sizeof(char *));
 	if (!l)
 		return -ENOMEM;
+	for (size_t i = 0; i < devs.n; i++)
+		if (sd_bus_path_encode(DEVICE_PATH_PREFIX, devs.devs[i].id, &l[n]) >= 0)
+			n++;
 	*nodes = l;
 	return 1;
 }
 
-static void device_list_free(BackendDevice *l, size_t n)
+static const BackendDevice *device_in(const DeviceList *l, const char *id)
 {
-	for (size_t i = 0; i < n; i++)
-		backend_device_clear(&l[i]);
-	free(l);
-}
-
-/* The devices of every available PCI backend, in one array; the others' never change. */
-static int pci_devices_list(Daemon *d, BackendDevice **ret, size_t *ret_n)
-{
-	BackendDevice *all = NULL;
-	size_t n = 0;
-
-	for (const BackendOps *const *b = backends; *b; b++) {
-		BackendDevice *devs = NULL, *l;
-		size_t nd = 0;
-
-		if (!((*b)->flags & BACKEND_PCI) || !(*b)->list_devices ||
-		    (*b)->probe(&d->env, NULL) < 0 || (*b)->list_devices(&d->env, &devs, &nd) < 0)
-			continue;
-		l = realloc(all, (n + nd + 1) * sizeof(*all));
-		if (!l) {
-			device_list_free(devs, nd);
-			device_list_free(all, n);
-			return -ENOMEM;
-		}
-		all = l;
-		memcpy(all + n, devs, nd * sizeof(*devs));
-		n += nd;
-		free(devs);
-	}
-	*ret = all;
-	*ret_n = n;
-	return 0;
-}
-
-static const BackendDevice *device_in(const BackendDevice *l, size_t n, const char *id)
-{
-	for (size_t i = 0; i < n; i++)
-		if (streq(l[i].id, id))
-			return &l[i];
+	for (size_t i = 0; i < l->n; i++)
+		if (streq(l->devs[i].id, id))
+			return &l->devs[i];
 	return NULL;
 }
 
@@ -283,30 +266,31 @@ static void device_emit(Daemon *d, const char *id, int what)
 
 void device_bus_refresh(Daemon *d)
 {
-	BackendDevice *now = NULL, *was = d->shown_devices;
-	size_t n_now = 0, n_was = d->n_shown_devices;
+	DeviceList now, was = {.devs = d->shown_devices, .n = d->n_shown_devices};
 
-	if (pci_devices_list(d, &now, &n_now) < 0)
+	/* The other backends' devices never change. */
+	if (devices_list(d, BACKEND_PCI, &now) < 0)
 		return; /* the next uevent tries again; reads are resolved live anyway */
-	for (size_t i = 0; i < n_was; i++)
-		if (!device_in(now, n_now, was[i].id))
-			device_emit(d, was[i].id, -1);
-	for (size_t i = 0; i < n_now; i++) {
-		const BackendDevice *old = device_in(was, n_was, now[i].id);
+	for (size_t i = 0; i < was.n; i++)
+		if (!device_in(&now, was.devs[i].id))
+			device_emit(d, was.devs[i].id, -1);
+	for (size_t i = 0; i < now.n; i++) {
+		const BackendDevice *old = device_in(&was, now.devs[i].id);
 
 		if (!old)
-			device_emit(d, now[i].id, 1);
-		else if (!streq_ptr(old->driver, now[i].driver) ||
-			 !streq_ptr(old->state, now[i].state))
-			device_emit(d, now[i].id, 0);
+			device_emit(d, now.devs[i].id, 1);
+		else if (!streq_ptr(old->driver, now.devs[i].driver) ||
+			 !streq_ptr(old->state, now.devs[i].state))
+			device_emit(d, now.devs[i].id, 0);
 	}
-	device_list_free(was, n_was);
-	d->shown_devices = now;
-	d->n_shown_devices = n_now;
+	device_list_done(&was);
+	d->shown_devices = now.devs;
+	d->n_shown_devices = now.n;
 }
 
 int device_bus_register(Daemon *d)
 {
+	DeviceList shown;
 	int k;
 
 	k = sd_bus_add_fallback_vtable(d->bus, NULL, DEVICE_PATH_PREFIX, DEVICE_INTERFACE, device_vtable,
@@ -317,8 +301,10 @@ int device_bus_register(Daemon *d)
 	if (k < 0)
 		return log_error_errno(k, "Failed to register device node enumerator: %m");
 	/* What uevents are compared against; nothing is signalled for it. */
-	k = pci_devices_list(d, &d->shown_devices, &d->n_shown_devices);
+	k = devices_list(d, BACKEND_PCI, &shown);
 	if (k < 0)
 		return log_error_errno(k, "Failed to list PCI devices: %m");
+	d->shown_devices = shown.devs;
+	d->n_shown_devices = shown.n;
 	return 0;
 }

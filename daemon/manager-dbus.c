@@ -375,42 +375,21 @@ static int method_list_backends(sd_bus_message *m, void *userdata, sd_bus_error 
 	return sd_bus_send(NULL, reply, NULL);
 }
 
-/* Calls cb for every device of every available backend. */
-static int foreach_device(Daemon *d,
-			  int (*cb)(const BackendOps *b, const BackendDevice *dev, Run *busy,
-				    void *userdata),
-			  void *userdata)
-{
-	for (const BackendOps *const *b = backends; *b; b++) {
-		BackendDevice *devs = NULL;
-		size_t n = 0;
-		int k;
+typedef struct DeviceReply {
+	Daemon *daemon;
+	sd_bus_message *reply;
+} DeviceReply;
 
-		if (!(*b)->list_devices || (*b)->probe(&d->env, NULL) < 0)
-			continue;
-		k = (*b)->list_devices(&d->env, &devs, &n);
-		if (k < 0) {
-			log_debug_errno(k, "Backend %s: listing devices failed: %m", (*b)->name);
-			continue;
-		}
-		for (size_t i = 0; i < n; i++) {
-			if (k >= 0)
-				k = cb(*b, &devs[i], daemon_device_busy(d, (*b)->name, devs[i].id),
-				       userdata);
-			backend_device_clear(&devs[i]);
-		}
-		free(devs);
-		if (k < 0)
-			return k;
-	}
-	return 0;
-}
-
-static int append_device(const BackendOps *b, const BackendDevice *dev, Run *busy, void *userdata)
+static int append_device(const BackendOps *b, BackendDevice *dev, void *userdata)
 {
-	return sd_bus_message_append(userdata, "(ssssso)", b->name, dev->id,
-				     strempty(dev->description), strempty(dev->driver),
-				     strempty(dev->state), busy ? busy->path : "/");
+	DeviceReply *r = userdata;
+	Run *busy = daemon_device_busy(r->daemon, b->name, dev->id);
+	int k;
+
+	k = sd_bus_message_append(r->reply, "(ssssso)", b->name, dev->id,
+				  strempty(dev->description), strempty(dev->driver),
+				  strempty(dev->state), busy ? busy->path : "/");
+	return k < 0 ? k : 0; /* > 0 would stop the listing */
 }
 
 static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *error)
@@ -424,7 +403,8 @@ static int method_list_devices(sd_bus_message *m, void *userdata, sd_bus_error *
 	k = sd_bus_message_open_container(reply, 'a', "(ssssso)");
 	if (k < 0)
 		return k;
-	k = foreach_device(userdata, append_device, reply);
+	k = backend_foreach_device(&((Daemon *)userdata)->env, 0, append_device,
+				   &(DeviceReply){userdata, reply});
 	if (k < 0)
 		return k;
 	k = sd_bus_message_close_container(reply);
@@ -463,9 +443,16 @@ static int method_describe_device(sd_bus_message *m, void *userdata, sd_bus_erro
 	return sd_bus_reply_method_return(m, "s", text);
 }
 
-static int describe_device(const BackendOps *b, const BackendDevice *dev, Run *busy, void *userdata)
+typedef struct DeviceJson {
+	Daemon *daemon;
+	JsonWriter *json;
+} DeviceJson;
+
+static int describe_device(const BackendOps *b, BackendDevice *dev, void *userdata)
 {
-	JsonWriter *j = userdata;
+	DeviceJson *c = userdata;
+	JsonWriter *j = c->json;
+	Run *busy = daemon_device_busy(c->daemon, b->name, dev->id);
 
 	json_object_begin(j, NULL);
 	json_string(j, "backend", b->name);
@@ -507,7 +494,7 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	}
 	json_array_end(&j);
 	json_array_begin(&j, "devices");
-	(void)foreach_device(d, describe_device, &j);
+	(void)backend_foreach_device(&d->env, 0, describe_device, &(DeviceJson){d, &j});
 	json_array_end(&j);
 	json_array_begin(&j, "runs");
 	for (Run *r = d->runs; r; r = r->next)
