@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "config.h"
-#include "daemon.h"
+#include "manager.h"
 #include "log.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/iommutest/iommutestd.conf"
@@ -46,7 +46,7 @@ enum {
 	ARG_PROC,
 };
 
-static int parse_argv(Daemon *d, int argc, char *argv[], char **admin_group)
+static int parse_argv(Manager *d, int argc, char *argv[], char **admin_group)
 {
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -143,19 +143,19 @@ static int parse_argv(Daemon *d, int argc, char *argv[], char **admin_group)
 
 int main(int argc, char *argv[])
 {
-	_cleanup_(daemon_freep) Daemon *d = NULL;
+	_cleanup_(manager_freep) Manager *d = NULL;
 	char *admin_group = NULL;
 	int k;
 
 	log_open();
-	k = daemon_new(&d);
+	k = manager_new(&d);
 	if (k < 0)
 		return log_oom(), EXIT_FAILURE;
 	k = parse_argv(d, argc, argv, &admin_group);
 	if (k <= 0)
 		return k < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 
-	k = daemon_config_load(&d->config, d->config_path ?: DEFAULT_CONFIG);
+	k = manager_config_load(&d->config, d->config_path ?: DEFAULT_CONFIG);
 	if (k < 0)
 		return EXIT_FAILURE;
 	if (admin_group) {
@@ -165,9 +165,9 @@ int main(int argc, char *argv[])
 			return log_oom(), EXIT_FAILURE;
 	}
 
-	k = daemon_start(d);
+	k = manager_start(d);
 	if (k < 0)
 		return EXIT_FAILURE;
-	k = daemon_run(d);
+	k = manager_run(d);
 	return k < 0 ? EXIT_FAILURE : k;
 }

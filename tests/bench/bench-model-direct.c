@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "backend.h"
-#include "histogram.h"
+#include "core/backend.h"
+#include "core/histogram.h"
 #include "parse-util.h"
 
 static char *read_file(const char *path)
@@ -71,7 +71,7 @@ int main(int argc, char *argv[])
 
 	k = backend_model.setup(
 		&(BackendSetup){
-			.env = &(DaemonEnv){}, .scenario = s, .sink = sink, .aps = aps, .n_aps = 1},
+			.env = &(HostEnv){}, .scenario = s, .sink = sink, .aps = aps, .n_aps = 1},
 		&ctx, &err);
 	if (k < 0) {
 		fprintf(stderr, "setup: %s\n", err ?: "failed");

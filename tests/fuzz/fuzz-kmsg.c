@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmsg.h"
+#include "observers/kmsg.h"
 #include "pci-address.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -34,7 +34,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "core/backend.h"
 
 #define FAKE_MAX_DEVICES 8
 #define FAKE_MAX_WATCHES 32
@@ -55,7 +55,7 @@ typedef struct FakeSysfs {
 	char dev[PATH_MAX];
 	char dev_vfio[PATH_MAX];
 	char dev_iommu[PATH_MAX];
-	DaemonEnv env;
+	HostEnv env;
 
 	FakeDevice devices[FAKE_MAX_DEVICES];
 	unsigned n_devices;
@@ -408,7 +408,7 @@ static inline FakeSysfs *fake_sysfs_new(bool with_kernel)
 	}
 	fake_add_driver(f, "vfio-pci");
 
-	f->env = (DaemonEnv){
+	f->env = (HostEnv){
 		.dev_iommu = f->dev_iommu,
 		.sysfs = f->sys,
 		.dev_kmsg = "/dev/null",

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/entry-sync.h"
-#include "model/model.h"
+#include "vtd/entry-sync.h"
+#include "backends/model/model.h"
 #include "check-run.h"
 
 #define MAX_STATES 32
@@ -100,7 +100,7 @@ static void check_views(const Recorder *r, unsigned first, unsigned last, const 
 				}
 }
 
-static void run_writer(ModelWriter kind, const PasidEntry *old, const PasidEntry *new, Observed *o)
+static void run_writer(EntryWriterKind kind, const PasidEntry *old, const PasidEntry *new, Observed *o)
 {
 	Recorder r = {.w = {.sync = record_sync, .stored = record_store}};
 	PasidEntry entry = *old;
@@ -219,7 +219,7 @@ START_TEST(test_kind_pairs)
 			domain_entry(kc->kind, j, &new);
 
 			/* entry-sync: the table, and no view is ever torn. */
-			run_writer(MODEL_WRITER_ENTRY_SYNC, &old, &new, &o);
+			run_writer(ENTRY_WRITER_ENTRY_SYNC, &old, &new, &o);
 			ck_assert_msg(o.result.path == e->path && o.result.syncs == e->syncs &&
 					      o.result.critical == e->critical,
 				      "%s %u→%u: %s, %u critical, %u syncs; expected %s, %u, %u",
@@ -241,14 +241,14 @@ START_TEST(test_kind_pairs)
 			ck_assert_uint_eq(predicted.critical, o.result.critical);
 
 			/* clear-then-update: never torn, always through non-present, 2 syncs. */
-			run_writer(MODEL_WRITER_CLEAR_THEN_UPDATE, &old, &new, &o);
+			run_writer(ENTRY_WRITER_CLEAR_THEN_UPDATE, &old, &new, &o);
 			ck_assert(o.result.path == ENTRY_SYNC_DISRUPTIVE);
 			ck_assert_uint_eq(o.syncs_recorded, 2);
 			ck_assert(o.synced_not_present);
 			ck_assert(!o.synced_torn && !o.view_torn);
 
 			/* direct: one sync; torn exactly where two used quanta change. */
-			run_writer(MODEL_WRITER_DIRECT, &old, &new, &o);
+			run_writer(ENTRY_WRITER_DIRECT, &old, &new, &o);
 			ck_assert(o.result.path == ENTRY_SYNC_DIRECT);
 			ck_assert_uint_eq(o.syncs_recorded, e->path == ENTRY_SYNC_NOOP ? 0 : 1);
 			ck_assert_msg(o.view_torn == (cross ? kc->tears_cross : kc->tears_same),
@@ -274,18 +274,18 @@ START_TEST(test_attach_detach)
 		/* A first-stage table pointer lives in quantum 1: written ahead, cleaned after. */
 		syncs = pasid_pgtt_has_first_stage(c.pgtt) ? 2 : 1;
 
-		run_writer(MODEL_WRITER_ENTRY_SYNC, &none, &e, &o);
+		run_writer(ENTRY_WRITER_ENTRY_SYNC, &none, &e, &o);
 		ck_assert(o.result.path == ENTRY_SYNC_HITLESS);
 		ck_assert_uint_eq(o.result.syncs, syncs);
 		ck_assert(!o.view_torn);
 
-		run_writer(MODEL_WRITER_ENTRY_SYNC, &e, &none, &o);
+		run_writer(ENTRY_WRITER_ENTRY_SYNC, &e, &none, &o);
 		ck_assert(o.result.path == ENTRY_SYNC_HITLESS);
 		ck_assert_uint_eq(o.result.syncs, syncs);
 		ck_assert(!o.view_torn);
 
 		/* Same entry again: nothing to do. */
-		run_writer(MODEL_WRITER_ENTRY_SYNC, &e, &e, &o);
+		run_writer(ENTRY_WRITER_ENTRY_SYNC, &e, &e, &o);
 		ck_assert(o.result.path == ENTRY_SYNC_NOOP);
 		ck_assert_uint_eq(o.syncs_recorded, 0);
 	}
@@ -303,7 +303,7 @@ START_TEST(test_unused_bits_only)
 	pasid_entry_set_qword(&dirty, 2, 0xabcd000);
 	pasid_entry_set_qword(&dirty, 5, 0x42);
 
-	run_writer(MODEL_WRITER_ENTRY_SYNC, &dirty, &clean, &o);
+	run_writer(ENTRY_WRITER_ENTRY_SYNC, &dirty, &clean, &o);
 	ck_assert(o.result.path == ENTRY_SYNC_NOOP);
 	ck_assert_uint_eq(o.result.critical, 0);
 	/* The junk is cleaned in one step, with one sync. */

@@ -4,7 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "fault.h"
+#include "core/fault.h"
 #include "check-run.h"
 
 typedef struct Collect {

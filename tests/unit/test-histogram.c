@@ -3,7 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "histogram.h"
+#include "core/histogram.h"
 #include "check-run.h"
 
 static uint64_t rng_state = 0x12345678abcdefULL;

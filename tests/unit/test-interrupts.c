@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "interrupts.h"
+#include "observers/interrupts.h"
 #include "check-run.h"
 
 static int parse(const char *text, uint64_t *count, unsigned *lines)

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kmsg.h"
+#include "observers/kmsg.h"
 #include "pci-address.h"
-#include "uevent.h"
+#include "observers/uevent.h"
 #include "check-run.h"
 
 /*

@@ -42,11 +42,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "core/backend.h"
 #include "check-run.h"
-#include "fault.h"
+#include "core/fault.h"
 #include "iommufd-ioctl.h"
-#include "scenario.h"
+#include "core/scenario.h"
 #include "json.h"
 #include "macro.h"
 #include "parse-util.h"
@@ -830,7 +830,7 @@ static uint64_t kget(const uint64_t *counter)
 	return v;
 }
 
-static const DaemonEnv fake_env = {
+static const HostEnv fake_env = {
 	.dev_iommu = "/dev/null", /* opened for real; every ioctl goes to the fake */
 	.sysfs = "/sys",
 	.dev_kmsg = "/dev/null",
@@ -948,7 +948,7 @@ END_TEST
 
 START_TEST(test_probe)
 {
-	DaemonEnv env = fake_env;
+	HostEnv env = fake_env;
 	_cleanup_free_ char *why = NULL;
 
 	fake_setup();
@@ -1184,7 +1184,7 @@ END_TEST
 
 START_TEST(test_missing_dev_iommu_at_setup)
 {
-	DaemonEnv env = fake_env;
+	HostEnv env = fake_env;
 	Harness h;
 
 	fake_setup();

@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "model/pasid-entry.h"
+#include "vtd/pasid-entry.h"
 #include "macro.h"
 #include "check-run.h"
 

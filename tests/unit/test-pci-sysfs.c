@@ -12,7 +12,7 @@
 
 #include "fake-sysfs.h"
 #include "macro.h"
-#include "vfio/pci-sysfs.h"
+#include "backends/vfio/pci-sysfs.h"
 
 #define EDU   "0000:00:03.0"
 #define E1000 "0000:00:02.0"

@@ -13,7 +13,7 @@
 
 #include "check-run.h"
 #include "parse-util.h"
-#include "run.h"
+#include "core/run.h"
 
 /* What the engine reported. */
 typedef struct Seen {
@@ -65,7 +65,7 @@ static const RunEvents events = {
 	.ended = on_ended,
 };
 
-static const DaemonEnv env = {
+static const HostEnv env = {
 	.dev_iommu = "/nonexistent/iommu",
 	.sysfs = "/nonexistent/sys",
 	.dev_kmsg = "/nonexistent/kmsg",

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "scenario.h"
+#include "core/scenario.h"
 #include "macro.h"
 #include "check-run.h"
 
@@ -550,10 +550,10 @@ static const struct good_case {
 	{"model", "Traffic", "Rate=100", T_DBL, F(dma_rate), .d = 100},
 	{"model", "Traffic", "Verify=no", T_BOOL, F(verify), 0},
 	{"model", "Traffic", "Verify=1", T_BOOL, F(verify), 1},
-	{"model", "Model", "Writer=entry-sync", T_ENUM, F(writer), MODEL_WRITER_ENTRY_SYNC},
+	{"model", "Model", "Writer=entry-sync", T_ENUM, F(writer), ENTRY_WRITER_ENTRY_SYNC},
 	{"model", "Model", "Writer=clear-then-update", T_ENUM, F(writer),
-	 MODEL_WRITER_CLEAR_THEN_UPDATE},
-	{"model", "Model", "Writer=direct", T_ENUM, F(writer), MODEL_WRITER_DIRECT},
+	 ENTRY_WRITER_CLEAR_THEN_UPDATE},
+	{"model", "Model", "Writer=direct", T_ENUM, F(writer), ENTRY_WRITER_DIRECT},
 	/* An empty value restores the default. */
 	{"model", "Replace", "Rate=", T_DBL, F(rate), .d = 0},
 	{"model", "Domains", "MapSize=", T_U64, F(map_size), 65536},
@@ -634,7 +634,7 @@ START_TEST(test_defaults_model)
 	ck_assert_uint_eq(s->dma_size, 1024);
 	ck_assert_double_eq(s->dma_rate, 0);
 	ck_assert(s->verify);
-	ck_assert_int_eq(s->writer, MODEL_WRITER_ENTRY_SYNC);
+	ck_assert_int_eq(s->writer, ENTRY_WRITER_ENTRY_SYNC);
 	ck_assert_uint_eq(s->n_transitions, 1);
 	ck_assert_int_eq(s->transitions[0], TRANSITION_SS_DID);
 	ck_assert_uint_eq(s->n_expect, 0);
@@ -930,11 +930,11 @@ START_TEST(test_strings)
 	ck_assert_str_eq(layout_to_string(LAYOUT_MISSING_RANGE), "missing-range");
 	ck_assert_ptr_null(layout_to_string(_LAYOUT_MAX));
 
-	ck_assert_str_eq(model_writer_to_string(MODEL_WRITER_ENTRY_SYNC), "entry-sync");
-	ck_assert_str_eq(model_writer_to_string(MODEL_WRITER_CLEAR_THEN_UPDATE),
+	ck_assert_str_eq(entry_writer_to_string(ENTRY_WRITER_ENTRY_SYNC), "entry-sync");
+	ck_assert_str_eq(entry_writer_to_string(ENTRY_WRITER_CLEAR_THEN_UPDATE),
 			 "clear-then-update");
-	ck_assert_str_eq(model_writer_to_string(MODEL_WRITER_DIRECT), "direct");
-	ck_assert_ptr_null(model_writer_to_string(_MODEL_WRITER_MAX));
+	ck_assert_str_eq(entry_writer_to_string(ENTRY_WRITER_DIRECT), "direct");
+	ck_assert_ptr_null(entry_writer_to_string(_ENTRY_WRITER_MAX));
 
 	for (int k = 0; k < _TRANSITION_KIND_MAX; k++) {
 		const char *n = transition_kind_to_string((TransitionKind)k);
@@ -1139,7 +1139,7 @@ START_TEST(test_examples)
 	s = parse_example("model-hitless.conf");
 	ck_assert_str_eq(s->name, "model-hitless");
 	ck_assert_str_eq(s->backend, "model");
-	ck_assert_int_eq(s->writer, MODEL_WRITER_ENTRY_SYNC);
+	ck_assert_int_eq(s->writer, ENTRY_WRITER_ENTRY_SYNC);
 	ck_assert_uint_eq(s->n_transitions, 1);
 	ck_assert_int_eq(s->transitions[0], TRANSITION_SS_DID);
 	ck_assert_uint_eq(s->n_points, 1);
@@ -1156,7 +1156,7 @@ START_TEST(test_examples)
 	scenario_free(TAKE_PTR(s));
 
 	s = parse_example("model-clear-then-update.conf");
-	ck_assert_int_eq(s->writer, MODEL_WRITER_CLEAR_THEN_UPDATE);
+	ck_assert_int_eq(s->writer, ENTRY_WRITER_CLEAR_THEN_UPDATE);
 	ck_assert_int_eq(s->transitions[0], TRANSITION_SS_DID);
 	ck_assert_uint_eq(s->count, 1000000);
 	ck_assert(s->traffic);
@@ -1164,14 +1164,14 @@ START_TEST(test_examples)
 	scenario_free(TAKE_PTR(s));
 
 	s = parse_example("model-disruptive.conf");
-	ck_assert_int_eq(s->writer, MODEL_WRITER_ENTRY_SYNC);
+	ck_assert_int_eq(s->writer, ENTRY_WRITER_ENTRY_SYNC);
 	ck_assert_uint_eq(s->n_transitions, 1);
 	ck_assert_int_eq(s->transitions[0], TRANSITION_FS_DID);
 	ck_assert(has_expect(s, EXPECT_FAULTS, CMP_GT, 0));
 	scenario_free(TAKE_PTR(s));
 
 	s = parse_example("model-pasid.conf");
-	ck_assert_int_eq(s->writer, MODEL_WRITER_ENTRY_SYNC);
+	ck_assert_int_eq(s->writer, ENTRY_WRITER_ENTRY_SYNC);
 	ck_assert_uint_eq(s->n_points, 16);
 	ck_assert_uint_eq(s->points[0], ATTACH_POINT_RID);
 	ck_assert_uint_eq(s->points[15], 15);
@@ -1181,7 +1181,7 @@ START_TEST(test_examples)
 	scenario_free(TAKE_PTR(s));
 
 	s = parse_example("model-torn.conf");
-	ck_assert_int_eq(s->writer, MODEL_WRITER_DIRECT);
+	ck_assert_int_eq(s->writer, ENTRY_WRITER_DIRECT);
 	ck_assert_int_eq(s->transitions[0], TRANSITION_FS_DID);
 	ck_assert(has_expect(s, EXPECT_FAULTS, CMP_GT, 0));
 }

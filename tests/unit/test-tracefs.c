@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "tracefs.h"
+#include "observers/tracefs.h"
 #include "check-run.h"
 
 /* Entries as the series' events print them: qwords 3:2:1:0 of the first 256 bits. */

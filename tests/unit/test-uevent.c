@@ -8,7 +8,7 @@
 
 #include "check-run.h"
 #include "macro.h"
-#include "uevent.h"
+#include "observers/uevent.h"
 
 typedef struct Seen {
 	unsigned n;

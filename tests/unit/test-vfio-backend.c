@@ -31,15 +31,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "core/backend.h"
 #include "fake-sysfs.h"
-#include "fault.h"
+#include "core/fault.h"
 #include "iommufd-ioctl.h"
-#include "scenario.h"
+#include "core/scenario.h"
 #include "json.h"
 #include "macro.h"
 #include "parse-util.h"
-#include "vfio/dma-engine.h"
+#include "backends/vfio/dma-engine.h"
 
 #define EDU	 "0000:00:03.0"
 #define BAR_SIZE (UINT64_C(1) << 20)

@@ -11,7 +11,7 @@
 
 #include "json.h"
 #include "macro.h"
-#include "vfio/vtd-caps.h"
+#include "vtd/vtd-caps.h"
 
 /*
  * CAP: ND=2 (256 domains), RWBF, CM, SAGAW=0b00110 (39- and 48-bit),

@@ -11,11 +11,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backend.h"
-#include "fault.h"
-#include "model/backend-model.h"
-#include "model/model.h"
-#include "model/walker.h"
+#include "core/backend.h"
+#include "core/fault.h"
+#include "backends/model/backend-model.h"
+#include "backends/model/model.h"
+#include "backends/model/walker.h"
 #include "json.h"
 #include "parse-util.h"
 #include "check-run.h"
@@ -252,7 +252,7 @@ typedef struct Rig {
 	unsigned domain[2];
 } Rig;
 
-static void rig_init(Rig *r, ModelWriter writer, TransitionKind kind, Layout layout)
+static void rig_init(Rig *r, EntryWriterKind writer, TransitionKind kind, Layout layout)
 {
 	char *error = NULL;
 	BackendSetup setup;
@@ -349,7 +349,7 @@ START_TEST(test_hitless_never_faults)
 	FaultTotals t;
 	Model *m;
 
-	rig_init(&r, MODEL_WRITER_ENTRY_SYNC, TRANSITION_SS_DID, LAYOUT_IDENTICAL);
+	rig_init(&r, ENTRY_WRITER_ENTRY_SYNC, TRANSITION_SS_DID, LAYOUT_IDENTICAL);
 	rig_replace(&r, 200000);
 	/* Let some traffic run at rest as well. */
 	for (uint64_t end = now_ns(CLOCK_MONOTONIC) + 20 * NSEC_PER_MSEC;
@@ -402,7 +402,7 @@ START_TEST(test_clear_then_update_faults)
 	BackendCounters bc;
 	Rig r;
 
-	rig_init(&r, MODEL_WRITER_CLEAR_THEN_UPDATE, TRANSITION_SS_DID, LAYOUT_IDENTICAL);
+	rig_init(&r, ENTRY_WRITER_CLEAR_THEN_UPDATE, TRANSITION_SS_DID, LAYOUT_IDENTICAL);
 	replace_until_faults(&r, 100, 15 * NSEC_PER_SEC);
 	backend_model.traffic_stop(r.ctx);
 
@@ -441,7 +441,7 @@ START_TEST(test_missing_range_exact)
 	const ModelDomain *d;
 	Rig r;
 
-	rig_init(&r, MODEL_WRITER_ENTRY_SYNC, cases[_i].kind, LAYOUT_MISSING_RANGE);
+	rig_init(&r, ENTRY_WRITER_ENTRY_SYNC, cases[_i].kind, LAYOUT_MISSING_RANGE);
 	d = model_backend_get_model(r.ctx)->points[0].kind->domains;
 	replace_until_faults(&r, 1000, 10 * NSEC_PER_SEC);
 	/*
@@ -479,7 +479,7 @@ START_TEST(test_direct_writer_tears)
 	uint64_t end = now_ns(CLOCK_MONOTONIC) + 15 * NSEC_PER_SEC;
 
 	/* The torn window is two stores wide: keep going until the walker falls into it. */
-	rig_init(&r, MODEL_WRITER_DIRECT, TRANSITION_FS_DID, LAYOUT_IDENTICAL);
+	rig_init(&r, ENTRY_WRITER_DIRECT, TRANSITION_FS_DID, LAYOUT_IDENTICAL);
 	do {
 		rig_replace(&r, 10000);
 		(void)fault_sink_drain(r.sink, collect, &st);
@@ -503,7 +503,7 @@ START_TEST(test_disruptive_never_tears)
 	Model *m;
 
 	/* fs-did is disruptive for entry-sync: it may fault on P=0 but never on a torn entry. */
-	rig_init(&r, MODEL_WRITER_ENTRY_SYNC, TRANSITION_FS_DID, LAYOUT_IDENTICAL);
+	rig_init(&r, ENTRY_WRITER_ENTRY_SYNC, TRANSITION_FS_DID, LAYOUT_IDENTICAL);
 	rig_replace(&r, 100000);
 	backend_model.traffic_stop(r.ctx);
 	(void)fault_sink_drain(r.sink, collect, &st);
@@ -525,7 +525,7 @@ START_TEST(test_paced_traffic)
 	Rig r;
 	uint64_t t0;
 
-	rig_init(&r, MODEL_WRITER_ENTRY_SYNC, TRANSITION_SS_PTR, LAYOUT_IDENTICAL);
+	rig_init(&r, ENTRY_WRITER_ENTRY_SYNC, TRANSITION_SS_PTR, LAYOUT_IDENTICAL);
 	backend_model.traffic_stop(r.ctx);
 	r.s.dma_rate = 2000;
 	backend_model.teardown(r.ctx);
@@ -635,7 +635,7 @@ START_TEST(test_describe)
 	char *text;
 	Rig r;
 
-	rig_init(&r, MODEL_WRITER_ENTRY_SYNC, TRANSITION_FS_PT, LAYOUT_IDENTICAL);
+	rig_init(&r, ENTRY_WRITER_ENTRY_SYNC, TRANSITION_FS_PT, LAYOUT_IDENTICAL);
 	rig_replace(&r, 1000);
 	json_init(&j);
 	json_object_begin(&j, NULL);
