@@ -60,6 +60,7 @@ Manager *manager_free(Manager *d)
 	for (size_t i = 0; i < d->n_shown_devices; i++)
 		backend_device_clear(&d->shown_devices[i]);
 	free(d->shown_devices);
+	metrics_done(&d->metrics);
 	sd_event_source_disable_unref(d->shutdown_timeout);
 	sd_bus_flush_close_unref(d->bus);
 	sd_event_unref(d->event);
@@ -259,6 +260,8 @@ static void manager_run_added(Manager *d, Run *r)
 		d->runs = r;
 	d->runs_tail = r;
 	d->n_runs++;
+	if (metrics_run_started(&d->metrics, r) < 0)
+		log_oom();
 	run_bus_emit_added(d->bus, r);
 	manager_bus_emit_runs_changed(d);
 	manager_update_status(d);
@@ -321,6 +324,8 @@ static void on_run_ended(Run *r)
 {
 	Manager *d = r->userdata;
 
+	if (metrics_run_ended(&d->metrics, r) < 0)
+		log_oom();
 	run_bus_emit_finished(d->bus, r);
 	manager_prune_runs(d, r);
 	manager_bus_emit_runs_changed(d);

@@ -10,6 +10,7 @@
 #include "bus-names.h"
 #include "macro.h"
 
+#include "core/metrics.h"
 #include "core/run.h"
 
 typedef struct KmsgSource KmsgSource;
@@ -35,6 +36,7 @@ typedef struct Manager {
 	Run *runs, *runs_tail; /* oldest first */
 	unsigned n_runs;
 	unsigned next_run_id;
+	Metrics metrics; /* totals of every run since the daemon started */
 
 	KmsgSource *kmsg;      /* NULL when /dev/kmsg cannot be read */
 	UeventMonitor *uevent; /* NULL when the uevent socket cannot be opened */

@@ -508,6 +508,29 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	return sd_bus_reply_method_return(m, "s", text);
 }
 
+static int method_get_metrics(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_free_ char *text = NULL;
+	Manager *d = userdata;
+	MetricsFormat f;
+	const char *format;
+	int k;
+
+	k = sd_bus_message_read(m, "s", &format);
+	if (k < 0)
+		return k;
+	f = metrics_format_from_string(format);
+	if (f < 0)
+		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+					 "Unknown metrics format \"%s\" (expected \"prometheus\", "
+					 "\"openmetrics\" or \"\").",
+					 format);
+	k = metrics_render(&d->metrics, d->runs, f, &text);
+	if (k < 0)
+		return k;
+	return sd_bus_reply_method_return(m, "ss", text, metrics_format_content_type(f));
+}
+
 static const sd_bus_vtable manager_vtable[] = {
 	SD_BUS_VTABLE_START(0),
 	SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
@@ -533,6 +556,9 @@ static const sd_bus_vtable manager_vtable[] = {
 				method_get_run, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),
 				method_describe, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetMetrics", SD_BUS_ARGS("s", format),
+				SD_BUS_RESULT("s", text, "s", content_type), method_get_metrics,
+				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_VTABLE_END,
 };
 

@@ -35,6 +35,17 @@ static const char *const run_state_table[_RUN_STATE_MAX] = {
 	[RUN_FINISHED] = "finished", [RUN_FAILED] = "failed",
 };
 
+const char *run_errno_slot_name(unsigned slot, char *buf, size_t n)
+{
+	const char *name = slot + 1 < RUN_ERRNO_SLOTS ? errno_to_name((int)slot) : NULL;
+
+	if (name)
+		return name;
+	/* The last slot takes every errno beyond it; glibc may not know some below. */
+	snprintf(buf, n, "errno%u", slot);
+	return buf;
+}
+
 const char *run_state_to_string(RunState s)
 {
 	return (unsigned)s < _RUN_STATE_MAX ? run_state_table[s] : "unknown";
@@ -1337,14 +1348,9 @@ int run_describe(Run *r, char **ret_json)
 	json_object_begin(&j, "errors_by_errno");
 	for (unsigned e = 0; e < RUN_ERRNO_SLOTS; e++)
 		if (r->errors_by_errno[e]) {
-			char other[16];
-			const char *name = e + 1 < RUN_ERRNO_SLOTS ? errno_to_name((int)e) : NULL;
+			char name[24];
 
-			if (!name) {
-				snprintf(other, sizeof(other), "errno%u", e);
-				name = other;
-			}
-			json_u64(&j, name, r->errors_by_errno[e]);
+			json_u64(&j, run_errno_slot_name(e, name, sizeof(name)), r->errors_by_errno[e]);
 		}
 	json_object_end(&j);
 	json_double(&j, "rate", r->stats.rate);

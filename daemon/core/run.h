@@ -213,6 +213,8 @@ void run_fail(Run *r, int error, const char *reason);
 Run *run_free(Run *r);
 bool run_is_active(const Run *r);
 const char *run_state_to_string(RunState s);
+/* The name errors_by_errno[slot] is counted under: "EBUSY", or "errnoN". */
+const char *run_errno_slot_name(unsigned slot, char *buf, size_t n);
 
 /* "its RID", "its RID and 15 PASIDs": what a run drives of its device, for messages. */
 const char *run_attachments_summary(const Run *r, char *buf, size_t n);

@@ -422,6 +422,15 @@ static FaultSource kmsg_observer_fallback_source(const void *state)
 	return o->enabled ? FAULT_SOURCE_KMSG : _FAULT_SOURCE_MAX;
 }
 
+static void kmsg_observer_losses(const void *state, ObserverLosses *ret)
+{
+	const KmsgObserver *o = state;
+
+	ret->suppressed = o->sub.stats.suppressed;
+	/* An overflow says events were lost, not how many: it counts as one. */
+	ret->lost = o->sub.stats.lost + o->sub.stats.overflows;
+}
+
 const ObserverOps observer_kmsg = {
 	.name = "kmsg",
 	.size = sizeof(KmsgObserver),
@@ -432,4 +441,5 @@ const ObserverOps observer_kmsg = {
 	.stop = kmsg_observer_stop,
 	.describe = kmsg_observer_describe,
 	.fallback_source = kmsg_observer_fallback_source,
+	.losses = kmsg_observer_losses,
 };
