@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <inttypes.h>
 
+#include "bus-util.h"
 #include "cli-bus.h"
 #include "log.h"
 #include "macro.h"
@@ -8,52 +9,25 @@
 
 int bus_connect(bool user, const char *address, sd_bus **ret)
 {
-	_cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-	const char *unique;
+	char buf[256];
 	int r;
 
-	if (!address) {
-		r = user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
-		if (r < 0) {
-			log_error_errno(r, "Failed to connect to the %s bus: %m", user ? "user" : "system");
-			/*
-			 * No socket at all (a container, a minimal root without
-			 * dbus running): say what else works, as systemctl does
-			 * when it finds no systemd.
-			 */
-			if (r == -ENOENT || r == -ECONNREFUSED)
-				log_error("Hint: start the %s bus and iommutestd on it, or start "
-					  "'iommutestd --bus-address=ADDRESS' and pass the same "
-					  "--bus-address=ADDRESS to iommuctl%s.",
-					  user ? "user" : "system", user ? "" : " (or use --user)");
-			return r;
-		}
-		*ret = TAKE_PTR(bus);
-		return 0;
+	r = bus_open(address, user, 0, ret);
+	if (r < 0) {
+		log_error_errno(r, "Failed to connect to %s: %m",
+				bus_name_for_humans(address, user, buf, sizeof(buf)));
+		/*
+		 * No socket at all (a container, a minimal root without dbus
+		 * running): say what else works, as systemctl does when it finds
+		 * no systemd.
+		 */
+		if (!address && (r == -ENOENT || r == -ECONNREFUSED))
+			log_error("Hint: start the %s bus and iommutestd on it, or start "
+				  "'iommutestd --bus-address=ADDRESS' and pass the same "
+				  "--bus-address=ADDRESS to iommuctl%s.",
+				  user ? "user" : "system", user ? "" : " (or use --user)");
+		return r;
 	}
-
-	r = sd_bus_new(&bus);
-	if (r < 0)
-		return log_error_errno(r, "Failed to allocate bus: %m");
-	r = sd_bus_set_address(bus, address);
-	if (r < 0)
-		return log_error_errno(r, "Failed to set bus address '%s': %m", address);
-	/* A bus daemon on the other end: Hello() and name ownership, not a peer-to-peer link. */
-	r = sd_bus_set_bus_client(bus, true);
-	if (r < 0)
-		return log_error_errno(r, "Failed to make the connection a bus client: %m");
-	r = sd_bus_start(bus);
-	if (r < 0)
-		return log_error_errno(r, "Failed to connect to bus at '%s': %m", address);
-	/*
-	 * sd_bus_start() only begins authentication; waiting for Hello() here
-	 * turns a refused connection into this message rather than a vague
-	 * "not connected" from the first call.
-	 */
-	r = sd_bus_get_unique_name(bus, &unique);
-	if (r < 0)
-		return log_error_errno(r, "Failed to connect to bus at '%s': %m", address);
-	*ret = TAKE_PTR(bus);
 	return 0;
 }
 

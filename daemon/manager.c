@@ -11,6 +11,7 @@
 #include "config.h"
 #include "manager.h"
 #include "bus/bus.h"
+#include "bus-util.h"
 #include "ini.h"
 #include "observers/kmsg.h"
 #include "core/run.h"
@@ -437,36 +438,16 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 
 static int manager_connect_bus(Manager *d)
 {
+	char buf[256];
 	int k;
 
-	if (d->bus_address) {
-		k = sd_bus_new(&d->bus);
-		if (k < 0)
-			return log_error_errno(k, "Failed to allocate bus: %m");
-		k = sd_bus_set_address(d->bus, d->bus_address);
-		if (k < 0)
-			return log_error_errno(k, "Failed to set bus address %s: %m",
-					       d->bus_address);
-		(void)sd_bus_set_bus_client(d->bus, true);
-		(void)sd_bus_set_trusted(d->bus, false);
-		/* Credentials for access control (UID, groups) arrive with each message's sender.
-		 */
-		(void)sd_bus_negotiate_creds(d->bus, true,
-					     SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID |
-						     SD_BUS_CREDS_SUPPLEMENTARY_GIDS);
-		k = sd_bus_start(d->bus);
-		if (k < 0)
-			return log_error_errno(k, "Failed to connect to bus %s: %m",
-					       d->bus_address);
-	} else if (d->user_bus) {
-		k = sd_bus_open_user(&d->bus);
-		if (k < 0)
-			return log_error_errno(k, "Failed to connect to the user bus: %m");
-	} else {
-		k = sd_bus_open_system(&d->bus);
-		if (k < 0)
-			return log_error_errno(k, "Failed to connect to the system bus: %m");
-	}
+	/* Credentials for access control (UID, groups) arrive with each message's sender. */
+	k = bus_open(d->bus_address, d->user_bus,
+		     SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &d->bus);
+	if (k < 0)
+		return log_error_errno(k, "Failed to connect to %s: %m",
+				       bus_name_for_humans(d->bus_address, d->user_bus, buf,
+							   sizeof(buf)));
 	return 0;
 }
 
