@@ -24,6 +24,8 @@ uint32_t arg_max;
 uint64_t arg_timeout_ns;
 Override *arg_overrides;
 size_t arg_n_overrides;
+bool arg_openmetrics;
+const char *arg_textfile;
 static bool arg_user;
 static const char *arg_bus_address;
 
@@ -34,6 +36,8 @@ enum {
 	OPTION_MAX = 1 << 2,
 	OPTION_FOLLOW = 1 << 3,
 	OPTION_SOURCE = 1 << 4,
+	OPTION_OPENMETRICS = 1 << 5,
+	OPTION_TEXTFILE = 1 << 6,
 };
 static unsigned arg_options_given;
 
@@ -71,6 +75,8 @@ static const Verb verbs[] = {
 	{"start", 2, 2, 0, OPTION_SET, verb_start, "FILE",
 	 "Start a scenario and print the run's object path"},
 	{"stop", 2, 2, 0, 0, verb_stop, "RUN", "Stop a run"},
+	{"metrics", VERB_ANY, 1, 0, OPTION_OPENMETRICS | OPTION_TEXTFILE, verb_metrics, "",
+	 "Print the daemon's Prometheus metrics"},
 	{"help", VERB_ANY, VERB_ANY, VERB_NO_BUS, 0, verb_help, "", "Show this help"},
 };
 
@@ -80,6 +86,7 @@ static const struct {
 } option_names[] = {
 	{OPTION_SET, "--set="},	     {OPTION_TIMEOUT, "--timeout="}, {OPTION_MAX, "--max="},
 	{OPTION_FOLLOW, "--follow"}, {OPTION_SOURCE, "--source="},
+	{OPTION_OPENMETRICS, "--openmetrics"}, {OPTION_TEXTFILE, "--textfile="},
 };
 
 static int help(void)
@@ -113,6 +120,10 @@ static int help(void)
 	       "     --follow            Keep listing faults until the run ends (faults)\n"
 	       "     --source=SOURCE     Only faults from model, dma-verify, kmsg, iommufd or\n"
 	       "                         tracefs (faults)\n"
+	       "     --openmetrics       OpenMetrics 1.0 instead of the Prometheus text format\n"
+	       "                         (metrics)\n"
+	       "     --textfile=DIR      Write DIR/iommutest.prom atomically, for node_exporter's\n"
+	       "                         textfile collector (metrics)\n"
 	       "\nRUN is a run number or its object path, e.g. 3 or %s/3.\n"
 	       "FILE is a scenario file, or - for standard input.\n"
 	       "Exit status: 0 on success or verdict pass/none, 1 on verdict fail, 2 on error.\n"
@@ -191,6 +202,8 @@ static int parse_argv(int argc, char *argv[])
 		ARG_MAX,
 		ARG_FOLLOW,
 		ARG_SOURCE,
+		ARG_OPENMETRICS,
+		ARG_TEXTFILE,
 	};
 	static const struct option options[] = {
 		{"help", no_argument, NULL, 'h'},
@@ -206,6 +219,8 @@ static int parse_argv(int argc, char *argv[])
 		{"max", required_argument, NULL, ARG_MAX},
 		{"follow", no_argument, NULL, ARG_FOLLOW},
 		{"source", required_argument, NULL, ARG_SOURCE},
+		{"openmetrics", no_argument, NULL, ARG_OPENMETRICS},
+		{"textfile", required_argument, NULL, ARG_TEXTFILE},
 		{}};
 	int c, r;
 
@@ -291,6 +306,19 @@ static int parse_argv(int argc, char *argv[])
 						       optarg);
 			arg_source = optarg;
 			arg_options_given |= OPTION_SOURCE;
+			break;
+		case ARG_OPENMETRICS:
+			arg_openmetrics = true;
+			arg_options_given |= OPTION_OPENMETRICS;
+			break;
+		case ARG_TEXTFILE:
+			if (isempty(optarg)) {
+				log_error("--textfile= needs a directory, e.g. "
+					  "/var/lib/prometheus/node-exporter.");
+				return usage_error();
+			}
+			arg_textfile = optarg;
+			arg_options_given |= OPTION_TEXTFILE;
 			break;
 		case ARG_FOLLOW:
 			arg_follow = true;

@@ -33,6 +33,8 @@ extern bool arg_quiet;
 extern bool arg_follow;
 extern const char *arg_source; /* faults --source= */
 extern uint32_t arg_max;
+extern bool arg_openmetrics;   /* metrics --openmetrics */
+extern const char *arg_textfile; /* metrics --textfile=DIR */
 extern uint64_t arg_timeout_ns;
 extern Override *arg_overrides;
 extern size_t arg_n_overrides;
@@ -51,6 +53,7 @@ int verb_start(int argc, char *argv[], void *userdata);
 int verb_run(int argc, char *argv[], void *userdata);
 int verb_stop(int argc, char *argv[], void *userdata);
 int verb_caps(int argc, char *argv[], void *userdata);
+int verb_metrics(int argc, char *argv[], void *userdata);
 
 /* The human view of a Run.Describe() object, shared by show and run. */
 int show_run(const JsonValue *d);

@@ -13,13 +13,17 @@ set -euo pipefail
 # required; listed so that nothing relies on that.
 pkgs=(
 	build-essential meson ninja-build pkg-config
-	libsystemd-dev libnl-3-dev check
+	libsystemd-dev libnl-3-dev check libmicrohttpd-dev
 	dbus jq util-linux passwd
 )
 # The test suites beyond that: valgrind (meson test --setup=valgrind), clang
 # and its runtime (the libFuzzer build), systemd for busctl (the integration
-# tests call and watch the daemon with it; nothing here boots systemd).
-test_pkgs=(valgrind clang libclang-rt-14-dev systemd)
+# tests call and watch the daemon with it; nothing here boots systemd); the
+# metrics path's real servers and checkers: Prometheus and promtool, the
+# Python client's OpenMetrics parser, xmllint and headless Chromium for the
+# report.
+test_pkgs=(valgrind clang libclang-rt-14-dev systemd
+	prometheus python3-prometheus-client libxml2-utils chromium)
 # The VM tier (tests/vm/, docs/testing.md): QEMU, Debian's kernel source and
 # what building it takes (binutils' readelf also checks busybox), and a
 # static busybox for the guest.

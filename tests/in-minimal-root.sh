@@ -136,6 +136,11 @@ apt-config dump 2>/dev/null |
 	grep -E '^Acquire::(Check-Valid-Until|Check-Date|[a-z]+::Proxy) ' \
 		>"$root/etc/apt/apt.conf.d/90host-archive-access" || true
 cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+# A chroot is no machine to start services in: a package's maintainer
+# scripts (prometheus') must not leave a daemon running behind the root
+# (invoke-rc.d asks this, as Debian's chroot tools set it up).
+printf '#!/bin/sh\nexit 101\n' >"$root/usr/sbin/policy-rc.d"
+chmod 755 "$root/usr/sbin/policy-rc.d"
 
 git clone -q --no-hardlinks "$src" "$root/root/iommutest"
 log "running '$*' in a fresh minimal $suite root ($root, checkout $(git -C "$src" rev-parse --short HEAD) at /root/iommutest)"

@@ -39,11 +39,12 @@ _iommuctl() {
 	local -a words
 	local word verb='' expect_arg=0 i
 
-	local verbs='status backends devices caps runs show faults run start stop help'
+	local verbs='status backends devices caps runs show faults run start stop metrics help'
 	local opts='-h --help --version --json --json= --no-pager --no-legend --user
-		--bus-address= --set= -q --quiet --timeout= --max= --follow --source='
+		--bus-address= --set= -q --quiet --timeout= --max= --follow --source=
+		--openmetrics --textfile='
 	# Options whose value may also come as the next word.
-	local opts_arg='--bus-address --set --timeout --max --source'
+	local opts_arg='--bus-address --set --timeout --max --source --textfile'
 
 	# Readline replaces only the text after a word break character.
 	[[ $cur == [=:] ]] && cur=''
@@ -80,6 +81,10 @@ _iommuctl() {
 			;;
 		--source=*)
 			mapfile -t COMPREPLY < <(compgen -W 'model dma-verify kmsg iommufd tracefs' -- "${word#--source=}")
+			return 0
+			;;
+		--textfile=*)
+			mapfile -t COMPREPLY < <(compgen -d -- "${word#--textfile=}")
 			return 0
 			;;
 		--bus-address=*|--set=*|--timeout=*|--max=*)
