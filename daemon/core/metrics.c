@@ -405,6 +405,18 @@ static void render_latency(Out *o, const MetricsSeries *all, size_t n)
 		}
 }
 
+/* Does the scenario say Faults=0 (or <1, <=0)? Then any fault is a failure worth an alert. */
+static bool expects_no_faults(const Scenario *sc)
+{
+	for (size_t i = 0; i < sc->n_expect; i++) {
+		const Expectation *e = &sc->expect[i];
+
+		if (e->metric == EXPECT_FAULTS && !expectation_holds(e, 1) && expectation_holds(e, 0))
+			return true;
+	}
+	return false;
+}
+
 static void render_runs(Out *o, const Run *runs)
 {
 	unsigned active = 0;
@@ -429,15 +441,27 @@ static void render_runs(Out *o, const Run *runs)
 	}
 
 	family(o, "iommutest_run_info", "gauge", NULL,
-	       "Active and recently finished runs (KeepRuns=): always 1, the labels are the data.");
+	       "Active and recently finished runs (KeepRuns=): always 1, the labels are the data. "
+	       "expects_no_faults is true when the scenario says Faults=0.");
 	for (const Run *r = runs; r; r = r->next) {
 		snprintf(id, sizeof(id), "%u", r->id);
 		sample_u64(o, "iommutest_run_info",
 			   (const char *const[]){"run", id, "scenario", r->scenario->name, "backend",
 						 r->scenario->backend, "device", r->scenario->device,
 						 "state", run_state_to_string(r->state), "verdict",
-						 strempty(r->verdict), NULL},
+						 strempty(r->verdict), "expects_no_faults",
+						 expects_no_faults(r->scenario) ? "true" : "false",
+						 NULL},
 			   1);
+	}
+
+	family(o, "iommutest_run_faults", "gauge", NULL,
+	       "Faults of an active or recently finished run so far (join with iommutest_run_info "
+	       "on run).");
+	for (const Run *r = runs; r; r = r->next) {
+		snprintf(id, sizeof(id), "%u", r->id);
+		sample_u64(o, "iommutest_run_faults", (const char *const[]){"run", id, NULL},
+			   r->stats.faults);
 	}
 
 	family(o, "iommutest_build_info", "gauge", NULL, "The daemon's version: always 1.");
