@@ -32,7 +32,7 @@
 #include <unistd.h>
 
 #include "core/backend.h"
-#include "fake-sysfs.h"
+#include "fakes/fake-sysfs.h"
 #include "core/fault.h"
 #include "iommufd-ioctl.h"
 #include "core/scenario.h"
