@@ -83,6 +83,7 @@ static int hook_ioctl(int fd, unsigned long request, void *arg)
 	pthread_mutex_lock(&k->lock);
 	k->calls++;
 	k->last_fd = fd;
+	/* An injected failure is the whole answer: the call never reaches any handler. */
 	if (fail_now(request, arg))
 		r = -k->fail.error;
 	else if (k->ops && k->ops->ioctl)
@@ -100,6 +101,7 @@ static ssize_t hook_read(int fd, void *buf, size_t n)
 
 	pthread_mutex_lock(&k->lock);
 	id = k->ops && k->ops->fault_read ? fake_iommufd_fault_of_fd(fd) : 0;
+	/* Not a fault queue: a real fd of the test's or the backend's (an eventfd, say). */
 	if (id == 0) {
 		pthread_mutex_unlock(&k->lock);
 		return read(fd, buf, n);

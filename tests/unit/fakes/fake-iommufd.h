@@ -155,8 +155,10 @@ typedef struct FakeIommufd {
 	bool aperture;
 	uint64_t aperture_start, aperture_last;
 
-	/* Fail the nth (from 1; 0: never) call of request (0: of any), IOMMU_TEST_CMD only of op
-	 * (0: any). */
+	/*
+	 * Fail the nth call (from 1; 0: never) of request (0: of any), and of
+	 * IOMMU_TEST_CMD only those with op (0: any).
+	 */
 	struct {
 		unsigned long request;
 		uint32_t op;
