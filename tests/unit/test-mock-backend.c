@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The mock backend against a fake kernel behind uapi_ioctl_hook that keeps
- * iommufd's object model the way the backend relies on it: IOASes with one
- * mapping each, paging HWPTs that pin their IOAS, the selftest mock device
- * with its automatic HWPT (destroyed as soon as the device leaves it),
- * replace, and IOMMU_DESTROY refusing objects still in use. It counts live
- * objects, so every test can require that teardown, after a complete or a
- * half-done setup, leaves none behind.
+ * The mock backend against a fake kernel: the common fake iommufd
+ * (fakes/fake-iommufd.h) keeps iommufd's object model the way the backend
+ * relies on it: IOASes with their mappings, paging HWPTs that pin their
+ * IOAS, automatic HWPTs for an attach to an IOAS (destroyed as soon as the
+ * device leaves them) within the mock aperture, replace, and IOMMU_DESTROY
+ * refusing objects still in use. It counts live objects, so every test can
+ * require that teardown, after a complete or a half-done setup, leaves none
+ * behind. On top of it this file has the selftest's IOMMU_TEST_CMD: the
+ * mock device (its stdev, and its idev as the common fake's device).
  *
- * For [Traffic] Engine=iopf it also has fault queues, nest parents and
- * nested HWPTs, and the page request path of 6.12 (selftest.c, fault.c,
- * device.c, io-pgfault.c) behind uapi_read_hook/uapi_write_hook:
+ * For [Traffic] Engine=iopf there are also fault queues, nest parents and
+ * nested HWPTs (the common fake's, with the mock driver's check of the
+ * nested data here), and the page request path of 6.12 (selftest.c,
+ * fault.c, device.c, io-pgfault.c) behind uapi_read_hook/uapi_write_hook:
  * TRIGGER_IOPF queues a group when the device sits on a domain with a fault
  * queue and silently drops it otherwise; read(2) returns whole records and
  * 0 when there are none, moving each group to a response table under a new
@@ -19,9 +22,10 @@
  * fault-capable domain answers every pending group itself and forgets it.
  * The queue's fd is a real eventfd, readable while groups wait, so the
  * tests can poll it like the main loop does. Worker, injector and test
- * threads call in concurrently, so every entry point takes one lock.
+ * threads call in concurrently, so every entry point takes the common
+ * fake's lock.
  *
- * With K.pasid_ops it is a 6.15+ kernel (selftest.c, device.c): the mock
+ * With fk->pasid_abi it is a 6.15+ kernel (selftest.c, device.c): the mock
  * device may be made with MOCK_FLAGS_DEVICE_PASID (20 PASID bits, reported
  * by IOMMU_GET_HW_INFO), HWPTs may be PASID-compatible
  * (IOMMU_HWPT_ALLOC_PASID), and IOMMU_TEST_OP_PASID_ATTACH/_REPLACE/_DETACH/
@@ -45,44 +49,21 @@
 #include "core/backend.h"
 #include "check-run.h"
 #include "core/fault.h"
+#include "fakes/fake-iommufd.h"
 #include "iommufd-ioctl.h"
 #include "core/scenario.h"
 #include "json.h"
 #include "macro.h"
 #include "parse-util.h"
 
-#define MAX_OBJS 64
 /* More than the injector ever has outstanding (4096): a fake queue that fills up is a bug. */
 #define FAKE_QUEUE 16384
-/* PASID attachments the fake kernel can hold. */
-#define FAKE_PASIDS 128
 /* BACKEND_VERIFY_EVERY, spelled out: the tests below count on this value. */
 #define MOCK_CHECK_EVERY_TEST 1024
 _Static_assert(MOCK_CHECK_EVERY_TEST == BACKEND_VERIFY_EVERY, "tests count checks per 1024");
 
-typedef enum ObjType {
-	OBJ_FREE,
-	OBJ_IOAS,
-	OBJ_HWPT,
-	OBJ_STDEV,
-	OBJ_IDEV,
-	OBJ_FAULT,
-} ObjType;
-
-typedef struct Obj {
-	ObjType type;
-	bool auto_domain;  /* HWPT: created by the kernel for an attach to an IOAS */
-	bool pasid_compat; /* HWPT: allocated with IOMMU_HWPT_ALLOC_PASID */
-	bool nest_parent;  /* HWPT: paging, allocated with IOMMU_HWPT_ALLOC_NEST_PARENT */
-	uint32_t ioas;	   /* paging HWPT: the IOAS it translates */
-	uint32_t parent;   /* nested HWPT: its nest parent */
-	uint32_t fault;	   /* HWPT: its fault queue, 0 for none */
-	unsigned users; /* IOAS: HWPTs on it; HWPT: devices attached, nested children; FAULT: HWPTs
-			 */
-	bool mapped;	/* IOAS: its one mapping */
-	uint64_t iova, length;
-	int fd; /* FAULT: the eventfd standing in for the queue's fd */
-} Obj;
+/* The common fake: objects, the device's attachments, IOMMU_DESTROY, GET_HW_INFO. */
+static FakeIommufd *const fk = &fake_iommufd;
 
 /* A page request group of one request, as the mock's TRIGGER_IOPF makes them. */
 typedef struct FakeGroup {
@@ -90,41 +71,24 @@ typedef struct FakeGroup {
 	bool used; /* response table slot in use */
 } FakeGroup;
 
+/* What the selftest adds to the common fake: IOMMU_TEST_CMD and the page request path. */
 static struct {
-	pthread_mutex_t lock;
-	Obj objs[MAX_OBJS]; /* id = index; 0 is never an id */
-	uint32_t stdev, idev, attached;
-	int fd;
+	uint32_t stdev;		/* the mock device (FAKE_OBJ_EXT); its idev is fk->dev_id */
 	bool no_test_cmd;	/* CONFIG_IOMMUFD_TEST=n */
 	bool hw_iommu_owns_bus; /* intel_iommu=on on ≤ 6.12: MOCK_DOMAIN is EINVAL */
-	bool refuse_destroy;	/* every IOMMU_DESTROY fails */
-	bool no_fault_queue;	/* < 6.11: IOMMU_FAULT_QUEUE_ALLOC is ENOTTY */
-	bool no_nesting;	/* < 6.7: the mock refuses IOMMU_HWPT_ALLOC_NEST_PARENT */
 	bool no_nested_fault;	/* a mock that refuses IOMMU_HWPT_FAULT_ID_VALID on nested */
 	bool no_trigger_iopf;	/* < 6.11: IOMMU_TEST_OP_TRIGGER_IOPF is EOPNOTSUPP */
-	/* fail the fail_nth call of fail_request (and fail_op for IOMMU_TEST_CMD) */
-	unsigned long fail_request;
-	uint32_t fail_op;
-	unsigned fail_nth, seen;
-	int fail_errno;
-	unsigned replaces;
 
-	/* PASIDs (6.15) */
-	bool pasid_ops;		 /* the kernel has them */
+	/* PASIDs (6.15: fk->pasid_abi) */
 	uint32_t dev_flags;	 /* of the mock device */
 	uint8_t max_pasid_log2;	 /* GET_HW_INFO's answer for a PASID device (default 20) */
 	bool warned;		 /* the device was destroyed with PASIDs attached */
 	uint32_t mismatch_pasid; /* CHECK_HWPT of this PASID (and a HWPT) disagrees; 0: none */
 	bool mismatch_rid;	 /* … of the RID */
 	uint32_t stuck_pasid;	 /* PASID_DETACH of this PASID does nothing */
-	struct {
-		uint32_t pasid, hwpt; /* pasid 0: a free slot */
-	} pasids[FAKE_PASIDS];
-	unsigned pasid_replaces, pasid_checks;
+	unsigned pasid_checks;
 
-	/* the page request path */
-	uint32_t fault;		       /* the (one) fault queue object */
-	int fault_fd;		       /* its fd, remembered after it is gone */
+	/* the page request path, on the (one) fault queue */
 	FakeGroup deliver[FAKE_QUEUE]; /* FIFO: deliver_head … deliver_tail */
 	uint64_t deliver_head, deliver_tail;
 	FakeGroup responses[FAKE_QUEUE]; /* indexed by cookie % FAKE_QUEUE */
@@ -143,65 +107,20 @@ static struct {
 	bool forget_after_read;	  /* forget the groups just read, with no replacement at all */
 	AttachPointState *window; /* the RID point's window, for replace_after_read */
 	uint32_t replace_to;	  /* HWPT replace_after_read goes to */
-} K = {.lock = PTHREAD_MUTEX_INITIALIZER};
+} K;
 
-static int (*default_hook)(int fd, unsigned long request, void *arg);
-static ssize_t (*default_read_hook)(int fd, void *buf, size_t n);
-static ssize_t (*default_write_hook)(int fd, const void *buf, size_t n);
-
-static int kfail(int e)
+/* The fault queue (the backend makes one), 0 when there is none. */
+static uint32_t kfault(void)
 {
-	errno = e;
-	return -1;
-}
-
-static Obj *kobj(uint32_t id, ObjType type)
-{
-	if (id == 0 || id >= MAX_OBJS || K.objs[id].type == OBJ_FREE)
-		return NULL;
-	if (type != OBJ_FREE && K.objs[id].type != type)
-		return NULL;
-	return &K.objs[id];
-}
-
-static uint32_t knew(ObjType type)
-{
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		if (K.objs[id].type == OBJ_FREE) {
-			K.objs[id] = (Obj){.type = type};
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_FAULT)
 			return id;
-		}
 	return 0;
-}
-
-static unsigned klive(void)
-{
-	unsigned n = 0;
-
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		n += K.objs[id].type != OBJ_FREE;
-	return n;
-}
-
-static unsigned kcount(ObjType type)
-{
-	unsigned n = 0;
-
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		n += K.objs[id].type == type;
-	return n;
-}
-
-/* A mock domain cannot translate a mapping outside the mock aperture. */
-static bool kfits(const Obj *ioas)
-{
-	return !ioas->mapped || (ioas->iova >= MOCK_APERTURE_START &&
-				 ioas->iova + ioas->length - 1 <= MOCK_APERTURE_LAST);
 }
 
 static void kfault_clear_fd(void)
 {
-	Obj *f = kobj(K.fault, OBJ_FAULT);
+	FakeObj *f = fake_iommufd_obj(kfault(), FAKE_OBJ_FAULT);
 	uint64_t v;
 
 	if (f)
@@ -211,7 +130,7 @@ static void kfault_clear_fd(void)
 /* The device leaves a domain with a fault queue: iommufd answers its groups itself. */
 static void kfault_auto_respond(uint32_t hwpt_id)
 {
-	Obj *h = kobj(hwpt_id, OBJ_HWPT);
+	FakeObj *h = fake_iommufd_obj(hwpt_id, FAKE_OBJ_HWPT);
 
 	if (!h || !h->fault)
 		return;
@@ -225,91 +144,9 @@ static void kfault_auto_respond(uint32_t hwpt_id)
 	kfault_clear_fd();
 }
 
-static void khwpt_put(uint32_t id)
-{
-	Obj *h = kobj(id, OBJ_HWPT);
-
-	if (!h)
-		return;
-	h->users--;
-	if (h->auto_domain && h->users == 0) {
-		K.objs[h->ioas].users--;
-		*h = (Obj){};
-	}
-}
-
-/* iommufd's automatic domain: reuse one of the IOAS, or make one. */
-static int kauto_domain(uint32_t ioas_id, uint32_t *ret)
-{
-	Obj *ioas = kobj(ioas_id, OBJ_IOAS);
-	uint32_t id;
-
-	if (!kfits(ioas))
-		return EADDRINUSE;
-	for (id = 1; id < MAX_OBJS; id++)
-		if (K.objs[id].type == OBJ_HWPT && K.objs[id].auto_domain &&
-		    K.objs[id].ioas == ioas_id) {
-			*ret = id;
-			return 0;
-		}
-	id = knew(OBJ_HWPT);
-	if (!id)
-		return ENOSPC;
-	K.objs[id].auto_domain = true;
-	K.objs[id].ioas = ioas_id;
-	ioas->users++;
-	*ret = id;
-	return 0;
-}
-
-static unsigned kpasids_attached(void)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < FAKE_PASIDS; i++)
-		n += K.pasids[i].pasid != 0;
-	return n;
-}
-
-static int kpasid_slot(uint32_t pasid)
-{
-	for (unsigned i = 0; i < FAKE_PASIDS; i++)
-		if (K.pasids[i].pasid == pasid)
-			return (int)i;
-	return -1;
-}
-
-static int kattach(uint32_t pt_id, uint32_t *ret)
-{
-	uint32_t target;
-	int e;
-
-	if (kobj(pt_id, OBJ_IOAS)) {
-		/* An automatic domain is never PASID-compatible. */
-		if (kpasids_attached())
-			return EINVAL;
-		e = kauto_domain(pt_id, &target);
-		if (e)
-			return e;
-	} else if (kobj(pt_id, OBJ_HWPT))
-		target = pt_id;
-	else
-		return ENOENT;
-	if (kpasids_attached() && !K.objs[target].pasid_compat)
-		return EINVAL; /* iommufd_hwpt_pasid_compat() */
-	if (target != K.attached) {
-		K.objs[target].users++;
-		kfault_auto_respond(K.attached);
-		khwpt_put(K.attached);
-		K.attached = target;
-	}
-	*ret = target;
-	return 0;
-}
-
 static void kqueue(const struct iommu_hwpt_pgfault *rec)
 {
-	Obj *f = kobj(K.fault, OBJ_FAULT);
+	FakeObj *f = fake_iommufd_obj(kfault(), FAKE_OBJ_FAULT);
 
 	if (K.deliver_tail - K.deliver_head == FAKE_QUEUE) {
 		K.overflow++;
@@ -322,7 +159,7 @@ static void kqueue(const struct iommu_hwpt_pgfault *rec)
 
 static int ktrigger_iopf(const struct iommu_test_cmd *c)
 {
-	Obj *h = kobj(K.attached, OBJ_HWPT);
+	FakeObj *h = fake_iommufd_obj(fk->attached, FAKE_OBJ_HWPT);
 	struct iommu_hwpt_pgfault rec = {
 		.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE |
 			 (c->trigger_iopf.pasid ? IOMMU_PGFAULT_FLAGS_PASID_VALID : 0),
@@ -334,9 +171,9 @@ static int ktrigger_iopf(const struct iommu_test_cmd *c)
 	};
 
 	if (K.no_trigger_iopf)
-		return EOPNOTSUPP;
-	if (!K.idev || c->trigger_iopf.dev_id != K.idev)
-		return ENOENT;
+		return -EOPNOTSUPP;
+	if (!fk->dev_id || c->trigger_iopf.dev_id != fk->dev_id)
+		return -ENOENT;
 	K.triggered++;
 	/* No fault-capable domain: the kernel answers the device itself, the ioctl still succeeds.
 	 */
@@ -352,106 +189,102 @@ static int ktrigger_iopf(const struct iommu_test_cmd *c)
 static int kpasid_cmd(struct iommu_test_cmd *c)
 {
 	uint32_t pasid = c->pasid_attach.pasid, pt = c->pasid_attach.pt_id;
-	int slot = kpasid_slot(pasid);
-	Obj *h;
 
 	switch (c->op) {
 	case IOMMU_TEST_OP_PASID_ATTACH:
 	case IOMMU_TEST_OP_PASID_REPLACE:
 		if (!(K.dev_flags & MOCK_FLAGS_DEVICE_PASID) || pasid == 0 ||
 		    pasid >= (1u << MOCK_PASID_WIDTH))
-			return EINVAL;
-		if (c->op == IOMMU_TEST_OP_PASID_ATTACH && slot >= 0)
-			return EBUSY;
-		if (c->op == IOMMU_TEST_OP_PASID_REPLACE && slot < 0)
-			return EINVAL;
-		h = kobj(pt, OBJ_HWPT);
-		if (!h && kobj(pt, OBJ_IOAS))
-			return EINVAL; /* an automatic domain is not PASID-compatible */
-		if (!h)
-			return ENOENT;
-		if (!h->pasid_compat || !K.objs[K.attached].pasid_compat)
-			return EINVAL;
-		if (slot < 0) {
-			slot = kpasid_slot(0);
-			if (slot < 0)
-				return ENOSPC;
-			K.pasids[slot].pasid = pasid;
-		} else {
-			K.objs[K.pasids[slot].hwpt].users--;
-			K.pasid_replaces++;
-		}
-		K.pasids[slot].hwpt = pt;
-		h->users++;
-		return 0;
+			return -EINVAL;
+		return c->op == IOMMU_TEST_OP_PASID_ATTACH ? fake_iommufd_pasid_attach(pasid, pt)
+							   : fake_iommufd_pasid_replace(pasid, pt);
 	case IOMMU_TEST_OP_PASID_DETACH:
 		/* Detaching a PASID that is not attached is not an error. */
-		if (slot >= 0 && pasid != K.stuck_pasid) {
-			K.objs[K.pasids[slot].hwpt].users--;
-			K.pasids[slot].pasid = K.pasids[slot].hwpt = 0;
-		}
+		if (pasid != K.stuck_pasid)
+			(void)fake_iommufd_pasid_detach(pasid);
 		return 0;
 	case IOMMU_TEST_OP_PASID_CHECK_HWPT: {
 		uint32_t want = c->pasid_check.hwpt_id, have;
 
 		K.pasid_checks++;
-		have = c->pasid_check.pasid == 0 ? K.attached : slot >= 0 ? K.pasids[slot].hwpt : 0;
+		have = c->pasid_check.pasid == 0 ? fk->attached
+						 : fake_iommufd_pasid_hwpt(c->pasid_check.pasid);
 		if (want == 0)
-			return have ? EINVAL : 0;
-		if (!kobj(want, OBJ_HWPT))
-			return ENOENT;
+			return have ? -EINVAL : 0;
+		if (!fake_iommufd_obj(want, FAKE_OBJ_HWPT))
+			return -ENOENT;
 		if ((c->pasid_check.pasid == 0 && K.mismatch_rid) ||
 		    (c->pasid_check.pasid && c->pasid_check.pasid == K.mismatch_pasid))
-			return EINVAL;
-		return have == want ? 0 : EINVAL;
+			return -EINVAL;
+		return have == want ? 0 : -EINVAL;
 	}
 	default:
-		return EOPNOTSUPP;
+		return -EOPNOTSUPP;
 	}
+}
+
+/* mock_dev_create() and the attach of iommufd_test_mock_domain(). */
+static int kmock_domain(struct iommu_test_cmd *c)
+{
+	uint32_t idev, hwpt;
+	int r;
+
+	if (K.hw_iommu_owns_bus)
+		return -EINVAL;
+	if (c->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS) {
+		uint32_t valid = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |
+				 (fk->pasid_abi ? MOCK_FLAGS_DEVICE_PASID : 0);
+
+		if (c->mock_domain_flags.dev_flags & ~valid)
+			return -EINVAL; /* 6.12: mock_dev_create() knows no PASID flag */
+		K.dev_flags = c->mock_domain_flags.dev_flags;
+	} else
+		K.dev_flags = 0;
+	if (!fake_iommufd_obj(c->id, FAKE_OBJ_IOAS))
+		return -ENOENT;
+	if (K.stdev)
+		return -EEXIST; /* one mock device is all the backend ever needs */
+	K.stdev = fake_iommufd_obj_new(FAKE_OBJ_EXT);
+	if (!K.stdev)
+		return -ENOSPC;
+	r = fake_iommufd_bind(0, &idev);
+	if (r == 0) {
+		fk->hw_info.type = 0xfeedbeef; /* IOMMU_HW_INFO_TYPE_SELFTEST */
+		fk->hw_info.max_pasid_log2 =
+			K.dev_flags & MOCK_FLAGS_DEVICE_PASID ? K.max_pasid_log2 : 0;
+		r = fake_iommufd_attach(c->id, &hwpt);
+		if (r < 0)
+			fake_iommufd_unbind();
+	}
+	if (r < 0) {
+		fk->objs[K.stdev] = (FakeObj){};
+		K.stdev = 0;
+		return r;
+	}
+	c->mock_domain.out_stdev_id = K.stdev;
+	c->mock_domain.out_idev_id = idev;
+	c->mock_domain.out_hwpt_id = hwpt;
+	return 0;
 }
 
 static int ktest_cmd(struct iommu_test_cmd *c)
 {
 	uint32_t hwpt;
-	int e;
+	int r;
 
 	if (c->size != sizeof(*c))
-		return EINVAL;
+		return -EINVAL;
 	switch (c->op) {
 	case IOMMU_TEST_OP_MOCK_DOMAIN:
 	case IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS:
-		if (K.hw_iommu_owns_bus)
-			return EINVAL;
-		if (c->op == IOMMU_TEST_OP_MOCK_DOMAIN_FLAGS) {
-			uint32_t valid = MOCK_FLAGS_DEVICE_NO_DIRTY | MOCK_FLAGS_DEVICE_HUGE_IOVA |
-					 (K.pasid_ops ? MOCK_FLAGS_DEVICE_PASID : 0);
-
-			if (c->mock_domain_flags.dev_flags & ~valid)
-				return EINVAL; /* 6.12: mock_dev_create() knows no PASID flag */
-			K.dev_flags = c->mock_domain_flags.dev_flags;
-		} else
-			K.dev_flags = 0;
-		if (!kobj(c->id, OBJ_IOAS))
-			return ENOENT;
-		if (K.stdev)
-			return EEXIST; /* one mock device is all the backend ever needs */
-		K.stdev = knew(OBJ_STDEV);
-		K.idev = knew(OBJ_IDEV);
-		e = kattach(c->id, &hwpt);
-		if (e)
-			return e;
-		c->mock_domain.out_stdev_id = K.stdev;
-		c->mock_domain.out_idev_id = K.idev;
-		c->mock_domain.out_hwpt_id = hwpt;
-		return 0;
+		return kmock_domain(c);
 	case IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE:
 		if (!K.stdev || c->id != K.stdev)
-			return ENOENT;
-		e = kattach(c->mock_domain_replace.pt_id, &hwpt);
-		if (e)
-			return e;
+			return -ENOENT;
+		r = fake_iommufd_attach(c->mock_domain_replace.pt_id, &hwpt);
+		if (r < 0)
+			return r;
 		c->mock_domain_replace.pt_id = hwpt;
-		K.replaces++;
 		return 0;
 	case IOMMU_TEST_OP_TRIGGER_IOPF:
 		return ktrigger_iopf(c);
@@ -459,250 +292,77 @@ static int ktest_cmd(struct iommu_test_cmd *c)
 	case IOMMU_TEST_OP_PASID_REPLACE:
 	case IOMMU_TEST_OP_PASID_DETACH:
 	case IOMMU_TEST_OP_PASID_CHECK_HWPT:
-		if (!K.pasid_ops)
-			return EOPNOTSUPP;
+		if (!fk->pasid_abi)
+			return -EOPNOTSUPP;
 		if (!K.stdev || c->id != K.stdev)
-			return ENOENT;
+			return -ENOENT;
 		return kpasid_cmd(c);
 	default:
-		return EOPNOTSUPP;
+		return -EOPNOTSUPP;
 	}
 }
 
-/* iommufd_hwpt_nested_alloc() with the selftest's mock_domain_alloc_user(). */
-static int khwpt_alloc_nested(struct iommu_hwpt_alloc *c, Obj *parent)
+static int kioctl(int fd, unsigned long request, void *arg)
 {
-	struct iommu_hwpt_selftest data;
-	Obj *fault = NULL;
-	uint32_t id;
+	int r;
 
-	if (c->flags & ~IOMMU_HWPT_FAULT_ID_VALID)
-		return EOPNOTSUPP;
-	if (parent->auto_domain || !parent->nest_parent || parent->parent)
-		return EINVAL;
-	if (c->data_type != IOMMU_HWPT_DATA_SELFTEST)
-		return EOPNOTSUPP;
-	if (c->data_len < sizeof(data) || !c->data_uptr)
-		return EINVAL;
-	memcpy(&data, (const void *)(uintptr_t)c->data_uptr, sizeof(data));
-	if (data.iotlb != IOMMU_TEST_IOTLB_DEFAULT)
-		return EINVAL; /* what the selftests pass; anything else would be our mistake */
-	if (c->flags & IOMMU_HWPT_FAULT_ID_VALID) {
-		if (K.no_nested_fault)
-			return EOPNOTSUPP;
-		fault = kobj(c->fault_id, OBJ_FAULT);
-		if (!fault)
-			return ENOENT;
+	switch (request) {
+	case IOMMU_TEST_CMD:
+		if (K.no_test_cmd)
+			return -ENOTTY;
+		return ktest_cmd(arg);
+	case IOMMU_FAULT_QUEUE_ALLOC:
+		/* A new queue starts empty. */
+		r = fake_iommufd_handle(request, arg);
+		if (r == 0) {
+			K.deliver_head = K.deliver_tail = 0;
+			memset(K.responses, 0, sizeof(K.responses));
+		}
+		return r;
+	default:
+		return FAKE_IOMMUFD_PASS;
 	}
-	id = knew(OBJ_HWPT);
-	if (!id)
-		return ENOSPC;
-	K.objs[id].parent = (uint32_t)(parent - K.objs);
-	parent->users++;
-	if (fault) {
-		K.objs[id].fault = c->fault_id;
-		fault->users++;
-	}
-	c->out_hwpt_id = id;
+}
+
+/* Destroying the mock device. */
+static int kdestroy(uint32_t id)
+{
+	if (id != K.stdev)
+		return -EINVAL;
+	/* The kernel only detaches the RID: it waits for the PASIDs, and warns. */
+	if (fake_iommufd_pasids_attached())
+		K.warned = true;
+	fake_iommufd_unbind();
+	K.stdev = 0;
 	return 0;
 }
 
-static int kdestroy(uint32_t id)
+/* mock_domain_alloc_nested(): what the selftests pass; anything else would be our mistake. */
+static int khwpt_nested(const struct iommu_hwpt_alloc *c)
 {
-	Obj *o = kobj(id, OBJ_FREE);
+	struct iommu_hwpt_selftest data;
 
-	if (!o)
-		return ENOENT;
-	if (K.refuse_destroy)
-		return EBUSY;
-	switch (o->type) {
-	case OBJ_IOAS:
-	case OBJ_HWPT:
-		if (o->users)
-			return EBUSY;
-		if (o->type == OBJ_HWPT && o->parent)
-			K.objs[o->parent].users--;
-		else if (o->type == OBJ_HWPT)
-			K.objs[o->ioas].users--;
-		if (o->type == OBJ_HWPT && o->fault)
-			K.objs[o->fault].users--;
-		*o = (Obj){};
-		return 0;
-	case OBJ_FAULT:
-		/* HWPTs and the open fd each hold the queue. */
-		if (o->users || fcntl(o->fd, F_GETFD) >= 0)
-			return EBUSY;
-		if (id == K.fault)
-			K.fault = 0;
-		*o = (Obj){};
-		return 0;
-	case OBJ_STDEV:
-		/* The kernel only detaches the RID: it waits for the PASIDs, and warns. */
-		if (kpasids_attached()) {
-			K.warned = true;
-			for (unsigned i = 0; i < FAKE_PASIDS; i++)
-				if (K.pasids[i].pasid) {
-					K.objs[K.pasids[i].hwpt].users--;
-					K.pasids[i].pasid = K.pasids[i].hwpt = 0;
-				}
-		}
-		kfault_auto_respond(K.attached);
-		khwpt_put(K.attached);
-		K.attached = 0;
-		K.objs[K.idev] = (Obj){};
-		*o = (Obj){};
-		K.stdev = K.idev = 0;
-		return 0;
-	default:
-		return EINVAL;
-	}
-}
-
-static int kernel(unsigned long request, void *arg)
-{
-	switch (request) {
-	case IOMMU_IOAS_ALLOC: {
-		struct iommu_ioas_alloc *c = arg;
-
-		c->out_ioas_id = knew(OBJ_IOAS);
-		return c->out_ioas_id ? 0 : ENOSPC;
-	}
-	case IOMMU_IOAS_MAP: {
-		struct iommu_ioas_map *c = arg;
-		Obj *ioas = kobj(c->ioas_id, OBJ_IOAS), probe;
-
-		if (!ioas)
-			return ENOENT;
-		if (!(c->flags & IOMMU_IOAS_MAP_FIXED_IOVA) || !c->user_va || !c->length)
-			return EINVAL;
-		if (ioas->mapped)
-			return EEXIST;
-		probe = (Obj){.mapped = true, .iova = c->iova, .length = c->length};
-		if (ioas->users && !kfits(&probe))
-			return EADDRINUSE; /* outside an attached domain's aperture: reserved */
-		ioas->mapped = true;
-		ioas->iova = c->iova;
-		ioas->length = c->length;
-		return 0;
-	}
-	case IOMMU_IOAS_UNMAP: {
-		struct iommu_ioas_unmap *c = arg;
-		Obj *ioas = kobj(c->ioas_id, OBJ_IOAS);
-
-		if (!ioas)
-			return ENOENT;
-		if (!ioas->mapped || ioas->iova != c->iova || ioas->length != c->length)
-			return ENOENT;
-		ioas->mapped = false;
-		return 0;
-	}
-	case IOMMU_HWPT_ALLOC: {
-		struct iommu_hwpt_alloc *c = arg;
-		Obj *ioas = kobj(c->pt_id, OBJ_IOAS), *parent = kobj(c->pt_id, OBJ_HWPT);
-		uint32_t id;
-
-		if (!K.idev || c->dev_id != K.idev)
-			return ENOENT;
-		if (parent)
-			return khwpt_alloc_nested(c, parent);
-		if (!ioas)
-			return EINVAL;
-		/* 6.12: a paging HWPT takes no fault queue; 6.15: it may be PASID-compatible. */
-		if ((c->flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT |
-				  (K.pasid_ops ? IOMMU_HWPT_ALLOC_PASID : 0))) ||
-		    c->data_type != IOMMU_HWPT_DATA_NONE)
-			return EOPNOTSUPP;
-		if ((c->flags & IOMMU_HWPT_ALLOC_NEST_PARENT) && K.no_nesting)
-			return EOPNOTSUPP;
-		if (!kfits(ioas))
-			return EADDRINUSE;
-		id = knew(OBJ_HWPT);
-		if (!id)
-			return ENOSPC;
-		K.objs[id].ioas = c->pt_id;
-		K.objs[id].nest_parent = c->flags & IOMMU_HWPT_ALLOC_NEST_PARENT;
-		K.objs[id].pasid_compat = c->flags & IOMMU_HWPT_ALLOC_PASID;
-		ioas->users++;
-		c->out_hwpt_id = id;
-		return 0;
-	}
-	case IOMMU_FAULT_QUEUE_ALLOC: {
-		struct iommu_fault_alloc *c = arg;
-		uint32_t id;
-		int fd;
-
-		if (K.no_fault_queue)
-			return ENOTTY;
-		if (c->size != sizeof(*c) || c->flags)
-			return EINVAL;
-		id = knew(OBJ_FAULT);
-		if (!id)
-			return ENOSPC;
-		fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (fd < 0) {
-			K.objs[id] = (Obj){};
-			return ENOMEM;
-		}
-		K.objs[id].fd = fd;
-		K.fault = id;
-		K.fault_fd = fd;
-		K.deliver_head = K.deliver_tail = 0;
-		memset(K.responses, 0, sizeof(K.responses));
-		c->out_fault_id = id;
-		c->out_fault_fd = (uint32_t)fd;
-		return 0;
-	}
-	case IOMMU_GET_HW_INFO: {
-		struct iommu_hw_info *c = arg;
-
-		if (!K.idev || c->dev_id != K.idev)
-			return ENOENT;
-		c->out_data_type = 0xfeedbeef; /* IOMMU_HW_INFO_TYPE_SELFTEST */
-		c->data_len = 0;
-		c->out_capabilities = 0;
-		c->out_max_pasid_log2 =
-			K.dev_flags & MOCK_FLAGS_DEVICE_PASID ? K.max_pasid_log2 : 0;
-		return 0;
-	}
-	case IOMMU_DESTROY:
-		return kdestroy(((struct iommu_destroy *)arg)->id);
-	case IOMMU_TEST_CMD:
-		if (K.no_test_cmd)
-			return ENOTTY;
-		return ktest_cmd(arg);
-	default:
-		return ENOTTY;
-	}
-}
-
-static int fake_ioctl(int fd, unsigned long request, void *arg)
-{
-	int e;
-
-	pthread_mutex_lock(&K.lock);
-	K.fd = fd;
-	if (request == K.fail_request &&
-	    (request != IOMMU_TEST_CMD || ((struct iommu_test_cmd *)arg)->op == K.fail_op) &&
-	    ++K.seen == K.fail_nth)
-		e = K.fail_errno;
-	else
-		e = kernel(request, arg);
-	pthread_mutex_unlock(&K.lock);
-	return e ? kfail(e) : 0;
+	if (c->data_type != IOMMU_HWPT_DATA_SELFTEST)
+		return -EOPNOTSUPP;
+	if (c->data_len < sizeof(data) || !c->data_uptr)
+		return -EINVAL;
+	memcpy(&data, (const void *)(uintptr_t)c->data_uptr, sizeof(data));
+	if (data.iotlb != IOMMU_TEST_IOTLB_DEFAULT)
+		return -EINVAL;
+	if ((c->flags & IOMMU_HWPT_FAULT_ID_VALID) && K.no_nested_fault)
+		return -EOPNOTSUPP;
+	return 0;
 }
 
 /* Some other thread replaced the device while the reader was between read and write. */
 static void kreplace_behind_reader(void)
 {
-	uint32_t hwpt;
-
 	attach_point_window_open(K.window);
-	if (kattach(K.replace_to, &hwpt) == 0)
-		K.replaces++;
+	(void)fake_iommufd_attach(K.replace_to, NULL);
 	attach_point_window_close(K.window, now_ns(CLOCK_MONOTONIC));
 }
 
-static ssize_t kfault_read(void *buf, size_t n)
+static ssize_t kfault_read(uint32_t fault_id, void *buf, size_t n)
 {
 	struct iommu_hwpt_pgfault *out = buf;
 	size_t max = n / sizeof(*out), done = 0;
@@ -712,7 +372,7 @@ static ssize_t kfault_read(void *buf, size_t n)
 	if (K.bogus_next_read) {
 		/* grpid 0 was never injected: the injector's first group id is 1. */
 		kqueue(&(struct iommu_hwpt_pgfault){.flags = IOMMU_PGFAULT_FLAGS_LAST_PAGE,
-						    .dev_id = K.idev,
+						    .dev_id = fk->dev_id,
 						    .perm = IOMMU_PGFAULT_PERM_READ});
 		K.bogus_next_read = false;
 	}
@@ -744,7 +404,7 @@ static ssize_t kfault_read(void *buf, size_t n)
 	return (ssize_t)(done * sizeof(*out));
 }
 
-static ssize_t kfault_write(const void *buf, size_t n)
+static ssize_t kfault_write(uint32_t fault_id, const void *buf, size_t n)
 {
 	const struct iommu_hwpt_page_response *in = buf;
 	size_t done = 0;
@@ -765,58 +425,32 @@ static ssize_t kfault_write(const void *buf, size_t n)
 	return done ? (ssize_t)(done * sizeof(*in)) : -EINVAL;
 }
 
-static bool is_fault_fd(int fd)
-{
-	Obj *f = kobj(K.fault, OBJ_FAULT);
+static const FakeIommufdOps selftest_ops = {
+	.ioctl = kioctl,
+	.destroy = kdestroy,
+	.hwpt_nested = khwpt_nested,
+	.rid_left = kfault_auto_respond,
+	.fault_read = kfault_read,
+	.fault_write = kfault_write,
+};
 
-	return f && f->fd == fd;
-}
-
-static ssize_t fake_read(int fd, void *buf, size_t n)
-{
-	ssize_t r;
-
-	pthread_mutex_lock(&K.lock);
-	if (!is_fault_fd(fd)) {
-		pthread_mutex_unlock(&K.lock);
-		return read(fd, buf, n);
-	}
-	r = kfault_read(buf, n);
-	pthread_mutex_unlock(&K.lock);
-	return r < 0 ? kfail((int)-r) : r;
-}
-
-static ssize_t fake_write(int fd, const void *buf, size_t n)
-{
-	ssize_t r;
-
-	pthread_mutex_lock(&K.lock);
-	if (!is_fault_fd(fd)) {
-		pthread_mutex_unlock(&K.lock);
-		return write(fd, buf, n);
-	}
-	r = kfault_write(buf, n);
-	pthread_mutex_unlock(&K.lock);
-	return r < 0 ? kfail((int)-r) : r;
-}
-
+/* A 6.12 kernel with CONFIG_IOMMUFD_TEST (the knobs make it another) behind the hooks. */
 static void fake_setup(void)
 {
+	fake_iommufd_install(&selftest_ops);
 	/* A fault fd left from the previous test belongs to that test's (closed) backend. */
-	memset(&K.objs, 0, sizeof(K) - offsetof(typeof(K), objs));
-	K.fd = -1;
-	K.fault_fd = -1;
+	memset(&K, 0, sizeof(K));
 	K.max_pasid_log2 = MOCK_PASID_WIDTH;
-	uapi_ioctl_hook = fake_ioctl;
-	uapi_read_hook = fake_read;
-	uapi_write_hook = fake_write;
+	/* The mock IOMMU's domains: automatic ones for an IOAS, with the mock aperture. */
+	fk->auto_domains = true;
+	fk->aperture = true;
+	fk->aperture_start = MOCK_APERTURE_START;
+	fk->aperture_last = MOCK_APERTURE_LAST;
 }
 
 static void fake_teardown(void)
 {
-	uapi_ioctl_hook = default_hook;
-	uapi_read_hook = default_read_hook;
-	uapi_write_hook = default_write_hook;
+	fake_iommufd_uninstall();
 }
 
 /* Reads one of the fake's counters while other threads may be calling in. */
@@ -824,9 +458,9 @@ static uint64_t kget(const uint64_t *counter)
 {
 	uint64_t v;
 
-	pthread_mutex_lock(&K.lock);
+	fake_iommufd_lock();
 	v = *counter;
-	pthread_mutex_unlock(&K.lock);
+	fake_iommufd_unlock();
 	return v;
 }
 
@@ -965,14 +599,14 @@ START_TEST(test_probe)
 	ck_assert_int_eq(backend_mock.probe(&fake_env, &why), -EOPNOTSUPP);
 	ck_assert_str_eq(why,
 			 "kernel built without CONFIG_IOMMUFD_TEST (the iommufd selftest mock)");
-	ck_assert(fd_is_closed(K.fd));
+	ck_assert(fd_is_closed(fk->last_fd));
 	why = mfree(why);
 
 	K.no_test_cmd = false;
 	ck_assert_int_eq(backend_mock.probe(&fake_env, &why), 0);
 	ck_assert_ptr_null(why);
-	ck_assert(fd_is_closed(K.fd));
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert(fd_is_closed(fk->last_fd));
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -1023,21 +657,21 @@ START_TEST(test_lifecycle)
 	fake_setup();
 	harness_setup(&h, scenario(NULL));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
-	fd = K.fd;
+	fd = fk->last_fd;
 
 	/* 2 IOAS (both mapped), the mock device (stdev, idev, automatic HWPT), 2 HWPTs */
-	ck_assert_uint_eq(kcount(OBJ_IOAS), 2);
-	ck_assert_uint_eq(kcount(OBJ_STDEV), 1);
-	ck_assert_uint_eq(kcount(OBJ_IDEV), 1);
-	ck_assert_uint_eq(kcount(OBJ_HWPT), 3);
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		if (K.objs[id].type == OBJ_IOAS) {
-			ck_assert(K.objs[id].mapped);
-			ck_assert_uint_eq(K.objs[id].iova, 0x1000000);
-			ck_assert_uint_eq(K.objs[id].length, 64 * 1024);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_IOAS), 2);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_EXT), 1);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_DEVICE), 1);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_HWPT), 3);
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_IOAS) {
+			ck_assert_uint_eq(fk->objs[id].n_maps, 1);
+			ck_assert_uint_eq(fk->objs[id].maps[0].iova, 0x1000000);
+			ck_assert_uint_eq(fk->objs[id].maps[0].length, 64 * 1024);
 		}
-	initial = K.attached;
-	ck_assert(K.objs[initial].auto_domain);
+	initial = fk->attached;
+	ck_assert(fk->objs[initial].auto_domain);
 
 	/* no Engine=iopf: nothing to watch, no traffic to start */
 	ck_assert_int_eq(backend_mock.event_fds(h.ctx, (int[8]){}, 8), 0);
@@ -1046,27 +680,27 @@ START_TEST(test_lifecycle)
 
 	/* the first attach leaves the automatic HWPT, which the kernel then frees */
 	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
-	hwpt[0] = K.attached;
-	ck_assert(!K.objs[hwpt[0]].auto_domain);
-	ck_assert_uint_eq(kcount(OBJ_HWPT), 2);
+	hwpt[0] = fk->attached;
+	ck_assert(!fk->objs[hwpt[0]].auto_domain);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_HWPT), 2);
 
 	for (unsigned i = 1; i <= 1000; i++) {
 		ck_assert_int_eq(backend_mock.replace(h.ctx, 0, i % 2), 0);
 		if (i == 1)
-			hwpt[1] = K.attached;
-		ck_assert_uint_eq(K.attached, hwpt[i % 2]);
+			hwpt[1] = fk->attached;
+		ck_assert_uint_eq(fk->attached, hwpt[i % 2]);
 	}
 	ck_assert_uint_ne(hwpt[0], hwpt[1]);
-	ck_assert_uint_ne(K.objs[hwpt[0]].ioas, K.objs[hwpt[1]].ioas);
-	ck_assert_uint_eq(K.replaces, 1001);
+	ck_assert_uint_ne(fk->objs[hwpt[0]].ioas, fk->objs[hwpt[1]].ioas);
+	ck_assert_uint_eq(fk->replaces, 1001);
 	ck_assert_int_eq(backend_mock.replace(h.ctx, 0, 2), -EINVAL);
 
 	/* detach parks the device on an automatic HWPT of IOAS 0 */
 	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), 0);
-	ck_assert(K.objs[K.attached].auto_domain);
-	ck_assert_uint_eq(K.objs[K.attached].ioas, K.objs[hwpt[0]].ioas);
-	ck_assert_uint_eq(K.objs[hwpt[0]].users, 0);
-	ck_assert_uint_eq(K.objs[hwpt[1]].users, 0);
+	ck_assert(fk->objs[fk->attached].auto_domain);
+	ck_assert_uint_eq(fk->objs[fk->attached].ioas, fk->objs[hwpt[0]].ioas);
+	ck_assert_uint_eq(fk->objs[hwpt[0]].users, 0);
+	ck_assert_uint_eq(fk->objs[hwpt[1]].users, 0);
 
 	json = describe(h.ctx);
 	ck_assert_ptr_nonnull(strstr(json, "\"stdev_id\":"));
@@ -1074,7 +708,7 @@ START_TEST(test_lifecycle)
 	{
 		char want[64];
 
-		snprintf(want, sizeof(want), "\"parked_hwpt_id\":%u", K.attached);
+		snprintf(want, sizeof(want), "\"parked_hwpt_id\":%u", fk->attached);
 		ck_assert_msg(strstr(json, want), "%s in %s", want, json);
 		snprintf(want, sizeof(want), "\"initial_hwpt_id\":%u", initial);
 		ck_assert_msg(strstr(json, want), "%s in %s", want, json);
@@ -1083,7 +717,7 @@ START_TEST(test_lifecycle)
 	}
 
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	ck_assert(fd_is_closed(fd));
 	fake_teardown();
 }
@@ -1097,11 +731,11 @@ START_TEST(test_teardown_without_detach)
 	fake_setup();
 	harness_setup(&h, scenario((char *[]){"Domains.Count=4", NULL}));
 	ck_assert_int_eq(h.r, 0);
-	ck_assert_uint_eq(kcount(OBJ_IOAS), 4);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_IOAS), 4);
 	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
 	ck_assert_int_eq(backend_mock.replace(h.ctx, 0, 3), 0);
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -1134,17 +768,18 @@ START_TEST(test_setup_unwinds)
 	Harness h;
 
 	fake_setup();
-	K.fail_request = f->request;
-	K.fail_op = f->op;
-	K.fail_nth = f->nth;
-	K.fail_errno = f->error;
+	fk->fail.request = f->request;
+	fk->fail.op = f->op;
+	fk->fail.nth = f->nth;
+	fk->fail.error = f->error;
 	harness_setup(&h, scenario((char *[]){"Domains.Count=3", NULL}));
 	ck_assert_int_eq(h.r, -f->error);
 	ck_assert_ptr_null(h.ctx);
 	ck_assert_ptr_nonnull(h.error);
 	ck_assert_msg(strstr(h.error, f->message), "\"%s\" not in \"%s\"", f->message, h.error);
-	ck_assert_msg(klive() == 0, "%u objects left", klive());
-	ck_assert(fd_is_closed(K.fd));
+	ck_assert_msg(fake_iommufd_count(FAKE_OBJ_ANY) == 0, "%u objects left",
+		      fake_iommufd_count(FAKE_OBJ_ANY));
+	ck_assert(fd_is_closed(fk->last_fd));
 	harness_done(&h);
 	fake_teardown();
 }
@@ -1161,7 +796,7 @@ START_TEST(test_hw_iommu_owns_bus)
 	ck_assert_str_eq(
 		h.error,
 		"IOMMU_TEST_OP_MOCK_DOMAIN failed (EINVAL): on kernels up to at least 6.12 the mock device cannot be created while a hardware IOMMU driver (e.g. intel_iommu=on) owns the bus; boot with intel_iommu=off to use the mock backend");
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	harness_done(&h);
 	fake_teardown();
 }
@@ -1176,7 +811,7 @@ START_TEST(test_no_test_cmd_at_setup)
 	harness_setup(&h, scenario(NULL));
 	ck_assert_int_eq(h.r, -ENOTTY);
 	ck_assert_ptr_nonnull(strstr(h.error, "CONFIG_IOMMUFD_TEST"));
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	harness_done(&h);
 	fake_teardown();
 }
@@ -1241,7 +876,7 @@ START_TEST(test_refusals)
 	ck_assert_int_eq(h.r, f->error);
 	ck_assert_msg(strstr(strempty(h.error), f->message), "\"%s\" not in \"%s\"", f->message,
 		      strempty(h.error));
-	ck_assert_int_eq(K.fd, -1); /* not a single ioctl */
+	ck_assert_int_eq(fk->last_fd, -1); /* not a single ioctl */
 	harness_done(&h);
 	fake_teardown();
 }
@@ -1277,15 +912,15 @@ START_TEST(test_missing_range_layout)
 	s->layout = LAYOUT_MISSING_RANGE;
 	harness_setup(&h, s);
 	ck_assert_int_eq(h.r, 0);
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		mapped += K.objs[id].type == OBJ_IOAS && K.objs[id].mapped;
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		mapped += fk->objs[id].type == FAKE_OBJ_IOAS && fk->objs[id].n_maps;
 	ck_assert_uint_eq(mapped, 2); /* domains 0 and 2 */
 	json = describe(h.ctx);
 	ck_assert_ptr_nonnull(
 		strstr(json, "\"index\":1,\"kind\":\"paging\",\"ioas_id\":2,\"hwpt_id\":"));
 	ck_assert_ptr_nonnull(strstr(json, "\"maps_dma_range\":false"));
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -1298,10 +933,10 @@ START_TEST(test_teardown_when_destroy_fails)
 	fake_setup();
 	harness_setup(&h, scenario(NULL));
 	ck_assert_int_eq(h.r, 0);
-	K.refuse_destroy = true;
+	fk->refuse_destroy = true;
 	backend_mock.teardown(h.ctx);
 	h.ctx = NULL;
-	ck_assert(fd_is_closed(K.fd)); /* closing /dev/iommu frees what destroy could not */
+	ck_assert(fd_is_closed(fk->last_fd)); /* closing /dev/iommu frees what destroy could not */
 	harness_done(&h);
 	fake_teardown();
 }
@@ -1438,12 +1073,13 @@ static void assert_accounted(Harness *h)
 
 static void iopf_done(Harness *h)
 {
-	int fault_fd = K.fault_fd, fds[8];
+	int fault_fd = fk->last_fault_fd, fds[8];
 
 	ck_assert_int_eq(backend_mock.event_fds(h->ctx, fds, ELEMENTSOF(fds)), 2);
 	ck_assert_int_eq(backend_mock.detach(h->ctx, 0), 0);
 	harness_done(h);
-	ck_assert_msg(klive() == 0, "%u objects left", klive());
+	ck_assert_msg(fake_iommufd_count(FAKE_OBJ_ANY) == 0, "%u objects left",
+		      fake_iommufd_count(FAKE_OBJ_ANY));
 	ck_assert(fd_is_closed(fault_fd));
 	ck_assert(fd_is_closed(fds[1])); /* the kick eventfd */
 	fake_teardown();
@@ -1462,49 +1098,51 @@ START_TEST(test_iopf_objects)
 	fake_setup();
 	harness_setup(&h, iopf_scenario("max", "3"));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
-	ck_assert_uint_eq(kcount(OBJ_FAULT), 1);
-	ck_assert_uint_eq(kcount(OBJ_IOAS), 1); /* nested domains need no IOAS of their own */
-	ck_assert_uint_eq(kcount(OBJ_HWPT), 5); /* automatic, nest parent, three nested */
-	for (uint32_t id = 1; id < MAX_OBJS; id++) {
-		Obj *o = &K.objs[id];
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_FAULT), 1);
+	/* Nested domains need no IOAS of their own. */
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_IOAS), 1);
+	/* automatic, nest parent, three nested */
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_HWPT), 5);
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++) {
+		FakeObj *o = &fk->objs[id];
 
-		if (o->type == OBJ_HWPT && o->nest_parent)
+		if (o->type == FAKE_OBJ_HWPT && o->nest_parent)
 			parent = id;
-		if (o->type == OBJ_HWPT && o->parent) {
-			ck_assert_uint_eq(o->fault, K.fault);
+		if (o->type == FAKE_OBJ_HWPT && o->parent) {
+			ck_assert_uint_eq(o->fault, kfault());
 			nested[n++] = id;
 		}
 	}
 	ck_assert_uint_eq(n, 3);
 	ck_assert_uint_ne(parent, 0);
-	ck_assert_uint_eq(K.objs[parent].users, 3);
-	ck_assert_uint_eq(K.objs[K.fault].users, 3);
-	ck_assert(fcntl(K.fault_fd, F_GETFL) & O_NONBLOCK);
+	ck_assert_uint_eq(fk->objs[parent].users, 3);
+	ck_assert_uint_eq(fk->objs[kfault()].users, 3);
+	ck_assert(fcntl(fk->last_fault_fd, F_GETFL) & O_NONBLOCK);
 
 	ck_assert_int_eq(backend_mock.event_fds(h.ctx, fds, ELEMENTSOF(fds)), 2);
-	ck_assert_int_eq(fds[0], K.fault_fd);
+	ck_assert_int_eq(fds[0], fk->last_fault_fd);
 	ck_assert(!fd_is_closed(fds[1]));
 	ck_assert_int_eq(backend_mock.event_fds(h.ctx, fds, 1), -ENOBUFS);
 
 	ck_assert_int_eq(backend_mock.attach(h.ctx, 0, 0), 0);
-	ck_assert_uint_eq(K.attached, nested[0]);
+	ck_assert_uint_eq(fk->attached, nested[0]);
 	ck_assert_int_eq(backend_mock.replace(h.ctx, 0, 2), 0);
-	ck_assert_uint_eq(K.attached, nested[2]);
+	ck_assert_uint_eq(fk->attached, nested[2]);
 
 	json = describe(h.ctx);
 	ck_assert_ptr_nonnull(strstr(json, "\"engine\":\"iopf\""));
-	snprintf(want, sizeof(want), "\"fault_id\":%u", K.fault);
+	snprintf(want, sizeof(want), "\"fault_id\":%u", kfault());
 	ck_assert_msg(strstr(json, want), "%s in %s", want, json);
 	snprintf(want, sizeof(want), "\"nest_parent_hwpt_id\":%u", parent);
 	ck_assert_msg(strstr(json, want), "%s in %s", want, json);
 	snprintf(want, sizeof(want), "\"kind\":\"nested\",\"ioas_id\":%u,\"hwpt_id\":%u",
-		 K.objs[parent].ioas, nested[2]);
+		 fk->objs[parent].ioas, nested[2]);
 	ck_assert_msg(strstr(json, want), "%s in %s", want, json);
 	ck_assert_ptr_nonnull(strstr(json, "\"injected\":0,"));
 
 	/* detach parks the device on an automatic domain of IOAS 0, off every nested one */
 	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), 0);
-	ck_assert(K.objs[K.attached].auto_domain);
+	ck_assert(fk->objs[fk->attached].auto_domain);
 	iopf_done(&h);
 }
 END_TEST
@@ -1677,8 +1315,8 @@ START_TEST(test_iopf_refused_after_replacement)
 	Harness h;
 
 	iopf_setup_idle(&h, "max");
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		if (K.objs[id].type == OBJ_HWPT && K.objs[id].parent && id != K.attached)
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_HWPT && fk->objs[id].parent && id != fk->attached)
 			K.replace_to = id;
 	K.replace_after_read = true;
 	ck_assert_int_eq(backend_mock.traffic_start(h.ctx), 0);
@@ -1792,10 +1430,10 @@ START_TEST(test_iopf_trigger_transient_error)
 	Harness h;
 
 	fake_setup();
-	K.fail_request = IOMMU_TEST_CMD;
-	K.fail_op = IOMMU_TEST_OP_TRIGGER_IOPF;
-	K.fail_nth = 5;
-	K.fail_errno = ENOMEM;
+	fk->fail.request = IOMMU_TEST_CMD;
+	fk->fail.op = IOMMU_TEST_OP_TRIGGER_IOPF;
+	fk->fail.nth = 5;
+	fk->fail.error = ENOMEM;
 	harness_setup(&h, iopf_scenario("max", "2"));
 	ck_assert_int_eq(h.r, 0);
 	K.window = &h.aps[0];
@@ -1819,9 +1457,9 @@ typedef struct IopfRefusal {
 } IopfRefusal;
 
 static const IopfRefusal iopf_refusals[] = {
-	{&K.no_fault_queue, -ENOTTY,
+	{&fake_iommufd.no_fault_queue, -ENOTTY,
 	 "iommufd fault queues need kernel ≥ 6.11 (IOMMU_FAULT_QUEUE_ALLOC: ENOTTY); [Traffic] Engine=iopf cannot run on this kernel"},
-	{&K.no_nesting, -EOPNOTSUPP,
+	{&fake_iommufd.no_nesting, -EOPNOTSUPP,
 	 "IOMMU_HWPT_ALLOC of the nest parent (IOMMU_HWPT_ALLOC_NEST_PARENT on IOAS 2) failed: Operation not supported (EOPNOTSUPP); the kernel's selftest mock cannot nest (needs kernel ≥ 6.7)"},
 	{&K.no_nested_fault, -EOPNOTSUPP,
 	 "IOMMU_HWPT_ALLOC of nested domain 0 (IOMMU_HWPT_DATA_SELFTEST on HWPT 6, fault queue 1) failed: Operation not supported (EOPNOTSUPP); this kernel's selftest mock refuses fault-capable nested domains (they need kernel ≥ 6.11)"},
@@ -1839,10 +1477,11 @@ START_TEST(test_iopf_kernel_lacks)
 	ck_assert_ptr_null(h.ctx);
 	ck_assert_msg(strstr(strempty(h.error), f->message), "\"%s\" not in \"%s\"", f->message,
 		      strempty(h.error));
-	ck_assert_msg(klive() == 0, "%u objects left", klive());
-	ck_assert(fd_is_closed(K.fd));
-	if (K.fault_fd >= 0)
-		ck_assert(fd_is_closed(K.fault_fd));
+	ck_assert_msg(fake_iommufd_count(FAKE_OBJ_ANY) == 0, "%u objects left",
+		      fake_iommufd_count(FAKE_OBJ_ANY));
+	ck_assert(fd_is_closed(fk->last_fd));
+	if (fk->last_fault_fd >= 0)
+		ck_assert(fd_is_closed(fk->last_fault_fd));
 	harness_done(&h);
 	fake_teardown();
 }
@@ -1868,19 +1507,20 @@ START_TEST(test_iopf_setup_unwinds)
 	Harness h;
 
 	fake_setup();
-	K.fail_request = f->request;
-	K.fail_op = f->op;
-	K.fail_nth = f->nth;
-	K.fail_errno = f->error;
+	fk->fail.request = f->request;
+	fk->fail.op = f->op;
+	fk->fail.nth = f->nth;
+	fk->fail.error = f->error;
 	harness_setup(&h, iopf_scenario("max", "3"));
 	ck_assert_int_eq(h.r, -f->error);
 	ck_assert_ptr_null(h.ctx);
 	ck_assert_msg(strstr(strempty(h.error), f->message), "\"%s\" not in \"%s\"", f->message,
 		      strempty(h.error));
-	ck_assert_msg(klive() == 0, "%u objects left", klive());
-	ck_assert(fd_is_closed(K.fd));
-	if (K.fault_fd >= 0)
-		ck_assert(fd_is_closed(K.fault_fd));
+	ck_assert_msg(fake_iommufd_count(FAKE_OBJ_ANY) == 0, "%u objects left",
+		      fake_iommufd_count(FAKE_OBJ_ANY));
+	ck_assert(fd_is_closed(fk->last_fd));
+	if (fk->last_fault_fd >= 0)
+		ck_assert(fd_is_closed(fk->last_fault_fd));
 	harness_done(&h);
 	fake_teardown();
 }
@@ -1895,9 +1535,10 @@ START_TEST(test_iopf_teardown_while_injecting)
 
 	iopf_setup(&h, "max");
 	pump_until_triggered(&h, 100);
-	fault_fd = K.fault_fd;
+	fault_fd = fk->last_fault_fd;
 	harness_done(&h);
-	ck_assert_msg(klive() == 0, "%u objects left", klive());
+	ck_assert_msg(fake_iommufd_count(FAKE_OBJ_ANY) == 0, "%u objects left",
+		      fake_iommufd_count(FAKE_OBJ_ANY));
 	ck_assert(fd_is_closed(fault_fd));
 	fake_teardown();
 }
@@ -1912,10 +1553,10 @@ static void assert_in(const char *json, const char *want)
 
 static uint32_t kpasid_hwpt(uint32_t pasid)
 {
-	int slot = kpasid_slot(pasid);
+	uint32_t hwpt = fake_iommufd_pasid_hwpt(pasid);
 
-	ck_assert_msg(slot >= 0, "PASID %u is not attached", pasid);
-	return K.pasids[slot].hwpt;
+	ck_assert_msg(hwpt != 0, "PASID %u is not attached", pasid);
+	return hwpt;
 }
 
 /* Attaches every point to domain 0, as the run does. */
@@ -1934,23 +1575,23 @@ START_TEST(test_pasid_lifecycle)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-4", NULL}));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
 	ck_assert_uint_eq(K.dev_flags, MOCK_FLAGS_DEVICE_PASID);
 	/* two domain HWPTs and the RID's own; the automatic one went when the RID moved */
-	ck_assert_uint_eq(kcount(OBJ_HWPT), 3);
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		if (K.objs[id].type == OBJ_HWPT) {
-			ck_assert(K.objs[id].pasid_compat);
-			ck_assert(!K.objs[id].auto_domain);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_HWPT), 3);
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_HWPT) {
+			ck_assert(fk->objs[id].pasid_compat);
+			ck_assert(!fk->objs[id].auto_domain);
 		}
-	rid_hwpt = K.attached;
-	ck_assert_uint_eq(kpasids_attached(), 0);
+	rid_hwpt = fk->attached;
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 0);
 
 	attach_all(&h);
-	ck_assert_uint_eq(kpasids_attached(), 4);
-	hwpt[0] = K.attached;
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 4);
+	hwpt[0] = fk->attached;
 	ck_assert_uint_ne(hwpt[0], rid_hwpt);
 	for (uint32_t pasid = 1; pasid <= 4; pasid++)
 		ck_assert_uint_eq(kpasid_hwpt(pasid), hwpt[0]);
@@ -1960,15 +1601,15 @@ START_TEST(test_pasid_lifecycle)
 		for (unsigned ap = 0; ap < 5; ap++)
 			ck_assert_int_eq(engine_replace(&h, ap, i % 2), 0);
 		if (i == 1) {
-			hwpt[1] = K.attached;
+			hwpt[1] = fk->attached;
 			for (uint32_t pasid = 1; pasid <= 4; pasid++)
 				ck_assert_uint_eq(kpasid_hwpt(pasid), hwpt[1]);
 		}
 	}
 	ck_assert_uint_ne(hwpt[0], hwpt[1]);
 	ck_assert_uint_ne(hwpt[1], rid_hwpt);
-	ck_assert_uint_eq(K.attached, hwpt[0]); /* 3000 is even: everyone is back on domain 0 */
-	ck_assert_uint_eq(K.pasid_replaces, 4 * 3000);
+	ck_assert_uint_eq(fk->attached, hwpt[0]); /* 3000 is even: everyone is back on domain 0 */
+	ck_assert_uint_eq(fk->pasid_replaces, 4 * 3000);
 	for (uint32_t pasid = 1; pasid <= 4; pasid++)
 		ck_assert_uint_eq(kpasid_hwpt(pasid), hwpt[0]);
 
@@ -1990,9 +1631,9 @@ START_TEST(test_pasid_lifecycle)
 	/* the RID first: it cannot go to an automatic HWPT while PASIDs are attached */
 	for (unsigned ap = 0; ap < 5; ap++)
 		ck_assert_int_eq(backend_mock.detach(h.ctx, ap), 0);
-	ck_assert_uint_eq(K.attached, rid_hwpt);
-	ck_assert_uint_eq(kpasids_attached(), 0);
-	ck_assert_uint_eq(K.objs[hwpt[0]].users, 0);
+	ck_assert_uint_eq(fk->attached, rid_hwpt);
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 0);
+	ck_assert_uint_eq(fk->objs[hwpt[0]].users, 0);
 	after = describe(h.ctx);
 	assert_in(after, "\"pasids_attached\":0,\"pasids_detached_verified\":4");
 	assert_in(after, "\"checks\":15,\"mismatches\":0");
@@ -2004,7 +1645,7 @@ START_TEST(test_pasid_lifecycle)
 	ck_assert(!fault_sink_failed(h.sink, NULL, NULL));
 
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	ck_assert(!K.warned);
 	fake_teardown();
 }
@@ -2019,7 +1660,7 @@ START_TEST(test_pasid_orders)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	harness_setup(&h, scenario((char *[]){(char *)pasid_orders[_i], NULL}));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
 	attach_all(&h);
@@ -2028,9 +1669,9 @@ START_TEST(test_pasid_orders)
 			ck_assert_int_eq(engine_replace(&h, ap, i % 2), 0);
 	for (unsigned ap = 0; ap < h.s->n_points; ap++)
 		ck_assert_int_eq(backend_mock.detach(h.ctx, ap), 0);
-	ck_assert_uint_eq(kpasids_attached(), 0);
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 0);
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	ck_assert(!K.warned);
 	fake_teardown();
 }
@@ -2049,8 +1690,8 @@ START_TEST(test_pasid_kernel_lacks)
 		strempty(h.error),
 		"kernel lacks PASID attach: IOMMU_TEST_OP_PASID_ATTACH needs Linux 6.15 or newer (this kernel: ");
 	assert_in(h.error, "), so PASID 1 cannot be attached on the mock backend");
-	ck_assert_uint_eq(klive(), 0);
-	ck_assert(fd_is_closed(K.fd));
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
+	ck_assert(fd_is_closed(fk->last_fd));
 	harness_done(&h);
 	fake_teardown();
 }
@@ -2062,31 +1703,31 @@ START_TEST(test_pasid_width)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	K.max_pasid_log2 = 4;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 3 15 16", NULL}));
 	ck_assert_int_eq(h.r, -ERANGE);
 	ck_assert_str_eq(
 		strempty(h.error),
 		"PASID 16 is beyond the mock device's PASID width: IOMMU_GET_HW_INFO reports max_pasid_log2=4 (PASIDs 1-15)");
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	harness_done(&h);
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	K.max_pasid_log2 = 0;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=2", NULL}));
 	ck_assert_int_eq(h.r, -EOPNOTSUPP);
 	assert_in(strempty(h.error), "IOMMU_GET_HW_INFO reports max_pasid_log2=0");
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	harness_done(&h);
 
 	/* a kernel that does not answer GET_HW_INFO: the width is not known, the run goes on */
 	fake_setup();
-	K.pasid_ops = true;
-	K.fail_request = IOMMU_GET_HW_INFO;
-	K.fail_nth = 1;
-	K.fail_errno = EOPNOTSUPP;
+	fk->pasid_abi = true;
+	fk->fail.request = IOMMU_GET_HW_INFO;
+	fk->fail.nth = 1;
+	fk->fail.error = EOPNOTSUPP;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=2", NULL}));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
 	{
@@ -2095,7 +1736,7 @@ START_TEST(test_pasid_width)
 		assert_in(json, "\"max_pasid_log2\":null");
 	}
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -2109,7 +1750,7 @@ START_TEST(test_pasid_mismatch)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	K.mismatch_pasid = 2;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-3", NULL}));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
@@ -2135,7 +1776,7 @@ START_TEST(test_pasid_mismatch)
 
 	/* teardown without detach: every PASID goes before the device */
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	ck_assert(!K.warned);
 	fake_teardown();
 }
@@ -2148,20 +1789,20 @@ START_TEST(test_rid_mismatch_at_detach)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	harness_setup(&h, scenario(NULL));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
 	ck_assert_uint_eq(K.dev_flags, 0); /* RID only: a plain mock device */
 	attach_all(&h);
 	K.mismatch_rid = true;
 	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), -EBADE);
-	ck_assert(K.objs[K.attached].auto_domain); /* parked all the same */
+	ck_assert(fk->objs[fk->attached].auto_domain); /* parked all the same */
 	ck_assert(fault_sink_failed(h.sink, NULL, &reason));
 	assert_in(reason, "RID: the kernel does not hold HWPT ");
 	assert_in(reason,
 		  " that the daemon attached (IOMMU_TEST_OP_PASID_CHECK_HWPT at detach disagrees)");
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -2173,12 +1814,12 @@ START_TEST(test_rid_checks)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	harness_setup(&h, scenario(NULL));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
-	for (uint32_t id = 1; id < MAX_OBJS; id++)
-		if (K.objs[id].type == OBJ_HWPT)
-			ck_assert(!K.objs[id].pasid_compat);
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_HWPT)
+			ck_assert(!fk->objs[id].pasid_compat);
 	attach_all(&h);
 	for (unsigned i = 1; i <= 2048; i++)
 		ck_assert_int_eq(engine_replace(&h, 0, i % 2), 0);
@@ -2187,7 +1828,7 @@ START_TEST(test_rid_checks)
 	assert_in(json, "\"device_pasid\":false,\"max_pasid_log2\":null,\"rid_hwpt_id\":0");
 	assert_in(json, "\"available\":true,\"every\":1024,\"checks\":3,\"mismatches\":0");
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 
 	fake_setup(); /* 6.12 */
 	harness_setup(&h, scenario(NULL));
@@ -2198,7 +1839,7 @@ START_TEST(test_rid_checks)
 	old = describe(h.ctx);
 	assert_in(old, "\"hwpt_checks\":{\"available\":false,\"every\":1024,\"checks\":0,");
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -2211,7 +1852,7 @@ START_TEST(test_pasid_detach_unverified)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	K.stuck_pasid = 3;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=1-4", NULL}));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
@@ -2230,7 +1871,7 @@ START_TEST(test_pasid_detach_unverified)
 	assert_in(json, "\"attached\":true,\"checks\":1,\"mismatches\":0,\"check_errors\":0,"
 			"\"detach_verified\":false}");
 	harness_done(&h);
-	ck_assert(fd_is_closed(K.fd));
+	ck_assert(fd_is_closed(fk->last_fd));
 	fake_teardown();
 }
 END_TEST
@@ -2241,19 +1882,19 @@ START_TEST(test_pasid_teardown_half_attached)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
-	K.fail_request = IOMMU_TEST_CMD;
-	K.fail_op = IOMMU_TEST_OP_PASID_ATTACH;
-	K.fail_nth = 4;
-	K.fail_errno = ENOMEM;
+	fk->pasid_abi = true;
+	fk->fail.request = IOMMU_TEST_CMD;
+	fk->fail.op = IOMMU_TEST_OP_PASID_ATTACH;
+	fk->fail.nth = 4;
+	fk->fail.error = ENOMEM;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-6", NULL}));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
 	for (unsigned ap = 0; ap < 4; ap++)
 		ck_assert_int_eq(backend_mock.attach(h.ctx, ap, 0), 0);
 	ck_assert_int_eq(backend_mock.attach(h.ctx, 4, 0), -ENOMEM);
-	ck_assert_uint_eq(kpasids_attached(), 3);
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 3);
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	ck_assert(!K.warned);
 	fake_teardown();
 }
@@ -2280,18 +1921,19 @@ START_TEST(test_pasid_setup_unwinds)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
-	K.fail_request = f->request;
-	K.fail_op = f->op;
-	K.fail_nth = f->nth;
-	K.fail_errno = f->error;
+	fk->pasid_abi = true;
+	fk->fail.request = f->request;
+	fk->fail.op = f->op;
+	fk->fail.nth = f->nth;
+	fk->fail.error = f->error;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-2", "Domains.Count=3", NULL}));
 	ck_assert_int_eq(h.r, -f->error);
 	ck_assert_ptr_null(h.ctx);
 	ck_assert_msg(strstr(strempty(h.error), f->message), "\"%s\" not in \"%s\"", f->message,
 		      strempty(h.error));
-	ck_assert_msg(klive() == 0, "%u objects left", klive());
-	ck_assert(fd_is_closed(K.fd));
+	ck_assert_msg(fake_iommufd_count(FAKE_OBJ_ANY) == 0, "%u objects left",
+		      fake_iommufd_count(FAKE_OBJ_ANY));
+	ck_assert(fd_is_closed(fk->last_fd));
 	harness_done(&h);
 	fake_teardown();
 }
@@ -2321,7 +1963,7 @@ START_TEST(test_pasid_concurrent_workers)
 	Harness h;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	harness_setup(&h, scenario((char *[]){"Attach.Points=RID 1-15", NULL}));
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
 	attach_all(&h);
@@ -2333,14 +1975,14 @@ START_TEST(test_pasid_concurrent_workers)
 		pthread_join(t[i], NULL);
 		ck_assert_int_eq(w[i].r, 0);
 	}
-	ck_assert_uint_eq(K.pasid_replaces, 15 * 5000);
+	ck_assert_uint_eq(fk->pasid_replaces, 15 * 5000);
 	json = describe(h.ctx);
 	/* 5000 replacements make 4 checks a point */
 	assert_in(json, "\"checks\":64,\"mismatches\":0,\"errors\":0");
 	for (unsigned ap = 0; ap < 16; ap++)
 		ck_assert_int_eq(backend_mock.detach(h.ctx, ap), 0);
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	ck_assert(!K.warned);
 	fake_teardown();
 }
@@ -2352,7 +1994,7 @@ START_TEST(test_pasid_device_info)
 	JsonWriter j;
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	json_init(&j);
 	json_object_begin(&j, NULL);
 	ck_assert_int_eq(backend_mock.device_info(&fake_env, "mock0", &j, &err), 0);
@@ -2360,14 +2002,14 @@ START_TEST(test_pasid_device_info)
 	text = json_finish(&j, NULL);
 	assert_in(text, "\"pasid\":true,\"pasid_width\":20");
 
-	K.pasid_ops = false;
+	fk->pasid_abi = false;
 	json_init(&j);
 	json_object_begin(&j, NULL);
 	ck_assert_int_eq(backend_mock.device_info(&fake_env, "mock0", &j, &err), 0);
 	json_object_end(&j);
 	old = json_finish(&j, NULL);
 	assert_in(old, "\"pasid\":false,\"pasid_width\":null");
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -2437,7 +2079,7 @@ START_TEST(test_example_scenario)
 	ck_assert_int_eq(backend_mock.replace(h.ctx, 0, 1), 0);
 	ck_assert_int_eq(backend_mock.detach(h.ctx, 0), 0);
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	fake_teardown();
 }
 END_TEST
@@ -2486,11 +2128,11 @@ START_TEST(test_example_pasid)
 	ck_assert(has_expectation(s, EXPECT_REPLACEMENTS, CMP_GE, 1000000));
 
 	fake_setup();
-	K.pasid_ops = true;
+	fk->pasid_abi = true;
 	harness_setup(&h, s);
 	ck_assert_msg(h.r == 0, "setup: %s", strempty(h.error));
 	attach_all(&h);
-	ck_assert_uint_eq(kpasids_attached(), 64);
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 64);
 	for (unsigned ap = 0; ap < 65; ap++)
 		ck_assert_int_eq(backend_mock.replace(h.ctx, ap, 1), 0);
 	for (unsigned ap = 0; ap < 65; ap++)
@@ -2499,7 +2141,7 @@ START_TEST(test_example_pasid)
 	assert_in(json, "\"pasids_attached\":0,\"pasids_detached_verified\":64");
 	assert_in(json, "\"checks\":65,\"mismatches\":0,\"errors\":0");
 	harness_done(&h);
-	ck_assert_uint_eq(klive(), 0);
+	ck_assert_uint_eq(fake_iommufd_count(FAKE_OBJ_ANY), 0);
 	ck_assert(!K.warned);
 	fake_teardown();
 }
@@ -2510,9 +2152,6 @@ int main(void)
 	Suite *s = suite_create("mock-backend");
 	TCase *tc = tcase_create("fake-kernel");
 
-	default_hook = uapi_ioctl_hook;
-	default_read_hook = uapi_read_hook;
-	default_write_hook = uapi_write_hook;
 	tcase_add_test(tc, test_registered);
 	tcase_add_test(tc, test_probe);
 	tcase_add_test(tc, test_list_devices);

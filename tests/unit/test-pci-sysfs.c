@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fake-sysfs.h"
+#include "fakes/fake-sysfs.h"
 #include "macro.h"
 #include "backends/vfio/pci-sysfs.h"
 

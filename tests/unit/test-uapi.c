@@ -10,6 +10,11 @@
  * can play several kernel generations, so that the same wrappers are checked
  * against a kernel with exactly our layouts, an older one with shorter
  * structures, and newer ones with longer structures.
+ *
+ * It is not the common fake kernel (fakes/fake-iommufd.h): that one keeps
+ * objects and reads commands through our own structures, which is what this
+ * test must not take on trust. It shares the installing and restoring of
+ * the hooks with it.
  */
 #include <check.h>
 #include <errno.h>
@@ -19,6 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fakes/fake-iommufd.h"
 #include "iommufd-ioctl.h"
 #include "macro.h"
 #include "check-run.h"
@@ -317,12 +323,12 @@ static int (*default_hook)(int fd, unsigned long request, void *arg);
 static void fake_setup(void)
 {
 	memset(&fake, 0, sizeof(fake));
-	uapi_ioctl_hook = fake_ioctl;
+	fake_hooks_install(fake_ioctl, NULL, NULL);
 }
 
 static void fake_teardown(void)
 {
-	uapi_ioctl_hook = default_hook;
+	fake_hooks_restore();
 }
 
 /* Leaves 0xff where the wrappers' command structures are about to live. */
@@ -1064,7 +1070,6 @@ static ssize_t q_write(int fd, const void *buf, size_t n)
 
 START_TEST(test_fault_read)
 {
-	ssize_t (*saved)(int, void *, size_t) = uapi_read_hook;
 	struct iommu_hwpt_pgfault recs[2];
 	size_t n = 99;
 
@@ -1072,7 +1077,7 @@ START_TEST(test_fault_read)
 	for (uint32_t i = 0; i < 3; i++)
 		Q.queue[i] = (struct iommu_hwpt_pgfault){.grpid = i + 1, .cookie = 10 + i};
 	Q.queued = 3;
-	uapi_read_hook = q_read;
+	fake_hooks_install(NULL, q_read, NULL);
 
 	Q.fail_once = EINTR; /* retried */
 	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, &n), 0);
@@ -1097,19 +1102,18 @@ START_TEST(test_fault_read)
 	ck_assert_uint_eq(Q.calls, 0);
 	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, NULL, 2, &n), -EINVAL);
 	ck_assert_int_eq(iommufd_fault_read(FAKE_FD, recs, 2, NULL), -EINVAL);
-	uapi_read_hook = saved;
+	fake_hooks_restore();
 }
 END_TEST
 
 START_TEST(test_fault_respond)
 {
-	ssize_t (*saved)(int, const void *, size_t) = uapi_write_hook;
 	struct iommu_hwpt_page_response resp[4] = {
 		{.cookie = 1}, {.cookie = 2}, {.cookie = 3}, {.cookie = 4}};
 	size_t done = 99;
 
 	memset(&Q, 0, sizeof(Q));
-	uapi_write_hook = q_write;
+	fake_hooks_install(NULL, NULL, q_write);
 
 	Q.fail_once = EINTR;
 	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp, 4, &done), 0);
@@ -1134,7 +1138,7 @@ START_TEST(test_fault_respond)
 	ck_assert_uint_eq(done, 0);
 	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, NULL, 1, &done), -EINVAL);
 	ck_assert_int_eq(iommufd_fault_respond(FAKE_FD, resp, 1, NULL), -EINVAL);
-	uapi_write_hook = saved;
+	fake_hooks_restore();
 }
 END_TEST
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The vfio backend against a fake kernel: uapi_ioctl_hook plays iommufd and
- * the VFIO cdev (IOAS/HWPT objects with the kernel's reference rules, bind,
- * attach/replace/detach, region info, GET_HW_INFO), a fake sysfs tree plays
- * sysfs, and a thread plays QEMU's edu device on the BAR (the cdev file,
- * mapped shared), translating its DMA through whatever HWPT is attached.
+ * The vfio backend against a fake kernel: the common fake iommufd
+ * (fakes/fake-iommufd.h: IOAS/HWPT objects with the kernel's reference
+ * rules, attach/replace/detach, GET_HW_INFO) with the VFIO cdev on top
+ * (bind, attach/detach of the RID and PASIDs, region info), a fake sysfs
+ * tree plays sysfs, and a thread plays QEMU's edu device on the BAR (the
+ * cdev file, mapped shared), translating its DMA through whatever HWPT is
+ * attached.
  *
  * The fake plays a 7.2 kernel by default (PASID attach with iommufd's PASID
  * compatibility rules, max_pasid_log2, PCI config space in the fake sysfs)
@@ -32,7 +34,8 @@
 #include <unistd.h>
 
 #include "core/backend.h"
-#include "fake-sysfs.h"
+#include "fakes/fake-iommufd.h"
+#include "fakes/fake-sysfs.h"
 #include "core/fault.h"
 #include "iommufd-ioctl.h"
 #include "core/scenario.h"
@@ -54,60 +57,33 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Scenario *, scenario_free);
 
 /* ---------------- the fake kernel ---------------- */
 
-#define MAX_OBJS	 64
-#define MAX_PASIDS	 16
+/*
+ * iommufd's objects, the device's attachments and GET_HW_INFO are the
+ * common fake's (fakes/fake-iommufd.h); this adds the VFIO cdev on top: the
+ * bind, attach/detach of the RID and of PASIDs as vfio_df_ioctl_attach_pt()
+ * and vfio_iommufd_physical_pasid_attach_ioas() have them, SET_IRQS for the
+ * request eventfd and the edu's regions.
+ */
+
 #define MAX_OPS		 64
 #define PCI_EXT_PASID_AT 0x148 /* behind an AER capability at 0x100, as real devices have it */
 
-typedef enum ObjType {
-	OBJ_FREE,
-	OBJ_IOAS,
-	OBJ_HWPT,
-} ObjType;
-
-typedef struct FakeObj {
-	ObjType type;
-	uint32_t ioas;	   /* HWPT: its IOAS */
-	bool pasid_compat; /* HWPT: allocated with IOMMU_HWPT_ALLOC_PASID */
-	unsigned n_maps;
-	struct {
-		uint64_t iova, len;
-		uint8_t *va;
-	} maps[4];
-} FakeObj;
+static FakeIommufd *const fk = &fake_iommufd;
 
 static struct {
-	pthread_mutex_t lock;
-	char dev_iommu[PATH_MAX];
 	char cdev_dir[PATH_MAX];
-	FakeObj objs[MAX_OBJS]; /* id = index + 1 */
-	int bound_fd;		/* the cdev fd bound to the iommufd, -1 none */
-	uint32_t attached;	/* HWPT id, 0 none */
-	unsigned calls;
-	unsigned fail_at; /* fail the n-th call (1-based) with fail_errno */
-	int fail_errno;
+	int bound_fd;	   /* the cdev fd bound to the iommufd, -1 none */
 	int replace_errno; /* attach while attached fails with this */
 	int req_fd;	   /* the eventfd registered for VFIO_PCI_REQ_IRQ_INDEX */
-	bool no_hwpt_alloc;
-	unsigned attaches, replaces, detaches;
 
-	/* PASIDs, as 7.2 has them */
-	bool pasid_abi;	       /* ≥ 6.15; false: 6.12 refuses any VFIO attach flag */
+	/* PASIDs, as 7.2 has them (fk->pasid_abi: ≥ 6.15, else any VFIO attach flag is EINVAL) */
 	bool pasid_no_ops;     /* a VFIO driver without pasid_attach_ioas: EOPNOTSUPP */
-	bool hwpt_drops_pasid; /* HWPTs come out PASID-incompatible whatever was asked */
-	bool no_pasid_domains; /* the IOMMU driver refuses IOMMU_HWPT_ALLOC_PASID: EOPNOTSUPP */
-	uint8_t max_pasid_log2;
-	int pasid_errno; /* a PASID attach (not the probe's) fails with this */
-	struct {
-		uint32_t pasid, hwpt;
-	} pasids[MAX_PASIDS];
-	unsigned n_pasids;
-	unsigned pasid_attaches, pasid_replaces, pasid_detaches, hw_infos;
+	int pasid_errno;       /* a PASID attach (not the probe's) fails with this */
 	char ops[MAX_OPS][16]; /* attach/detach in order: "A:RID", "A:5", "D:5", "D:RID" */
 	unsigned n_ops;
 } K;
 
-static bool fd_is(int fd, const char *prefix, bool exact)
+static bool is_cdev(int fd)
 {
 	char link[64], target[PATH_MAX];
 	ssize_t n;
@@ -117,17 +93,7 @@ static bool fd_is(int fd, const char *prefix, bool exact)
 	if (n <= 0)
 		return false;
 	target[n] = 0;
-	return exact ? streq(target, prefix) : strncmp(target, prefix, strlen(prefix)) == 0;
-}
-
-static bool is_iommufd(int fd)
-{
-	return fd_is(fd, K.dev_iommu, true);
-}
-
-static bool is_cdev(int fd)
-{
-	return fd_is(fd, K.cdev_dir, false);
+	return strncmp(target, K.cdev_dir, strlen(K.cdev_dir)) == 0;
 }
 
 /* Closing the cdev unbinds: the fake cannot see close(2), so it looks. */
@@ -135,8 +101,7 @@ static bool fake_bound(void)
 {
 	if (K.bound_fd >= 0 && !is_cdev(K.bound_fd)) {
 		K.bound_fd = -1;
-		K.attached = 0;
-		K.n_pasids = 0;
+		fake_iommufd_unbind();
 	}
 	return K.bound_fd >= 0;
 }
@@ -151,189 +116,64 @@ static void op_log(const char *what, uint32_t pasid)
 		snprintf(K.ops[K.n_ops++], sizeof(K.ops[0]), "%s:%u", what, pasid);
 }
 
-static int pasid_slot(uint32_t pasid)
-{
-	for (unsigned i = 0; i < K.n_pasids; i++)
-		if (K.pasids[i].pasid == pasid)
-			return (int)i;
-	return -1;
-}
-
-static bool hwpt_busy(uint32_t id)
-{
-	if (K.attached == id)
-		return true;
-	for (unsigned i = 0; i < K.n_pasids; i++)
-		if (K.pasids[i].hwpt == id)
-			return true;
-	return false;
-}
-
-static FakeObj *obj(uint32_t id, ObjType type)
-{
-	if (id == 0 || id > MAX_OBJS || K.objs[id - 1].type != type)
-		return NULL;
-	return &K.objs[id - 1];
-}
-
-static uint32_t obj_new(ObjType type, uint32_t ioas)
-{
-	for (uint32_t i = 0; i < MAX_OBJS; i++)
-		if (K.objs[i].type == OBJ_FREE) {
-			K.objs[i] = (FakeObj){.type = type, .ioas = ioas};
-			return i + 1;
-		}
-	return 0;
-}
-
 static unsigned live_objects(void)
 {
-	unsigned n = 0;
+	unsigned n;
 
-	pthread_mutex_lock(&K.lock);
-	for (unsigned i = 0; i < MAX_OBJS; i++)
-		n += K.objs[i].type != OBJ_FREE;
-	pthread_mutex_unlock(&K.lock);
+	fake_iommufd_lock();
+	n = fake_iommufd_count(FAKE_OBJ_ANY);
+	fake_iommufd_unlock();
 	return n;
 }
 
-static int fake_iommu_cmd(unsigned long req, void *arg)
+/* What the backend sends iommufd: exactly our structures, maps as setup makes them. */
+static void check_iommu_cmd(unsigned long req, const void *arg)
 {
-	uint32_t size = *(uint32_t *)arg;
-	FakeObj *o;
-	uint32_t id;
+	uint32_t size = *(const uint32_t *)arg;
 
-	/* uapi_probe_iommufd_command(): size 0 is refused by a kernel that knows the command. */
-	if (req == IOMMU_HWPT_ALLOC && K.no_hwpt_alloc)
-		return -ENOTTY;
+	/* uapi_probe_iommufd_command() asks with size 0, which the common fake refuses. */
 	if (size == 0)
-		return -EINVAL;
-
+		return;
 	switch (req) {
-	case IOMMU_IOAS_ALLOC: {
-		struct iommu_ioas_alloc *c = arg;
-
-		ck_assert_uint_eq(c->size, sizeof(*c));
-		id = obj_new(OBJ_IOAS, 0);
-		if (!id)
-			return -ENOMEM;
-		c->out_ioas_id = id;
-		return 0;
-	}
+	case IOMMU_IOAS_ALLOC:
+		ck_assert_uint_eq(size, sizeof(struct iommu_ioas_alloc));
+		break;
 	case IOMMU_IOAS_MAP: {
-		struct iommu_ioas_map *c = arg;
+		const struct iommu_ioas_map *c = arg;
 
 		ck_assert_uint_eq(c->size, sizeof(*c));
 		ck_assert_uint_eq(c->flags, IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
 						    IOMMU_IOAS_MAP_WRITEABLE);
-		o = obj(c->ioas_id, OBJ_IOAS);
-		if (!o)
-			return -ENOENT;
-		for (unsigned i = 0; i < o->n_maps; i++)
-			if (c->iova < o->maps[i].iova + o->maps[i].len &&
-			    o->maps[i].iova < c->iova + c->length)
-				return -EEXIST;
-		if (o->n_maps == ELEMENTSOF(o->maps))
-			return -ENOSPC;
-		o->maps[o->n_maps].iova = c->iova;
-		o->maps[o->n_maps].len = c->length;
-		o->maps[o->n_maps].va = (uint8_t *)(uintptr_t)c->user_va;
-		o->n_maps++;
-		return 0;
+		break;
 	}
-	case IOMMU_HWPT_ALLOC: {
-		struct iommu_hwpt_alloc *c = arg;
-
-		ck_assert_uint_eq(c->size, sizeof(*c));
-		if (!fake_bound() || c->dev_id != DEV_ID)
-			return -ENOENT;
-		/* iommufd_hwpt_paging_alloc(): valid_flags has ALLOC_PASID from 6.15 */
-		if (c->flags & ~(K.pasid_abi ? IOMMU_HWPT_ALLOC_PASID : 0u))
-			return -EOPNOTSUPP;
-		if ((c->flags & IOMMU_HWPT_ALLOC_PASID) && K.no_pasid_domains)
-			return -EOPNOTSUPP;
-		if (!obj(c->pt_id, OBJ_IOAS) || c->data_type != IOMMU_HWPT_DATA_NONE)
-			return -EINVAL;
-		id = obj_new(OBJ_HWPT, c->pt_id);
-		if (!id)
-			return -ENOMEM;
-		K.objs[id - 1].pasid_compat =
-			(c->flags & IOMMU_HWPT_ALLOC_PASID) && !K.hwpt_drops_pasid;
-		c->out_hwpt_id = id;
-		return 0;
-	}
-	case IOMMU_DESTROY: {
-		struct iommu_destroy *c = arg;
-
-		ck_assert_uint_eq(c->size, sizeof(*c));
-		if ((o = obj(c->id, OBJ_HWPT))) {
-			/* An attached HWPT is busy, on the RID or on a PASID. */
-			if (fake_bound() && hwpt_busy(c->id))
-				return -EBUSY;
-		} else if ((o = obj(c->id, OBJ_IOAS))) {
-			/* An IOAS is busy while a HWPT is built on it. */
-			for (unsigned i = 0; i < MAX_OBJS; i++)
-				if (K.objs[i].type == OBJ_HWPT && K.objs[i].ioas == c->id)
-					return -EBUSY;
-		} else
-			return -ENOENT;
-		*o = (FakeObj){};
-		return 0;
-	}
-	case IOMMU_GET_HW_INFO: {
-		struct iommu_hw_info *c = arg;
-		struct iommu_hw_info_vtd v = {
-			.cap_reg = VTD_CAP,
-			.ecap_reg = VTD_ECAP,
-		};
-
-		ck_assert_uint_eq(c->size, sizeof(*c));
-		if (!fake_bound() || c->dev_id != DEV_ID)
-			return -ENOENT;
-		if (c->data_len)
-			memcpy((void *)(uintptr_t)c->data_uptr, &v,
-			       MIN((size_t)c->data_len, sizeof(v)));
-		c->data_len = sizeof(v);
-		c->out_data_type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
-		c->out_max_pasid_log2 = K.max_pasid_log2;
-		c->out_capabilities = K.max_pasid_log2 ? IOMMU_HW_CAP_PCI_PASID_EXEC : 0;
-		K.hw_infos++;
-		return 0;
-	}
-	default:
-		return -ENOTTY;
+	case IOMMU_HWPT_ALLOC:
+		ck_assert_uint_eq(size, sizeof(struct iommu_hwpt_alloc));
+		break;
+	case IOMMU_DESTROY:
+		ck_assert_uint_eq(size, sizeof(struct iommu_destroy));
+		break;
+	case IOMMU_GET_HW_INFO:
+		ck_assert_uint_eq(size, sizeof(struct iommu_hw_info));
+		break;
 	}
 }
 
 /* vfio_iommufd_physical_pasid_attach_ioas() down to iommu_attach_device_pasid(), as in 7.2. */
 static int fake_attach_pasid(uint32_t pasid, uint32_t pt_id)
 {
-	FakeObj *h = obj(pt_id, OBJ_HWPT), *rid = obj(K.attached, OBJ_HWPT);
-	int slot = pasid_slot(pasid);
+	bool attached = fake_iommufd_pasid_hwpt(pasid) != 0;
+	int r;
 
-	if (!h)
+	if (!fake_iommufd_obj(pt_id, FAKE_OBJ_HWPT))
 		return -ENOENT; /* iommufd_get_object() */
 	if (K.pasid_errno)
 		return -K.pasid_errno;
-	/* iommufd_hwpt_pasid_compat() */
-	if (!h->pasid_compat || (rid && !rid->pasid_compat))
-		return -EINVAL;
-	/* iommu_attach_device_pasid(): only a device with PASIDs enabled has a limit */
-	if (K.max_pasid_log2 && pasid >= (1u << K.max_pasid_log2))
-		return -EINVAL;
-	if (slot >= 0) {
-		K.pasids[slot].hwpt = pt_id;
-		K.pasid_replaces++;
-	} else {
-		if (K.n_pasids == MAX_PASIDS)
-			return -ENOMEM;
-		K.pasids[K.n_pasids].pasid = pasid;
-		K.pasids[K.n_pasids].hwpt = pt_id;
-		K.n_pasids++;
-		K.pasid_attaches++;
+	/* 7.2 replaces an attached PASID; the PASID compatibility rules are the common fake's. */
+	r = attached ? fake_iommufd_pasid_replace(pasid, pt_id)
+		     : fake_iommufd_pasid_attach(pasid, pt_id);
+	if (r == 0 && !attached)
 		op_log("A", pasid);
-	}
-	return 0;
+	return r;
 }
 
 static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
@@ -346,20 +186,25 @@ static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
 	switch (req) {
 	case VFIO_DEVICE_BIND_IOMMUFD: {
 		struct vfio_device_bind_iommufd *c = arg;
+		int r;
 
 		ck_assert_uint_ge(argsz, sizeof(*c));
-		if (fake_bound() || c->flags || !is_iommufd(c->iommufd))
+		if (fake_bound() || c->flags || !fake_iommufd_is_iommufd(c->iommufd))
 			return -EINVAL;
+		r = fake_iommufd_bind(DEV_ID, &c->out_devid);
+		if (r < 0)
+			return r;
 		K.bound_fd = fd;
-		c->out_devid = DEV_ID;
 		return 0;
 	}
 	case VFIO_DEVICE_ATTACH_IOMMUFD_PT: {
 		struct vfio_device_attach_iommufd_pt *c = arg;
+		bool was = fk->attached != 0;
+		int r;
 
 		ck_assert_uint_ge(argsz, 12);
 		/* vfio_df_ioctl_attach_pt(): 6.12 has "if (attach.flags) return -EINVAL" */
-		if (c->flags & ~(K.pasid_abi ? VFIO_DEVICE_ATTACH_PASID : 0u))
+		if (c->flags & ~(fk->pasid_abi ? VFIO_DEVICE_ATTACH_PASID : 0u))
 			return -EINVAL;
 		if (c->flags) {
 			if (K.pasid_no_ops)
@@ -368,50 +213,36 @@ static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
 				return -EINVAL;
 			return fake_attach_pasid(c->pasid, c->pt_id);
 		}
-		if (!obj(c->pt_id, OBJ_HWPT))
+		if (!fake_iommufd_obj(c->pt_id, FAKE_OBJ_HWPT))
 			return -EINVAL;
-		/* iommufd_hwpt_pasid_compat() for the RID */
-		if (K.n_pasids && !obj(c->pt_id, OBJ_HWPT)->pasid_compat)
-			return -EINVAL;
-		if (K.attached) {
-			if (K.replace_errno)
-				return -K.replace_errno;
-			K.replaces++;
-		} else {
-			K.attaches++;
+		if (was && K.replace_errno)
+			return -K.replace_errno;
+		r = fake_iommufd_attach(c->pt_id, NULL);
+		if (r == 0 && !was)
 			op_log("A", ATTACH_POINT_RID);
-		}
-		K.attached = c->pt_id;
-		return 0;
+		return r;
 	}
 	case VFIO_DEVICE_DETACH_IOMMUFD_PT: {
 		struct vfio_device_detach_iommufd_pt *c = arg;
 
 		ck_assert_uint_ge(argsz, 8);
-		if (c->flags & ~(K.pasid_abi ? VFIO_DEVICE_DETACH_PASID : 0u))
+		if (c->flags & ~(fk->pasid_abi ? VFIO_DEVICE_DETACH_PASID : 0u))
 			return -EINVAL;
 		if (c->flags) {
-			int slot;
-
 			if (K.pasid_no_ops)
 				return -EOPNOTSUPP;
 			if (argsz < 12)
 				return -EINVAL;
 			/* pasid_detach_ioas(): void, unknown PASIDs ignored */
-			slot = pasid_slot(c->pasid);
-			if (slot >= 0) {
-				K.pasids[slot] = K.pasids[--K.n_pasids];
-				K.pasid_detaches++;
+			if (fake_iommufd_pasid_detach(c->pasid))
 				op_log("D", c->pasid);
-			}
 			return 0;
 		}
 		if (K.replace_errno == ENODEV)
 			return -ENODEV; /* the device is gone for every command */
-		if (K.attached)
+		if (fk->attached)
 			op_log("D", ATTACH_POINT_RID);
-		K.attached = 0;
-		K.detaches++;
+		fake_iommufd_detach();
 		return 0;
 	}
 	case VFIO_DEVICE_SET_IRQS: {
@@ -450,37 +281,25 @@ static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
 
 static int fake_ioctl(int fd, unsigned long req, void *arg)
 {
-	int r;
-
-	pthread_mutex_lock(&K.lock);
-	K.calls++;
-	if (K.fail_at && K.calls == K.fail_at)
-		r = -K.fail_errno;
-	else if (is_iommufd(fd))
-		r = fake_iommu_cmd(req, arg);
-	else if (is_cdev(fd))
-		r = fake_vfio_cmd(fd, req, arg);
-	else
-		r = -ENOTTY;
-	pthread_mutex_unlock(&K.lock);
-	if (r < 0) {
-		errno = -r;
-		return -1;
-	}
-	return 0;
+	/* Every call looks, so that an iommufd command never sees a binding that is gone. */
+	(void)fake_bound();
+	if (is_cdev(fd))
+		return fake_vfio_cmd(fd, req, arg);
+	if (fake_iommufd_is_iommufd(fd))
+		check_iommu_cmd(req, arg);
+	return FAKE_IOMMUFD_PASS;
 }
+
+static const FakeIommufdOps vfio_ops = {
+	.ioctl = fake_ioctl,
+};
 
 /* The device's view: IOVA → host memory through the attached HWPT; NULL is a fault. */
 static uint8_t *fake_translate(uint64_t iova, uint32_t len)
 {
-	FakeObj *h, *a;
-
-	if (!fake_bound() || !(h = obj(K.attached, OBJ_HWPT)) || !(a = obj(h->ioas, OBJ_IOAS)))
+	if (!fake_bound())
 		return NULL;
-	for (unsigned i = 0; i < a->n_maps; i++)
-		if (iova >= a->maps[i].iova && iova + len <= a->maps[i].iova + a->maps[i].len)
-			return a->maps[i].va + (iova - a->maps[i].iova);
-	return NULL;
+	return fake_iommufd_translate(iova, len);
 }
 
 /* ---------------- the fake edu device ---------------- */
@@ -524,7 +343,7 @@ static void edu_do_dma(FakeEdu *e, uint64_t cmd)
 		return;
 	}
 	if (!e->identity)
-		pthread_mutex_lock(&K.lock);
+		fake_iommufd_lock();
 	p = edu_translate(e, ram, (uint32_t)cnt);
 	if (!p) {
 		__atomic_add_fetch(&e->faults, 1, __ATOMIC_RELAXED);
@@ -535,7 +354,7 @@ static void edu_do_dma(FakeEdu *e, uint64_t cmd)
 	else
 		memcpy(e->buffer + (dev - 0x40000), p, cnt);
 	if (!e->identity)
-		pthread_mutex_unlock(&K.lock);
+		fake_iommufd_unlock();
 	__atomic_add_fetch(&e->dmas, 1, __ATOMIC_RELAXED);
 }
 
@@ -611,28 +430,35 @@ static unsigned count_fds(void)
 	return n;
 }
 
+/* The IOMMU enabled PASIDs of this width for the device, 0: none (IOMMU_GET_HW_INFO). */
+static void iommu_pasids(uint8_t max_pasid_log2)
+{
+	fk->hw_info.max_pasid_log2 = max_pasid_log2;
+	fk->hw_info.capabilities = max_pasid_log2 ? IOMMU_HW_CAP_PCI_PASID_EXEC : 0;
+}
+
+/* A 7.2 kernel on VT-d, with nothing bound: every setup failure path starts from here. */
 static void k_reset(void)
 {
-	pthread_mutex_lock(&K.lock);
-	memset(K.objs, 0, sizeof(K.objs));
-	K.bound_fd = -1;
-	K.attached = 0;
-	K.calls = K.fail_at = K.attaches = K.replaces = K.detaches = 0;
-	K.fail_errno = EIO;
-	K.replace_errno = 0;
-	K.req_fd = -1;
-	K.no_hwpt_alloc = false;
-	K.pasid_abi = true;
-	K.pasid_no_ops = K.hwpt_drops_pasid = K.no_pasid_domains = false;
-	K.max_pasid_log2 = 0;
-	K.pasid_errno = 0;
-	K.n_pasids = K.pasid_attaches = K.pasid_replaces = K.pasid_detaches = K.hw_infos = 0;
-	K.n_ops = 0;
+	const struct iommu_hw_info_vtd vtd = {
+		.cap_reg = VTD_CAP,
+		.ecap_reg = VTD_ECAP,
+	};
+
+	fake_iommufd_reset();
+	fake_iommufd_lock();
+	fk->fail.error = EIO;
+	fk->pasid_abi = true;
+	fk->hw_info.type = IOMMU_HW_INFO_TYPE_INTEL_VTD;
+	memcpy(fk->hw_info.data, &vtd, sizeof(vtd));
+	fk->hw_info.data_len = sizeof(vtd);
+	iommu_pasids(0);
+	K = (typeof(K)){.bound_fd = -1, .req_fd = -1};
 	/* /proc/self/fd shows canonical paths: TMPDIR may be a symlink. */
-	ck_assert_ptr_nonnull(realpath(fs->dev_iommu, K.dev_iommu));
+	ck_assert_ptr_nonnull(realpath(fs->dev_iommu, fk->dev_iommu));
 	ck_assert_ptr_nonnull(realpath(fs->dev_vfio, K.cdev_dir));
 	strcat(K.cdev_dir, "/devices/");
-	pthread_mutex_unlock(&K.lock);
+	fake_iommufd_unlock();
 }
 
 static void map_cdev(void)
@@ -650,12 +476,11 @@ static void map_cdev(void)
 
 static void setup(void)
 {
-	pthread_mutex_init(&K.lock, NULL);
 	fs = fake_sysfs_new(true);
 	fake_add_device(fs, EDU, 0x1234, 0x11e8, 0x00ff00, "vfio-pci", "3", true);
 	fake_sysfs_start(fs);
+	fake_iommufd_install(&vfio_ops);
 	k_reset();
-	uapi_ioctl_hook = fake_ioctl;
 	map_cdev();
 	memset(&edu, 0, sizeof(edu));
 	edu_start(&edu, cdev_map);
@@ -673,7 +498,7 @@ static void teardown(void)
 	fault_sink_free(sink);
 	free(aps);
 	fake_sysfs_free(fs);
-	pthread_mutex_destroy(&K.lock);
+	fake_iommufd_uninstall();
 }
 
 static Scenario *scenario(const char *extra)
@@ -710,11 +535,11 @@ static void assert_released(void)
 {
 	ck_assert_uint_eq(live_objects(), 0);
 	ck_assert_uint_eq(count_fds(), fds_before);
-	pthread_mutex_lock(&K.lock);
+	fake_iommufd_lock();
 	ck_assert(!fake_bound());
-	ck_assert_uint_eq(K.attached, 0);
-	ck_assert_uint_eq(K.n_pasids, 0);
-	pthread_mutex_unlock(&K.lock);
+	ck_assert_uint_eq(fk->attached, 0);
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 0);
+	fake_iommufd_unlock();
 }
 
 static uint16_t config_command(void)
@@ -733,12 +558,12 @@ START_TEST(test_probe)
 	ck_assert_ptr_null(reason);
 	ck_assert_int_eq(backend_vfio.probe(&fs->env, NULL), 0);
 
-	K.no_hwpt_alloc = true;
+	fk->no_hwpt_alloc = true;
 	ck_assert_int_eq(backend_vfio.probe(&fs->env, &reason), -EOPNOTSUPP);
 	ck_assert_str_eq(reason, "iommufd in this kernel has no IOMMU_HWPT_ALLOC: the vfio backend "
 				 "needs Linux ≥ 6.6");
 	reason = mfree(reason);
-	K.no_hwpt_alloc = false;
+	fk->no_hwpt_alloc = false;
 
 	fake_path(path, sizeof(path), "%s/class/vfio-dev", fs->sys);
 	ck_assert_int_eq(rmdir(path), 0);
@@ -842,32 +667,32 @@ START_TEST(test_lifecycle)
 	ck_assert_ptr_null(error);
 	/* Three IOASes, each mapping the buffer at IOVA=, and a HWPT on each. */
 	ck_assert_uint_eq(live_objects(), 6);
-	for (unsigned d = 0, n = 0; d < MAX_OBJS; d++)
-		if (K.objs[d].type == OBJ_HWPT) {
-			FakeObj *a = obj(K.objs[d].ioas, OBJ_IOAS);
+	for (uint32_t id = 1, n = 0; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_HWPT) {
+			FakeObj *a = fake_iommufd_obj(fk->objs[id].ioas, FAKE_OBJ_IOAS);
 
 			ck_assert_ptr_nonnull(a);
 			ck_assert_uint_eq(a->n_maps, 1);
 			ck_assert_uint_eq(a->maps[0].iova, IOVA);
-			ck_assert_uint_eq(a->maps[0].len, MAP_SIZE);
-			hwpt[n++] = d + 1;
+			ck_assert_uint_eq(a->maps[0].length, MAP_SIZE);
+			hwpt[n++] = id;
 		}
 
 	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
-	ck_assert_uint_eq(K.attaches, 1);
-	ck_assert_uint_eq(K.attached, hwpt[0]);
+	ck_assert_uint_eq(fk->attaches, 1);
+	ck_assert_uint_eq(fk->attached, hwpt[0]);
 	for (unsigned i = 1; i <= 6; i++) {
 		ck_assert_int_eq(backend_vfio.replace(ctx, 0, i % 3), 0);
-		ck_assert_uint_eq(K.attached, hwpt[i % 3]);
+		ck_assert_uint_eq(fk->attached, hwpt[i % 3]);
 	}
-	ck_assert_uint_eq(K.replaces, 6);
+	ck_assert_uint_eq(fk->replaces, 6);
 	/* Nonsense from the run engine is refused, not passed to the kernel. */
 	ck_assert_int_eq(backend_vfio.replace(ctx, 0, 3), -EINVAL);
 	ck_assert_int_eq(backend_vfio.replace(ctx, 1, 0), -EINVAL);
 
 	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
-	ck_assert_uint_eq(K.detaches, 1);
-	ck_assert_uint_eq(K.attached, 0);
+	ck_assert_uint_eq(fk->detaches, 1);
+	ck_assert_uint_eq(fk->attached, 0);
 	backend_vfio.teardown(ctx);
 	assert_released();
 }
@@ -882,7 +707,7 @@ START_TEST(test_teardown_while_attached)
 	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 1), 0);
 	/* No detach from the run engine: teardown still detaches and frees every HWPT. */
 	backend_vfio.teardown(ctx);
-	ck_assert_uint_eq(K.detaches, 1);
+	ck_assert_uint_eq(fk->detaches, 1);
 	assert_released();
 }
 END_TEST
@@ -895,9 +720,9 @@ START_TEST(test_missing_range_layout)
 	unsigned mapped = 0, empty = 0;
 
 	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
-	for (unsigned d = 0; d < MAX_OBJS; d++)
-		if (K.objs[d].type == OBJ_IOAS) {
-			if (K.objs[d].n_maps)
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_IOAS) {
+			if (fk->objs[id].n_maps)
 				mapped++;
 			else
 				empty++;
@@ -926,7 +751,7 @@ static void setup_failures(const char *extra, const char *driver_after, void (*p
 	if (prepare)
 		prepare();
 	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
-	total = K.calls;
+	total = fk->calls;
 	backend_vfio.teardown(ctx);
 	assert_released();
 	ck_assert_uint_ge(total, 5);
@@ -939,7 +764,7 @@ static void setup_failures(const char *extra, const char *driver_after, void (*p
 		k_reset();
 		if (prepare)
 			prepare();
-		K.fail_at = k;
+		fk->fail.nth = k;
 		ctx = NULL;
 		r = do_setup(s, &ctx, &error);
 		ck_assert_msg(r == -EIO, "ioctl %u of %u failed, setup returned %d", k, total, r);
@@ -1362,7 +1187,7 @@ static void write_config(int width)
 /* The IOMMU enabled 8-bit PASIDs (for a device with the capability, write_config(8)). */
 static void iommu_pasids_8(void)
 {
-	K.max_pasid_log2 = 8;
+	iommu_pasids(8);
 }
 
 /* A device with 8-bit PASIDs that the IOMMU enabled. */
@@ -1376,30 +1201,23 @@ static unsigned hwpts(uint32_t *ids, bool *compat)
 {
 	unsigned n = 0;
 
-	for (unsigned d = 0; d < MAX_OBJS; d++)
-		if (K.objs[d].type == OBJ_HWPT) {
-			ids[n] = d + 1;
-			compat[n++] = K.objs[d].pasid_compat;
+	for (uint32_t id = 1; id < FAKE_IOMMUFD_MAX_OBJS; id++)
+		if (fk->objs[id].type == FAKE_OBJ_HWPT) {
+			ids[n] = id;
+			compat[n++] = fk->objs[id].pasid_compat;
 		}
 	return n;
 }
 
 static void assert_ops(const char *const *want, unsigned n)
 {
-	pthread_mutex_lock(&K.lock);
+	fake_iommufd_lock();
 	for (unsigned i = 0; i < MIN(n, K.n_ops); i++)
 		ck_assert_msg(streq(K.ops[i], want[i]), "op %u: %s, expected %s", i, K.ops[i],
 			      want[i]);
 	ck_assert_uint_eq(K.n_ops, n);
 	K.n_ops = 0;
-	pthread_mutex_unlock(&K.lock);
-}
-
-static uint32_t pasid_hwpt(uint32_t pasid)
-{
-	int slot = pasid_slot(pasid);
-
-	return slot < 0 ? 0 : K.pasids[slot].hwpt;
+	fake_iommufd_unlock();
 }
 
 /* (a) 6.12: the kernel is what is missing, even for a device without PASIDs. */
@@ -1413,7 +1231,7 @@ START_TEST(test_pasid_kernel_lacks)
 	void *ctx = NULL;
 
 	write_config(-1);
-	K.pasid_abi = false;
+	fk->pasid_abi = false;
 	ck_assert_int_eq(uname(&u), 0);
 	ck_assert_int_ge(
 		asprintf(&want,
@@ -1425,7 +1243,7 @@ START_TEST(test_pasid_kernel_lacks)
 	ck_assert_ptr_null(ctx);
 	ck_assert_str_eq(error, want);
 	/* Nothing was attached, allocated or asked of the IOMMU first. */
-	ck_assert_uint_eq(K.attaches + K.pasid_attaches + K.hw_infos, 0);
+	ck_assert_uint_eq(fk->attaches + fk->pasid_attaches + fk->hw_infos, 0);
 	assert_released();
 
 	/* A RID-only scenario does not probe: it runs on 6.12 as it always did. */
@@ -1437,14 +1255,14 @@ START_TEST(test_pasid_kernel_lacks)
 
 	/* 6.15+ with a VFIO driver that has no PASID ops for this device */
 	error = mfree(error);
-	K.pasid_abi = true;
+	fk->pasid_abi = true;
 	K.pasid_no_ops = true;
 	pasid_device_8();
 	ck_assert_int_eq(do_setup(s, &ctx, &error), -EOPNOTSUPP);
 	ck_assert_str_eq(error, "the VFIO driver of 0000:00:03.0 (vfio-pci) cannot attach PASIDs: "
 				"VFIO_DEVICE_ATTACH_PASID failed with Operation not supported "
 				"(EOPNOTSUPP)");
-	ck_assert_uint_eq(K.hw_infos, 0);
+	ck_assert_uint_eq(fk->hw_infos, 0);
 	assert_released();
 }
 END_TEST
@@ -1492,10 +1310,10 @@ START_TEST(test_pasid_no_capability)
 			fake_path(path, sizeof(path), "%s/bus/pci/devices/%s/config", fs->sys, EDU);
 			(void)unlink(path);
 		}
-		K.max_pasid_log2 = cases[i].max_pasid_log2;
+		iommu_pasids(cases[i].max_pasid_log2);
 		ck_assert_int_eq(do_setup(s, &ctx, &error), -EOPNOTSUPP);
 		ck_assert_msg(streq_ptr(error, cases[i].error), "case %zu: %s", i, strempty(error));
-		ck_assert_uint_eq(K.attaches + K.pasid_attaches, 0);
+		ck_assert_uint_eq(fk->attaches + fk->pasid_attaches, 0);
 		ck_assert_uint_eq(config_command(), 0);
 		assert_released();
 	}
@@ -1521,7 +1339,7 @@ START_TEST(test_pasid_beyond_max)
 				"what " EDU_NAME " supports: IOMMU_GET_HW_INFO reports "
 				"max_pasid_log2 8; its PCI PASID capability says Max PASID Width "
 				"8, so its PASIDs are 1 to 255 (below 256)");
-	ck_assert_uint_eq(K.attaches + K.pasid_attaches, 0);
+	ck_assert_uint_eq(fk->attaches + fk->pasid_attaches, 0);
 	assert_released();
 
 	/* The last PASID below the limit is fine. */
@@ -1532,7 +1350,7 @@ START_TEST(test_pasid_beyond_max)
 	/* An IOMMU with fewer PASID bits than the device: the IOMMU's figure counts. */
 	error = mfree(error);
 	write_config(20);
-	K.max_pasid_log2 = 5;
+	iommu_pasids(5);
 	ck_assert_int_eq(do_setup(narrow, &ctx, &error), -ERANGE);
 	ck_assert_str_eq(error, "[Attach] Points= PASID 32 is beyond what " EDU_NAME
 				" supports: IOMMU_GET_HW_INFO reports max_pasid_log2 5; its PCI "
@@ -1576,26 +1394,26 @@ START_TEST(test_pasid_lifecycle)
 		ck_assert(compat[d]);
 	/* The trial attachment in point order, undone PASIDs first: nothing is left attached. */
 	assert_ops(trial, ELEMENTSOF(trial));
-	ck_assert_uint_eq(K.attached, 0);
-	ck_assert_uint_eq(K.n_pasids, 0);
+	ck_assert_uint_eq(fk->attached, 0);
+	ck_assert_uint_eq(fake_iommufd_pasids_attached(), 0);
 
 	for (unsigned ap = 0; ap < 4; ap++)
 		ck_assert_int_eq(backend_vfio.attach(ctx, ap, 0), 0);
 	assert_ops(attach, ELEMENTSOF(attach));
-	ck_assert_uint_eq(K.attached, hwpt[0]);
-	ck_assert_uint_eq(pasid_hwpt(200), hwpt[0]);
+	ck_assert_uint_eq(fk->attached, hwpt[0]);
+	ck_assert_uint_eq(fake_iommufd_pasid_hwpt(200), hwpt[0]);
 
 	/* Re-attaching an attached PASID replaces its HWPT. */
 	for (unsigned i = 1; i <= 6; i++)
 		for (unsigned ap = 0; ap < 4; ap++)
 			ck_assert_int_eq(backend_vfio.replace(ctx, ap, (i + ap) % 3), 0);
-	ck_assert_uint_eq(K.replaces, 6);
-	ck_assert_uint_eq(K.pasid_replaces, 18);
-	ck_assert_uint_eq(K.pasid_attaches, 3 + 3); /* trial + attach */
-	ck_assert_uint_eq(pasid_hwpt(1), hwpt[(6 + 0) % 3]);
-	ck_assert_uint_eq(K.attached, hwpt[(6 + 1) % 3]);
-	ck_assert_uint_eq(pasid_hwpt(2), hwpt[(6 + 2) % 3]);
-	ck_assert_uint_eq(pasid_hwpt(200), hwpt[(6 + 3) % 3]);
+	ck_assert_uint_eq(fk->replaces, 6);
+	ck_assert_uint_eq(fk->pasid_replaces, 18);
+	ck_assert_uint_eq(fk->pasid_attaches, 3 + 3); /* trial + attach */
+	ck_assert_uint_eq(fake_iommufd_pasid_hwpt(1), hwpt[(6 + 0) % 3]);
+	ck_assert_uint_eq(fk->attached, hwpt[(6 + 1) % 3]);
+	ck_assert_uint_eq(fake_iommufd_pasid_hwpt(2), hwpt[(6 + 2) % 3]);
+	ck_assert_uint_eq(fake_iommufd_pasid_hwpt(200), hwpt[(6 + 3) % 3]);
 	ck_assert_int_eq(backend_vfio.replace(ctx, 4, 0), -EINVAL);
 	ck_assert_int_eq(backend_vfio.replace(ctx, 0, 3), -EINVAL);
 
@@ -1689,8 +1507,8 @@ START_TEST(test_pasid_attach_refused)
 		k_reset();
 		pasid_device_8();
 		K.pasid_errno = cases[i].pasid_errno;
-		K.hwpt_drops_pasid = cases[i].drops_pasid;
-		K.no_pasid_domains = cases[i].no_pasid_domains;
+		fk->hwpt_drops_pasid = cases[i].drops_pasid;
+		fk->no_pasid_domains = cases[i].no_pasid_domains;
 		ck_assert_int_eq(do_setup(s, &ctx, &error), cases[i].r);
 		/* Ids count from 1 after k_reset(): IOAS 1, its HWPT 2, IOAS 3, HWPT 4. */
 		if (cases[i].no_pasid_domains)
@@ -1762,8 +1580,8 @@ START_TEST(test_pasid_concurrent)
 	usleep(100 * 1000);
 	backend_vfio.traffic_stop(ctx);
 
-	ck_assert_uint_eq(K.replaces, 600);
-	ck_assert_uint_eq(K.pasid_replaces, 500 + 700 + 800);
+	ck_assert_uint_eq(fk->replaces, 600);
+	ck_assert_uint_eq(fk->pasid_replaces, 500 + 700 + 800);
 	backend_vfio.sample(ctx, &c);
 	ck_assert_uint_gt(c.dma_ok, 0);
 	ck_assert_uint_eq(c.dma_errors, 0);

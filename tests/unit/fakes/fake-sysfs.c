@@ -1,31 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#pragma once
-
-/*
- * A fake sysfs + /dev tree in a temporary directory for the PCI and vfio
- * tests, and a thread playing the kernel's part in driver binding.
- *
- * The tree holds what pci-sysfs.c reads: bus/pci/devices/BDF/{vendor, device,
- * class, driver_override, config, driver → link, iommu_group → link,
- * vfio-dev/vfioN/}, bus/pci/drivers/NAME/unbind, bus/pci/drivers_probe,
- * class/vfio-dev/, and dev/vfio/devices/vfioN as regular files.
- *
- * The "kernel" watches the attribute files with inotify and, in the order the
- * writes happened, records each one ("drivers/e1000e/unbind=0000:00:03.0") and
- * acts on it as the real kernel would: unbind removes the driver link (and the
- * VFIO cdev), drivers_probe binds driver_override if set, else the device's
- * native driver, provided that driver is "loaded" (has a directory).
- * Header-only so that each test binary includes what it uses.
- */
+/* The fake sysfs tree and its kernel thread: see fake-sysfs.h. */
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <poll.h>
-#include <pthread.h>
 #include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,49 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/backend.h"
+#include "fake-sysfs.h"
+#include "macro.h"
 
-#define FAKE_MAX_DEVICES 8
-#define FAKE_MAX_WATCHES 32
-#define FAKE_LOG_MAX	 64
-/* A cdev file big enough for the regions the fake VFIO kernel hands out. */
-#define FAKE_CDEV_SIZE (UINT64_C(1) << 21)
-
-typedef struct FakeDevice {
-	char bdf[32];
-	char native_driver[32]; /* what drivers_probe binds without an override; "" none */
-	bool cdev_capable;	/* vfio-pci creates vfio-dev/vfioN for it */
-	unsigned vfio_index;
-} FakeDevice;
-
-typedef struct FakeSysfs {
-	char root[PATH_MAX];
-	char sys[PATH_MAX];
-	char dev[PATH_MAX];
-	char dev_vfio[PATH_MAX];
-	char dev_iommu[PATH_MAX];
-	HostEnv env;
-
-	FakeDevice devices[FAKE_MAX_DEVICES];
-	unsigned n_devices;
-
-	/* the kernel emulation */
-	pthread_t thread;
-	bool running;
-	int inotify_fd, stop_fd;
-	struct {
-		int wd;
-		char path[PATH_MAX];
-	} watches[FAKE_MAX_WATCHES];
-	unsigned n_watches;
-	pthread_mutex_t lock;
-	char log[FAKE_LOG_MAX][160];
-	unsigned n_log;
-} FakeSysfs;
-
-static inline void fake_path(char *buf, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static inline void fake_path(char *buf, size_t n, const char *fmt, ...)
+void fake_path(char *buf, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -85,7 +26,7 @@ static inline void fake_path(char *buf, size_t n, const char *fmt, ...)
 	va_end(ap);
 }
 
-static inline void fake_mkdir_p(const char *path)
+void fake_mkdir_p(const char *path)
 {
 	char tmp[PATH_MAX];
 
@@ -99,7 +40,7 @@ static inline void fake_mkdir_p(const char *path)
 	(void)mkdir(tmp, 0755);
 }
 
-static inline void fake_write_file(const char *path, const char *content)
+void fake_write_file(const char *path, const char *content)
 {
 	FILE *f = fopen(path, "we");
 
@@ -109,7 +50,7 @@ static inline void fake_write_file(const char *path, const char *content)
 	fclose(f);
 }
 
-static inline void fake_read_file(const char *path, char *buf, size_t n)
+void fake_read_file(const char *path, char *buf, size_t n)
 {
 	ssize_t k;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -122,7 +63,7 @@ static inline void fake_read_file(const char *path, char *buf, size_t n)
 	close(fd);
 }
 
-static inline void fake_rm_rf(const char *path)
+void fake_rm_rf(const char *path)
 {
 	struct stat st;
 	DIR *d;
@@ -148,7 +89,7 @@ static inline void fake_rm_rf(const char *path)
 	(void)rmdir(path);
 }
 
-static inline void fake_watch(FakeSysfs *f, const char *dir)
+static void fake_watch(FakeSysfs *f, const char *dir)
 {
 	int wd = inotify_add_watch(f->inotify_fd, dir, IN_CLOSE_WRITE);
 
@@ -159,8 +100,7 @@ static inline void fake_watch(FakeSysfs *f, const char *dir)
 	f->n_watches++;
 }
 
-/* A driver directory: the driver is "loaded". */
-static inline void fake_add_driver(FakeSysfs *f, const char *name)
+void fake_add_driver(FakeSysfs *f, const char *name)
 {
 	char p[PATH_MAX];
 
@@ -173,7 +113,7 @@ static inline void fake_add_driver(FakeSysfs *f, const char *name)
 		fake_watch(f, p);
 }
 
-static inline void fake_remove_driver(FakeSysfs *f, const char *name)
+void fake_remove_driver(FakeSysfs *f, const char *name)
 {
 	char p[PATH_MAX];
 
@@ -181,7 +121,7 @@ static inline void fake_remove_driver(FakeSysfs *f, const char *name)
 	fake_rm_rf(p);
 }
 
-static inline FakeDevice *fake_find(FakeSysfs *f, const char *bdf)
+static FakeDevice *fake_find(FakeSysfs *f, const char *bdf)
 {
 	for (unsigned i = 0; i < f->n_devices; i++)
 		if (streq(f->devices[i].bdf, bdf))
@@ -189,7 +129,7 @@ static inline FakeDevice *fake_find(FakeSysfs *f, const char *bdf)
 	return NULL;
 }
 
-static inline void fake_set_driver(FakeSysfs *f, FakeDevice *d, const char *driver)
+void fake_set_driver(FakeSysfs *f, FakeDevice *d, const char *driver)
 {
 	char link[PATH_MAX], target[PATH_MAX], p[PATH_MAX];
 
@@ -218,7 +158,7 @@ static inline void fake_set_driver(FakeSysfs *f, FakeDevice *d, const char *driv
 	}
 }
 
-static inline bool fake_driver_loaded(FakeSysfs *f, const char *name)
+static bool fake_driver_loaded(FakeSysfs *f, const char *name)
 {
 	char p[PATH_MAX];
 
@@ -226,13 +166,9 @@ static inline bool fake_driver_loaded(FakeSysfs *f, const char *name)
 	return access(p, F_OK) == 0;
 }
 
-/*
- * A PCI device. driver NULL: unbound. group NULL: no IOMMU group. native:
- * the driver that binds it by default (NULL: the one it starts with).
- */
-static inline FakeDevice *fake_add_device(FakeSysfs *f, const char *bdf, unsigned vendor,
-					  unsigned device, unsigned class, const char *driver,
-					  const char *group, bool cdev_capable)
+FakeDevice *fake_add_device(FakeSysfs *f, const char *bdf, unsigned vendor, unsigned device,
+			    unsigned class, const char *driver, const char *group,
+			    bool cdev_capable)
 {
 	FakeDevice *d = &f->devices[f->n_devices];
 	char dir[PATH_MAX], p[PATH_MAX], v[32];
@@ -276,9 +212,8 @@ static inline FakeDevice *fake_add_device(FakeSysfs *f, const char *bdf, unsigne
 	return d;
 }
 
-static inline void fake_log(FakeSysfs *f, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static inline void fake_log(FakeSysfs *f, const char *fmt, ...)
+static void fake_log(FakeSysfs *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fake_log(FakeSysfs *f, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -293,7 +228,7 @@ static inline void fake_log(FakeSysfs *f, const char *fmt, ...)
 }
 
 /* Acts on one completed write, as the kernel would have during write(2). */
-static inline void fake_kernel_handle(FakeSysfs *f, const char *dir, const char *name)
+static void fake_kernel_handle(FakeSysfs *f, const char *dir, const char *name)
 {
 	char path[PATH_MAX], value[128], rel[PATH_MAX], bus[PATH_MAX];
 	struct stat st;
@@ -337,7 +272,7 @@ static inline void fake_kernel_handle(FakeSysfs *f, const char *dir, const char 
 	}
 }
 
-static inline void *fake_kernel_main(void *userdata)
+static void *fake_kernel_main(void *userdata)
 {
 	FakeSysfs *f = userdata;
 	_Alignas(struct inotify_event) char buf[4096];
@@ -369,7 +304,7 @@ static inline void *fake_kernel_main(void *userdata)
 	return NULL;
 }
 
-static inline FakeSysfs *fake_sysfs_new(bool with_kernel)
+FakeSysfs *fake_sysfs_new(bool with_kernel)
 {
 	FakeSysfs *f = calloc(1, sizeof(*f));
 	char p[PATH_MAX];
@@ -420,7 +355,7 @@ static inline FakeSysfs *fake_sysfs_new(bool with_kernel)
 }
 
 /* Starts the kernel thread once the devices are in place. */
-static inline void fake_sysfs_start(FakeSysfs *f)
+void fake_sysfs_start(FakeSysfs *f)
 {
 	if (f->inotify_fd < 0 || f->running)
 		return;
@@ -429,7 +364,7 @@ static inline void fake_sysfs_start(FakeSysfs *f)
 	f->running = true;
 }
 
-static inline void fake_sysfs_free(FakeSysfs *f)
+void fake_sysfs_free(FakeSysfs *f)
 {
 	if (!f)
 		return;
@@ -446,8 +381,7 @@ static inline void fake_sysfs_free(FakeSysfs *f)
 	free(f);
 }
 
-/* The device's current driver ("" when none). */
-static inline void fake_driver_of(FakeSysfs *f, const char *bdf, char *buf, size_t n)
+void fake_driver_of(FakeSysfs *f, const char *bdf, char *buf, size_t n)
 {
 	char link[PATH_MAX], target[PATH_MAX];
 	const char *base;
@@ -465,11 +399,7 @@ static inline void fake_driver_of(FakeSysfs *f, const char *bdf, char *buf, size
 	buf[n - 1] = 0;
 }
 
-/*
- * The kernel thread lags the writes a little (inotify): waits until at least
- * n writes are logged (up to a second), then a moment longer for any extra.
- */
-static inline void fake_settle(FakeSysfs *f, unsigned n)
+void fake_settle(FakeSysfs *f, unsigned n)
 {
 	for (unsigned i = 0; i < 1000; i++) {
 		unsigned have;
@@ -484,8 +414,7 @@ static inline void fake_settle(FakeSysfs *f, unsigned n)
 	usleep(20000);
 }
 
-/* Copies the write log and clears it; returns how many entries. */
-static inline unsigned fake_take_log(FakeSysfs *f, char out[][160], unsigned max)
+unsigned fake_take_log(FakeSysfs *f, char out[][160], unsigned max)
 {
 	unsigned n;
 
