@@ -26,6 +26,7 @@ Override *arg_overrides;
 size_t arg_n_overrides;
 bool arg_openmetrics;
 const char *arg_textfile;
+const char *arg_output;
 static bool arg_user;
 static const char *arg_bus_address;
 
@@ -38,6 +39,7 @@ enum {
 	OPTION_SOURCE = 1 << 4,
 	OPTION_OPENMETRICS = 1 << 5,
 	OPTION_TEXTFILE = 1 << 6,
+	OPTION_OUTPUT = 1 << 7,
 };
 static unsigned arg_options_given;
 
@@ -75,6 +77,8 @@ static const Verb verbs[] = {
 	{"start", 2, 2, 0, OPTION_SET, verb_start, "FILE",
 	 "Start a scenario and print the run's object path"},
 	{"stop", 2, 2, 0, 0, verb_stop, "RUN", "Stop a run"},
+	{"report", 2, 2, 0, OPTION_OUTPUT, verb_report, "RUN",
+	 "Write a run's report: one HTML file with plots"},
 	{"metrics", VERB_ANY, 1, 0, OPTION_OPENMETRICS | OPTION_TEXTFILE, verb_metrics, "",
 	 "Print the daemon's Prometheus metrics"},
 	{"help", VERB_ANY, VERB_ANY, VERB_NO_BUS, 0, verb_help, "", "Show this help"},
@@ -87,6 +91,7 @@ static const struct {
 	{OPTION_SET, "--set="},	     {OPTION_TIMEOUT, "--timeout="}, {OPTION_MAX, "--max="},
 	{OPTION_FOLLOW, "--follow"}, {OPTION_SOURCE, "--source="},
 	{OPTION_OPENMETRICS, "--openmetrics"}, {OPTION_TEXTFILE, "--textfile="},
+	{OPTION_OUTPUT, "--output="},
 };
 
 static int help(void)
@@ -124,6 +129,8 @@ static int help(void)
 	       "                         (metrics)\n"
 	       "     --textfile=DIR      Write DIR/iommutest.prom atomically, for node_exporter's\n"
 	       "                         textfile collector (metrics)\n"
+	       "  -o --output=FILE       Write the report to FILE instead of standard output\n"
+	       "                         (report)\n"
 	       "\nRUN is a run number or its object path, e.g. 3 or %s/3.\n"
 	       "FILE is a scenario file, or - for standard input.\n"
 	       "Exit status: 0 on success or verdict pass/none, 1 on verdict fail, 2 on error.\n"
@@ -221,11 +228,12 @@ static int parse_argv(int argc, char *argv[])
 		{"source", required_argument, NULL, ARG_SOURCE},
 		{"openmetrics", no_argument, NULL, ARG_OPENMETRICS},
 		{"textfile", required_argument, NULL, ARG_TEXTFILE},
+		{"output", required_argument, NULL, 'o'},
 		{}};
 	int c, r;
 
 	/* Options may follow the verb, as with systemctl; "--" ends them. */
-	while ((c = getopt_long(argc, argv, "hq", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "hqo:", options, NULL)) >= 0) {
 		switch (c) {
 		case 'h':
 			help();
@@ -306,6 +314,14 @@ static int parse_argv(int argc, char *argv[])
 						       optarg);
 			arg_source = optarg;
 			arg_options_given |= OPTION_SOURCE;
+			break;
+		case 'o':
+			if (isempty(optarg)) {
+				log_error("--output= needs a file name, or - for standard output.");
+				return usage_error();
+			}
+			arg_output = optarg;
+			arg_options_given |= OPTION_OUTPUT;
 			break;
 		case ARG_OPENMETRICS:
 			arg_openmetrics = true;

@@ -35,6 +35,7 @@ extern const char *arg_source; /* faults --source= */
 extern uint32_t arg_max;
 extern bool arg_openmetrics;   /* metrics --openmetrics */
 extern const char *arg_textfile; /* metrics --textfile=DIR */
+extern const char *arg_output;	 /* report -o FILE */
 extern uint64_t arg_timeout_ns;
 extern Override *arg_overrides;
 extern size_t arg_n_overrides;
@@ -54,6 +55,7 @@ int verb_run(int argc, char *argv[], void *userdata);
 int verb_stop(int argc, char *argv[], void *userdata);
 int verb_caps(int argc, char *argv[], void *userdata);
 int verb_metrics(int argc, char *argv[], void *userdata);
+int verb_report(int argc, char *argv[], void *userdata);
 
 /* The human view of a Run.Describe() object, shared by show and run. */
 int show_run(const JsonValue *d);

@@ -206,6 +206,17 @@ static int method_describe(sd_bus_message *m, void *userdata, sd_bus_error *erro
 	return sd_bus_reply_method_return(m, "s", text);
 }
 
+static int method_get_timeline(sd_bus_message *m, void *userdata, sd_bus_error *error)
+{
+	_cleanup_free_ char *text = NULL;
+	int k;
+
+	k = run_describe_timeline(userdata, &text);
+	if (k < 0)
+		return k;
+	return sd_bus_reply_method_return(m, "s", text);
+}
+
 /*
  * The Run's figures: one line each feeds both the vtable and the change
  * detection in run_bus_emit_changes(), so a new figure is one line here.
@@ -275,6 +286,8 @@ static const sd_bus_vtable run_vtable[] = {
 				SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_ARGS("Describe", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),
 				method_describe, SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_ARGS("GetTimeline", SD_BUS_NO_ARGS, SD_BUS_RESULT("s", json),
+				method_get_timeline, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_ARGS("Finished", SD_BUS_ARGS("s", state, "s", verdict, "s", reason), 0),
 	SD_BUS_SIGNAL_WITH_ARGS("Fault",
 				SD_BUS_ARGS("t", seq, "t", merged, "t", time_usec, "s", source, "s",

@@ -408,6 +408,17 @@ void run_sample(Run *r)
 		st->faults_during += r->fault_totals.during_replace[i];
 	}
 	st->faults_at_rest = st->faults - st->faults_during;
+
+	if (r->timeline) {
+		TimelineCounts tc = {
+			.replacements = st->replacements,
+			.dma_transfers = st->dma_transfers,
+			.dma_errors = st->dma_errors,
+		};
+
+		memcpy(tc.faults, r->fault_totals.total, sizeof(tc.faults));
+		timeline_add(r->timeline, st->elapsed_usec, &tc);
+	}
 }
 
 static void run_report_sample(Run *r)
@@ -848,6 +859,7 @@ Run *run_free(Run *r)
 	safe_close(r->wake_fd);
 	free(r->faults);
 	free(r->merged);
+	free(r->timeline);
 	free(r->expect_pass);
 	free(r->expect_actual);
 	free(r->backend_info);
@@ -1013,13 +1025,16 @@ int run_start(const RunContext *c, Scenario *scenario, Run **ret, RunError *err)
 	r->verdict = strdup("pending");
 	r->reason = strdup("");
 	r->merged = hist_new();
+	r->timeline = malloc(sizeof(Timeline));
+	if (r->timeline)
+		timeline_init(r->timeline);
 	r->points = calloc(scenario->n_points, sizeof(RunPoint));
 	r->ap_states = aligned_alloc(CACHELINE, scenario->n_points * sizeof(AttachPointState));
 	r->fault_cap = c->fault_ring;
 	r->faults = r->fault_cap ? calloc(r->fault_cap, sizeof(RetainedFault)) : NULL;
 	r->expect_pass = calloc(scenario->n_expect + 1, sizeof(bool));
 	r->expect_actual = calloc(scenario->n_expect + 1, sizeof(double));
-	if (!r->verdict || !r->reason || !r->merged || !r->points || !r->ap_states ||
+	if (!r->verdict || !r->reason || !r->merged || !r->timeline || !r->points || !r->ap_states ||
 	    (r->fault_cap && !r->faults) || !r->expect_pass || !r->expect_actual)
 		return -ENOMEM;
 	r->n_points = scenario->n_points;
@@ -1305,6 +1320,52 @@ static const char *run_authoritative_source(const Run *r)
 	return "none";
 }
 
+/*
+ * The report's plot data: the timeline, and the replace latencies of all
+ * points in power-of-two bins (bin k: [2^k, 2^(k+1)) ns), for a log axis.
+ */
+int run_describe_timeline(Run *r, char **ret_json)
+{
+	uint64_t bins[64] = {};
+	JsonWriter j;
+	char *text;
+	int k;
+
+	if (run_is_active(r)) {
+		run_drain_faults(r);
+		run_sample(r);
+	}
+	for (unsigned b = 0; b < HIST_BUCKETS; b++) {
+		uint64_t n = counter_get(r->merged->buckets[b]), lo, hi;
+
+		if (n) {
+			hist_bucket_range(b, &lo, &hi);
+			bins[lo ? 63 - __builtin_clzll(lo) : 0] += n;
+		}
+	}
+
+	json_init(&j);
+	json_object_begin(&j, NULL);
+	json_u64(&j, "id", r->id);
+	json_u64(&j, "elapsed_usec", r->stats.elapsed_usec);
+	timeline_describe(r->timeline, &j);
+	json_array_begin(&j, "latency_log2_ns");
+	for (unsigned b = 0; b < ELEMENTSOF(bins); b++)
+		if (bins[b]) {
+			json_object_begin(&j, NULL);
+			json_u64(&j, "from_ns", UINT64_C(1) << b);
+			json_u64(&j, "count", bins[b]);
+			json_object_end(&j);
+		}
+	json_array_end(&j);
+	json_object_end(&j);
+	text = json_finish(&j, &k);
+	if (!text)
+		return k;
+	*ret_json = text;
+	return 0;
+}
+
 int run_describe(Run *r, char **ret_json)
 {
 	const Scenario *s = r->scenario;
@@ -1324,6 +1385,8 @@ int run_describe(Run *r, char **ret_json)
 	json_string(&j, "scenario", s->name);
 	json_string(&j, "description", strempty(s->description));
 	json_string(&j, "source", strempty(s->source));
+	json_string(&j, "scenario_text", s->text);
+	json_string(&j, "overrides", s->overrides);
 	json_string(&j, "backend", s->backend);
 	json_string(&j, "device", s->device);
 	json_string(&j, "state", run_state_to_string(r->state));

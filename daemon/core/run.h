@@ -19,6 +19,7 @@
 #include "core/backend.h"
 #include "core/histogram.h"
 #include "core/observer.h"
+#include "core/timeline.h"
 
 typedef struct Run Run;
 
@@ -166,6 +167,7 @@ typedef struct Run {
 	uint64_t started_realtime_usec, finished_realtime_usec;
 
 	RunStats stats;
+	Timeline *timeline; /* the figures over time, for the report (GetTimeline()) */
 	RunStats presented; /* the presenter's: what it last showed; the engine never reads it */
 	Histogram *merged;
 	uint64_t errors_by_errno[RUN_ERRNO_SLOTS];
@@ -232,4 +234,5 @@ void run_drain_faults(Run *r);
 /* Merges worker counters into r->stats (main thread). */
 void run_sample(Run *r);
 int run_describe(Run *r, char **ret_json);
+int run_describe_timeline(Run *r, char **ret_json);
 void run_describe_summary(Run *r, JsonWriter *j); /* the short form used in lists */

@@ -264,6 +264,8 @@ Scenario *scenario_free(Scenario *s)
 	if (!s)
 		return NULL;
 	free(s->source);
+	free(s->text);
+	free(s->overrides);
 	free(s->name);
 	free(s->description);
 	free(s->backend);
@@ -1690,6 +1692,26 @@ int scenario_parse(const char *text, const char *source, char *const *overrides,
 		if (ret_error)
 			*ret_error = p.error ? TAKE_PTR(p.error) : strdup("out of memory");
 		return r;
+	}
+
+	/* Kept for the run's report: what was asked, as it was written. */
+	p.s->text = strdup(text);
+	if (!p.s->text) {
+		if (ret_error)
+			*ret_error = strdup("out of memory");
+		return -ENOMEM;
+	}
+	for (size_t i = 0; overrides && overrides[i]; i++) {
+		char *joined;
+
+		if (asprintf(&joined, "%s%s%s", strempty(p.s->overrides), p.s->overrides ? "\n" : "",
+			     overrides[i]) < 0) {
+			if (ret_error)
+				*ret_error = strdup("out of memory");
+			return -ENOMEM;
+		}
+		free(p.s->overrides);
+		p.s->overrides = joined;
 	}
 
 	*ret = TAKE_PTR(p.s);

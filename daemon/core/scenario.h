@@ -86,7 +86,9 @@ typedef struct Expectation {
 } Expectation;
 
 typedef struct Scenario {
-	char *source; /* file name used in messages */
+	char *source;	 /* file name used in messages */
+	char *text;	 /* the scenario as it was given */
+	char *overrides; /* "Section.Key=value" lines applied after it, or NULL */
 	unsigned line_count;
 
 	/* [Scenario] */
