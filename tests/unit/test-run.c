@@ -13,7 +13,9 @@
 
 #include "check-run.h"
 #include "parse-util.h"
+#include "core/metrics.h"
 #include "core/run.h"
+#include "core/timeline.h"
 
 /* What the engine reported. */
 typedef struct Seen {
@@ -393,6 +395,192 @@ START_TEST(test_fault_attribution)
 }
 END_TEST
 
+
+/* ---- metrics: counters that outlive their runs ---- */
+
+static char *render(const Metrics *m, const Run *runs, MetricsFormat f)
+{
+	char *text = NULL;
+
+	ck_assert_int_eq(metrics_render(m, runs, f, &text), 0);
+	return text;
+}
+
+static void assert_line(const char *text, const char *line)
+{
+	_cleanup_free_ char *want = NULL;
+
+	ck_assert(asprintf(&want, "\n%s\n", line) > 0);
+	ck_assert_msg(strstr(text, want), "no line \"%s\" in:\n%s", line, text);
+}
+
+START_TEST(test_metrics_across_runs)
+{
+	_cleanup_(metrics_done) Metrics m = {};
+	_cleanup_free_ char *text = NULL, *after = NULL;
+	Harness a, b;
+
+	ck_assert_int_eq(start(&a, MODEL_SCENARIO("[Scenario]\nName=m\n[Replace]\nCount=3000\n"
+						  "[Expect]\nReplacements=3000\n"),
+			       NULL),
+			 0);
+	ck_assert_int_eq(metrics_run_started(&m, a.run), 0);
+	loop_until_ended(&a, 20000);
+	ck_assert_int_eq(metrics_run_ended(&m, a.run), 0);
+	ck_assert_int_eq(start(&b, MODEL_SCENARIO("[Scenario]\nName=m\n[Replace]\nCount=2000\n"), NULL),
+			 0);
+	ck_assert_int_eq(metrics_run_started(&m, b.run), 0);
+	loop_until_ended(&b, 20000);
+	ck_assert_int_eq(metrics_run_ended(&m, b.run), 0);
+	ck_assert_uint_eq(m.n_series, 1);
+
+	a.run->next = b.run;
+	text = render(&m, a.run, METRICS_PROMETHEUS);
+	assert_line(text, "iommutest_replacements_total{scenario=\"m\",backend=\"model\","
+			  "device=\"model0\",point=\"rid\"} 5000");
+	assert_line(text, "iommutest_runs_started_total{scenario=\"m\",backend=\"model\","
+			  "device=\"model0\"} 2");
+	assert_line(text, "iommutest_runs_finished_total{scenario=\"m\",backend=\"model\","
+			  "device=\"model0\",verdict=\"pass\"} 1");
+	assert_line(text, "iommutest_runs_finished_total{scenario=\"m\",backend=\"model\","
+			  "device=\"model0\",verdict=\"none\"} 1");
+	assert_line(text, "iommutest_replace_latency_seconds_count{scenario=\"m\",backend=\"model\","
+			  "device=\"model0\",point=\"rid\"} 5000");
+	assert_line(text, "iommutest_active_runs 0");
+	ck_assert(strstr(text, "iommutest_run_info{run=\"7\",scenario=\"m\""));
+	ck_assert(!strstr(text, "# EOF"));
+
+	/* The runs are forgotten (KeepRuns=): their counts stay, their run_info goes. */
+	a.run->next = NULL;
+	done(&a);
+	done(&b);
+	after = render(&m, NULL, METRICS_PROMETHEUS);
+	assert_line(after, "iommutest_replacements_total{scenario=\"m\",backend=\"model\","
+			   "device=\"model0\",point=\"rid\"} 5000");
+	ck_assert(!strstr(after, "iommutest_run_info{"));
+}
+END_TEST
+
+/* Bucket edges are powers of two ns; a value on an edge counts one bucket up. */
+START_TEST(test_metrics_latency_buckets)
+{
+	MetricsCounts c;
+	Harness h;
+	Histogram *hist;
+
+	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Replace]\nCount=10\n"), NULL), 0);
+	loop_until_ended(&h, 20000);
+	hist = h.run->points[0].hist;
+	hist_init(hist);
+	hist_record(hist, 100);		      /* ≤ 256 ns */
+	hist_record(hist, 255);		      /* ≤ 256 ns */
+	hist_record(hist, 256);		      /* its log bucket reaches 257: ≤ 512 ns */
+	hist_record(hist, 300);		      /* ≤ 512 ns */
+	hist_record(hist, 1000000);	      /* ≤ 2^20 ns */
+	hist_record(hist, UINT64_C(1) << 31); /* above the last edge (2^30 ns) */
+	metrics_run_counts(h.run, &c);
+	ck_assert_uint_eq(c.latency[METRICS_POINT_RID][0], 2);
+	ck_assert_uint_eq(c.latency[METRICS_POINT_RID][1], 2);
+	ck_assert_uint_eq(c.latency[METRICS_POINT_RID][20 - METRICS_LATENCY_FIRST_LOG2], 1);
+	ck_assert_uint_eq(c.latency[METRICS_POINT_RID][METRICS_LATENCY_BUCKETS], 1);
+	ck_assert_uint_eq(c.latency_sum_ns[METRICS_POINT_RID],
+			  100 + 255 + 256 + 300 + 1000000 + (UINT64_C(1) << 31));
+	ck_assert_uint_eq(c.replacements[METRICS_POINT_RID], 10);
+	ck_assert_uint_eq(c.replacements[METRICS_POINT_PASID], 0);
+	done(&h);
+}
+END_TEST
+
+START_TEST(test_metrics_formats_and_labels)
+{
+	_cleanup_(metrics_done) Metrics m = {};
+	_cleanup_free_ char *om = NULL, *prom = NULL;
+	Harness h;
+
+	/* A name with the characters label values escape. */
+	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Scenario]\nName=a\"b\\c\n[Replace]\nCount=100\n"),
+			       NULL),
+			 0);
+	ck_assert_int_eq(metrics_run_started(&m, h.run), 0);
+	loop_until_ended(&h, 20000);
+	ck_assert_int_eq(metrics_run_ended(&m, h.run), 0);
+
+	prom = render(&m, h.run, METRICS_PROMETHEUS);
+	ck_assert(strstr(prom, "scenario=\"a\\\"b\\\\c\""));
+	ck_assert(strstr(prom, "# TYPE iommutest_replacements_total counter\n"));
+	ck_assert(strstr(prom, "# TYPE iommutest_replace_latency_seconds histogram\n"));
+	ck_assert(!strstr(prom, "# UNIT"));
+
+	om = render(&m, h.run, METRICS_OPENMETRICS);
+	ck_assert(strstr(om, "# TYPE iommutest_replacements counter\n"));
+	ck_assert(strstr(om, "\niommutest_replacements_total{"));
+	ck_assert(strstr(om, "# UNIT iommutest_replace_latency_seconds seconds\n"));
+	ck_assert(strstr(om, "le=\"2.560000000e-07\""));
+	ck_assert(strstr(om, "le=\"+Inf\""));
+	ck_assert_str_eq(om + strlen(om) - 6, "# EOF\n");
+
+	ck_assert_int_eq(metrics_format_from_string(""), METRICS_PROMETHEUS);
+	ck_assert_int_eq(metrics_format_from_string("openmetrics"), METRICS_OPENMETRICS);
+	ck_assert_int_lt(metrics_format_from_string("xml"), 0);
+	ck_assert_int_eq(metrics_render(&m, NULL, (MetricsFormat)7, &(char *){NULL}), -EINVAL);
+	done(&h);
+}
+END_TEST
+
+/* Label sets are bounded: past METRICS_MAX_SERIES, runs count as scenario "_other". */
+START_TEST(test_metrics_series_bound)
+{
+	_cleanup_(metrics_done) Metrics m = {};
+	Harness h;
+	char *name;
+
+	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Replace]\nCount=10\n"), NULL), 0);
+	loop_until_ended(&h, 20000);
+	name = h.run->scenario->name;
+	for (unsigned i = 0; i < METRICS_MAX_SERIES + 5; i++) {
+		char buf[32];
+
+		snprintf(buf, sizeof(buf), "s%u", i);
+		h.run->scenario->name = buf;
+		ck_assert_int_eq(metrics_run_started(&m, h.run), 0);
+		ck_assert_int_eq(metrics_run_ended(&m, h.run), 0);
+	}
+	h.run->scenario->name = name;
+	ck_assert_uint_eq(m.n_series, METRICS_MAX_SERIES + 1);
+	ck_assert_str_eq(m.series[METRICS_MAX_SERIES].scenario, "_other");
+	ck_assert_uint_eq(m.series[METRICS_MAX_SERIES].counts.runs_started, 5);
+	done(&h);
+}
+END_TEST
+
+/* The timeline: growth per bucket, and coarsening keeps the sum and the bound. */
+START_TEST(test_timeline)
+{
+	Timeline *t = malloc(sizeof(Timeline));
+	TimelineCounts c = {};
+	uint64_t sum = 0;
+
+	ck_assert_ptr_nonnull(t);
+	timeline_init(t);
+	for (uint64_t s = 0; s < 3 * TIMELINE_MAX_BUCKETS; s++) {
+		c.replacements += s;
+		c.faults[FAULT_SOURCE_MODEL] += 1;
+		timeline_add(t, s * USEC_PER_SEC + 500000, &c);
+		sum += s;
+	}
+	ck_assert_uint_le(t->n, TIMELINE_MAX_BUCKETS);
+	ck_assert_uint_eq(t->width_usec, 4 * TIMELINE_FIRST_WIDTH_USEC);
+	for (size_t i = 0; i < t->n; i++) {
+		sum -= t->buckets[i].replacements;
+		ck_assert_uint_eq(t->buckets[i].faults[FAULT_SOURCE_MODEL], i + 1 < t->n ? 4 : 4);
+	}
+	ck_assert_uint_eq(sum, 0);
+	/* The first bucket of 4 s holds seconds 0..3: 0+1+2+3. */
+	ck_assert_uint_eq(t->buckets[0].replacements, 6);
+	free(t);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("run");
@@ -408,6 +596,14 @@ int main(void)
 	tcase_add_test(tc, test_setup_failure);
 	tcase_add_test(tc, test_backend_unavailable);
 	tcase_add_test(tc, test_fault_attribution);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("metrics");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_metrics_across_runs);
+	tcase_add_test(tc, test_metrics_latency_buckets);
+	tcase_add_test(tc, test_metrics_formats_and_labels);
+	tcase_add_test(tc, test_metrics_series_bound);
+	tcase_add_test(tc, test_timeline);
 	suite_add_tcase(s, tc);
 	return check_run(s);
 }
