@@ -82,39 +82,24 @@ int verb_metrics(int argc, char *argv[], void *userdata)
 		r = write_textfile(arg_textfile, text);
 		if (r < 0)
 			return r;
-		if (arg_json != JSON_MODE_OFF) {
-			JsonWriter j;
-			_cleanup_free_ char *out = NULL;
-
-			json_init(&j);
-			json_object_begin(&j, NULL);
-			json_string(&j, "textfile_directory", arg_textfile);
-			json_string(&j, "file", TEXTFILE_NAME);
-			json_u64(&j, "bytes", strlen(text));
-			json_object_end(&j);
-			out = json_finish(&j, &r);
-			if (!out)
-				return log_oom();
-			output_json_text(out);
-		}
-		return 0;
 	}
 	if (arg_json != JSON_MODE_OFF) {
 		JsonWriter j;
-		_cleanup_free_ char *out = NULL;
 
 		json_init(&j);
 		json_object_begin(&j, NULL);
 		json_string(&j, "format", format);
 		json_string(&j, "content_type", content_type);
-		json_string(&j, "text", text);
+		if (arg_textfile) {
+			json_string(&j, "textfile_directory", arg_textfile);
+			json_string(&j, "file", TEXTFILE_NAME);
+			json_u64(&j, "bytes", strlen(text));
+		} else
+			json_string(&j, "text", text);
 		json_object_end(&j);
-		out = json_finish(&j, &r);
-		if (!out)
-			return log_oom();
-		output_json_text(out);
-		return 0;
+		return output_json_writer(&j);
 	}
-	fputs(text, stdout);
+	if (!arg_textfile)
+		fputs(text, stdout);
 	return 0;
 }
