@@ -82,17 +82,6 @@ static int grow(void **array, size_t elem_size, size_t n, size_t *cap)
 	return 0;
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Reads the 4 hex digits after "\u"; ps->p points at the first digit. */
 static int parse_hex4(Parser *ps, uint32_t *ret)
 {
@@ -101,7 +90,7 @@ static int parse_hex4(Parser *ps, uint32_t *ret)
 	if (ps->end - ps->p < 4)
 		return -EINVAL;
 	for (int i = 0; i < 4; i++) {
-		int d = hex_digit(ps->p[i]);
+		int d = unhexchar(ps->p[i]);
 
 		if (d < 0)
 			return -EINVAL;

@@ -116,6 +116,18 @@ static inline bool isempty(const char *s)
 	return !s || !s[0];
 }
 
+/* The value of a hex digit, or -EINVAL: for the scanners of PCI addresses, kernel lines and JSON. */
+static inline int unhexchar(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -EINVAL;
+}
+
 static inline void *mfree(void *p)
 {
 	free(p);

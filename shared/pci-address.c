@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "macro.h"
 #include "pci-address.h"
 
 /* min..max hex digits (max ≤ 8, so the value fits). */
@@ -13,19 +14,13 @@ static bool eat_hex(const char **p, unsigned min, unsigned max, uint32_t *ret)
 	unsigned n = 0;
 
 	for (;; c++) {
-		uint32_t d;
+		int d = unhexchar(*c);
 
-		if (*c >= '0' && *c <= '9')
-			d = (uint32_t)(*c - '0');
-		else if (*c >= 'a' && *c <= 'f')
-			d = (uint32_t)(*c - 'a' + 10);
-		else if (*c >= 'A' && *c <= 'F')
-			d = (uint32_t)(*c - 'A' + 10);
-		else
+		if (d < 0)
 			break;
 		if (++n > max)
 			return false;
-		v = v << 4 | d;
+		v = v << 4 | (uint32_t)d;
 	}
 	if (n < min)
 		return false;

@@ -25,17 +25,6 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int hex_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* s without prefix, or NULL if s does not start with it */
 static const char *after(const char *s, const char *prefix)
 {
@@ -75,7 +64,7 @@ static bool eat_hex(const char **p, unsigned min, unsigned max, uint64_t *ret)
 	unsigned n = 0;
 	int d;
 
-	while ((d = hex_value(*q)) >= 0) {
+	while ((d = unhexchar(*q)) >= 0) {
 		if (++n > max)
 			return false;
 		v = v << 4 | (uint64_t)d;
@@ -104,7 +93,7 @@ static bool eat_alt_hex(const char **p, uint64_t *ret)
 {
 	if (eat_0x(p, 16, ret))
 		return true;
-	if (**p == '0' && hex_value((*p)[1]) < 0 && (*p)[1] != 'x') {
+	if (**p == '0' && unhexchar((*p)[1]) < 0 && (*p)[1] != 'x') {
 		(*p)++;
 		*ret = 0;
 		return true;
@@ -195,8 +184,8 @@ static void unescape(char *s)
 	char *w = s;
 
 	for (const char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] == 'x' && hex_value(r[2]) >= 0 && hex_value(r[3]) >= 0) {
-			int v = hex_value(r[2]) << 4 | hex_value(r[3]);
+		if (r[0] == '\\' && r[1] == 'x' && unhexchar(r[2]) >= 0 && unhexchar(r[3]) >= 0) {
+			int v = unhexchar(r[2]) << 4 | unhexchar(r[3]);
 
 			if (v != 0) {
 				*w++ = (char)v;
