@@ -473,7 +473,7 @@ static const char report_style[] =
 	"table.grid th{background:#edf2f7}table.grid td,table.grid th{border:1px solid #cbd5e0}"
 	"table.facts th{color:#4a5568;font-weight:normal}"
 	".pass{color:#276749;font-weight:bold}.fail{color:#c53030;font-weight:bold}"
-	"svg.plot{display:block;margin:8px 0}svg text{font-family:sans-serif}"
+	"svg.plot{display:block;margin:8px 0;max-width:100%;height:auto}svg text{font-family:sans-serif}"
 	"svg .tick{font-size:11px;fill:#4a5568}svg .unit{font-size:12px;fill:#2d3748}"
 	"pre{background:#f7fafc;border:1px solid #e2e8f0;padding:8px;font-size:12px;"
 	"white-space:pre-wrap}"

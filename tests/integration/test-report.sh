@@ -37,6 +37,25 @@ timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars --n
 /usr/bin/python3 "$SRC/tests/integration/png-colors.py" "$T/report.png" \
 	'#2b6cb0=5000' '#2f855a=5000' '#c05621=5000' || fail "a plot is blank in the rendering"
 
+# In print: Chromium's PDF of it has pages with the plots' paths in them.
+timeout 120 chromium --headless --no-sandbox --disable-gpu --no-first-run --no-pdf-header-footer \
+	--user-data-dir="$T/chromium" --print-to-pdf="$T/report.pdf" "file://$T/report.html" \
+	>"$T/chromium-pdf.log" 2>&1 || { cat "$T/chromium-pdf.log"; fail "chromium could not print it"; }
+# Page objects may sit in compressed object streams: count them in the inflated streams too.
+pages=$(/usr/bin/python3 -c '
+import re, sys, zlib
+data = open(sys.argv[1], "rb").read()
+parts = [data]
+for m in re.finditer(rb"stream\r?\n(.*?)endstream", data, re.S):
+    try:
+        parts.append(zlib.decompress(m.group(1)))
+    except zlib.error:
+        pass
+print(sum(len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", p)) for p in parts))' "$T/report.pdf")
+head -c 5 "$T/report.pdf" | grep -q '%PDF-' || fail "the printout is not a PDF"
+[[ $pages -ge 2 ]] || fail "the printout has $pages pages"
+echo "printed: $pages pages, $(stat -c %s "$T/report.pdf") bytes"
+
 # Bad input: no such run, an unwritable place.
 ctl report 99 -o "$T/none.html" 2>/dev/null && fail "a report of run 99 was written"
 [[ -e $T/none.html ]] && fail "a report file for a missing run exists"
