@@ -4,8 +4,10 @@
 # every suite (unit, integration, bench, and vm: the QEMU guest tier, whose
 # kernel is built once and cached in /var/tmp/iommutest-vm, see
 # docs/testing.md), an ASan/UBSan build running the
-# unit and integration suites, and a clang build that runs the kernel-log
-# parser under libFuzzer for 30 s.
+# unit and integration suites, and a clang build that runs the fuzz targets
+# under libFuzzer: the kernel-log parser for 30 s, the scenario parser, the
+# config file, the CLI's JSON parser, tracefs lines and /proc/interrupts for
+# 60 s each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,13 +26,14 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print
 	meson test -C build-sanitize --suite unit --suite integration --print-errorlogs \
 	--num-processes 2 --timeout-multiplier 3 || rc=1
 
-# libFuzzer needs clang; only the fuzz target is built. Without clang the
-# builds above already ran the same target over its seeds and mutations.
+# libFuzzer needs clang; only the fuzz targets are built. Without clang the
+# builds above already ran the same targets over their seeds and mutations.
 logs=(build-test/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json)
 if command -v clang >/dev/null; then
 	CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false --wipe >/dev/null 2>&1 ||
 		CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-	ninja -C build-fuzz tests/fuzz/fuzz-kmsg
+	ninja -C build-fuzz tests/fuzz/fuzz-kmsg tests/fuzz/fuzz-scenario tests/fuzz/fuzz-config \
+		tests/fuzz/fuzz-json tests/fuzz/fuzz-tracefs tests/fuzz/fuzz-interrupts
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs || rc=1
 	logs+=(build-fuzz/meson-logs/testlog.json)

@@ -9,7 +9,7 @@
  * failed is written to PREFIXcrash-input (-artifact_prefix=PREFIX), which the
  * binary replays when named on the command line with -runs=0.
  *
- *   fuzz-kmsg [-dict=FILE] [-runs=N] [-seed=N] [-artifact_prefix=PREFIX] SEED_FILE…
+ *   fuzz-TARGET [-dict=FILE] [-runs=N] [-seed=N] [-artifact_prefix=PREFIX] SEED_FILE…
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -199,7 +199,7 @@ static void mutate(uint8_t *buf, size_t *size, const Blobs *seeds, const Blobs *
 /* Async-signal-safe: open(2) and write(2) only. */
 static void save_current(void)
 {
-	static const char msg[] = "fuzz-kmsg: the failing input is in ";
+	static const char msg[] = ": the failing input is in ";
 	int fd;
 
 	if (!current)
@@ -209,6 +209,8 @@ static void save_current(void)
 		return;
 	(void)!write(fd, current, current_size);
 	close(fd);
+	(void)!write(STDERR_FILENO, program_invocation_short_name,
+		     strlen(program_invocation_short_name));
 	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
 	(void)!write(STDERR_FILENO, artifact_path, strlen(artifact_path));
 	(void)!write(STDERR_FILENO, "\n", 1);
@@ -301,7 +303,7 @@ int main(int argc, char **argv)
 		run(buf, size);
 	}
 
-	printf("fuzz-kmsg: %zu seeds and %" PRIu64 " mutations (seed %#" PRIx64 "), no crash\n",
+	printf("%s: %zu seeds and %" PRIu64 " mutations (seed %#" PRIx64 "), no crash\n", program_invocation_short_name,
 	       seeds.n, runs, seed);
 	free(buf);
 	for (size_t i = 0; i < seeds.n; i++)
