@@ -19,14 +19,46 @@ ADDR="unix:path=$T/bus"
 cleanup() {
 	local rc=$?
 	local p
+	# Under memcheck the daemon must end on its own (SIGTERM) for the leak check.
+	if [[ -n ${MEMCHECK:-} && -n $DAEMON_PID ]] && kill -0 "$DAEMON_PID" 2>/dev/null; then
+		kill -TERM "$DAEMON_PID"
+		for _ in $(seq 1200); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+		wait "$DAEMON_PID" 2>/dev/null || true
+		DAEMON_PID=
+	fi
 	for p in "$DAEMON_PID" "$NOTIFY_PID" "$BUS_PID"; do
 		[[ -n "$p" ]] || continue
 		{ kill -KILL "$p" && wait "$p"; } 2>/dev/null || true
 	done
+	if [[ -n ${MEMCHECK:-} && ( $rc -eq 0 ) ]] && ! memcheck_verdict; then
+		rc=1
+	fi
 	if [[ $rc -ne 0 && $rc -ne 77 ]]; then
 		echo "--- daemon log ---"; cat "$T/daemon.log" 2>/dev/null || true
 	fi
 	rm -rf "$T"
+	exit "$rc"
+}
+
+# Every daemon that ran under memcheck and ended (a summary in its log): no
+# error and nothing definitely lost. A daemon a test killed with SIGKILL on
+# purpose leaves no summary and is not judged.
+memcheck_verdict() {
+	local f ok=0 judged=0
+	for f in "$T"/memcheck.*.log; do
+		[[ -e $f ]] || continue
+		grep -q 'ERROR SUMMARY:' "$f" || continue
+		judged=$((judged + 1))
+		if ! grep -q 'ERROR SUMMARY: 0 errors' "$f" ||
+			grep -Eq 'definitely lost: [1-9]' "$f"; then
+			echo "FAIL: memcheck found errors or leaks in the daemon ($f):" >&2
+			cat "$f" >&2
+			ok=1
+		fi
+	done
+	[[ $judged -gt 0 ]] || { echo "FAIL: no daemon ended under memcheck" >&2; return 1; }
+	echo "memcheck: $judged daemon process(es), 0 errors, 0 bytes definitely lost"
+	return "$ok"
 }
 trap cleanup EXIT
 
@@ -70,10 +102,17 @@ start_daemon() {
 AdminGroup=${ADMIN_GROUP:-iommutest}
 ${DAEMON_CONFIG:-}
 CONF
-	NOTIFY_SOCKET="$T/notify" "$IOMMUTESTD" --bus-address="$ADDR" --config="$T/iommutestd.conf" \
-		--log-target=console "$@" >"$T/daemon.log" 2>&1 &
+	local wrap=() tries=200
+	if [[ -n ${MEMCHECK:-} ]]; then
+		# --suite memcheck: the same test with the daemon under valgrind (see memcheck_verdict).
+		wrap=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
+			--errors-for-leak-kinds=definite --log-file="$T/memcheck.%p.log")
+		tries=1200
+	fi
+	NOTIFY_SOCKET="$T/notify" "${wrap[@]}" "$IOMMUTESTD" --bus-address="$ADDR" \
+		--config="$T/iommutestd.conf" --log-target=console "$@" >"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
-	for _ in $(seq 200); do
+	for _ in $(seq $tries); do
 		grep -q '^READY=1' "$T/notify.log" && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || fail "iommutestd exited during start-up"
 		sleep 0.05
