@@ -9,6 +9,7 @@
  *   json        the CLI's JSON parser (it reads every reply of the daemon)
  *   tracefs     entry_sync trace lines through tracefs_parse_line()
  *   interrupts  /proc/interrupts through interrupts_parse_dmar()
+ *   pciconfig   PCI config space (as sysfs gives it) through pci_config_find_pasid()
  *
  * Each checks the parser's promises besides not crashing: an error is one
  * line, a result is consistent, nothing is left allocated (LeakSanitizer).
@@ -20,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "backends/vfio/pci-sysfs.h"
 #include "core/scenario.h"
 #include "json-parse.h"
 #include "log.h"
@@ -181,6 +183,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	(void)interrupts_parse_dmar(f, &count, &lines);
 	fclose(f);
+	return 0;
+}
+#endif
+
+#if FUZZ_TARGET_pciconfig
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	PciPasidCap cap;
+	int r;
+
+	/* Exactly as long as the input, so a read past the config space is an ASan report. */
+	uint8_t *copy = malloc(size ? size : 1);
+
+	if (!copy)
+		return 0;
+	memcpy(copy, data, size);
+	memset(&cap, 0xa5, sizeof(cap));
+	r = pci_config_find_pasid(copy, size, &cap);
+	if (r >= 0 && cap.present && cap.width > 31)
+		abort(); /* Max PASID Width is a 5-bit field */
+	free(copy);
 	return 0;
 }
 #endif
