@@ -5,10 +5,9 @@
 # kernel is built once and cached in /var/tmp/iommutest-vm, see
 # docs/testing.md), an ASan/UBSan build running the
 # unit and integration suites, and a clang build that runs the fuzz targets
-# under libFuzzer: the kernel-log parser for 30 s, the scenario parser, the
+# under libFuzzer: the kernel-log parser for 30 s; the scenario parser, the
 # config file, the CLI's JSON parser, tracefs lines, /proc/interrupts and PCI
-# config space for
-# 60 s each.
+# config space for 60 s each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
