@@ -6,8 +6,8 @@
 # docs/testing.md), an ASan/UBSan build running the
 # unit and integration suites, and a clang build that runs the fuzz targets
 # under libFuzzer: the kernel-log parser for 30 s; the scenario parser, the
-# config file, the CLI's JSON parser, tracefs lines, /proc/interrupts and PCI
-# config space for 60 s each.
+# config file, the CLI's JSON parser, tracefs lines, /proc/interrupts, PCI
+# config space and D-Bus method calls for 60 s each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,7 +33,8 @@ if command -v clang >/dev/null; then
 	CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false --wipe >/dev/null 2>&1 ||
 		CC=clang meson setup build-fuzz -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 	ninja -C build-fuzz tests/fuzz/fuzz-kmsg tests/fuzz/fuzz-scenario tests/fuzz/fuzz-config \
-		tests/fuzz/fuzz-json tests/fuzz/fuzz-tracefs tests/fuzz/fuzz-interrupts tests/fuzz/fuzz-pciconfig
+		tests/fuzz/fuzz-json tests/fuzz/fuzz-tracefs tests/fuzz/fuzz-interrupts tests/fuzz/fuzz-pciconfig \
+		tests/fuzz/fuzz-dbus
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		meson test -C build-fuzz --suite fuzz --no-rebuild --print-errorlogs || rc=1
 	logs+=(build-fuzz/meson-logs/testlog.json)
