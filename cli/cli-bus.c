@@ -12,7 +12,7 @@ int bus_connect(bool user, const char *address, sd_bus **ret)
 	char buf[256];
 	int r;
 
-	r = bus_open(address, user, 0, ret);
+	r = bus_open(address, user, 0, BUS_OPEN_WAIT, ret);
 	if (r < 0) {
 		log_error_errno(r, "Failed to connect to %s: %m",
 				bus_name_for_humans(address, user, buf, sizeof(buf)));

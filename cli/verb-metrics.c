@@ -60,7 +60,7 @@ static int write_textfile(const char *dir, const char *text)
 int verb_metrics(int argc, char *argv[], void *userdata)
 {
 	_cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-	_cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL, *reply = NULL;
 	const char *format = arg_openmetrics ? "openmetrics" : "prometheus", *text, *content_type;
 	sd_bus *bus = userdata;
 	int r;
@@ -70,8 +70,16 @@ int verb_metrics(int argc, char *argv[], void *userdata)
 		log_error("--textfile= writes the Prometheus text format; drop --openmetrics.");
 		return -EINVAL;
 	}
-	r = sd_bus_call_method(bus, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE, "GetMetrics", &error,
-			       &reply, "s", format);
+	r = sd_bus_message_new_method_call(bus, &m, BUS_NAME, MANAGER_PATH, MANAGER_INTERFACE,
+					   "GetMetrics");
+	if (r >= 0)
+		/* Metrics of a daemon started for them are all 0: a timer must not start it. */
+		r = sd_bus_message_set_auto_start(m, false);
+	if (r >= 0)
+		r = sd_bus_message_append(m, "s", format);
+	if (r < 0)
+		return log_error_errno(r, "Failed to build the GetMetrics() call: %m");
+	r = sd_bus_call(bus, m, 0, &error, &reply);
 	if (r < 0)
 		return log_bus_error(&error, r, "Failed to get metrics");
 	r = sd_bus_message_read(reply, "ss", &text, &content_type);

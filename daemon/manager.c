@@ -443,7 +443,8 @@ static int manager_connect_bus(Manager *d)
 
 	/* Credentials for access control (UID, groups) arrive with each message's sender. */
 	k = bus_open(d->bus_address, d->user_bus,
-		     SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &d->bus);
+		     SD_BUS_CREDS_EUID | SD_BUS_CREDS_EGID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
+		     BUS_OPEN_WAIT, &d->bus);
 	if (k < 0)
 		return log_error_errno(k, "Failed to connect to %s: %m",
 				       bus_name_for_humans(d->bus_address, d->user_bus, buf,

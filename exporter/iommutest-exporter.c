@@ -47,14 +47,17 @@ typedef enum ScrapeState {
 	SCRAPE_DONE,
 } ScrapeState;
 
-typedef struct Scrape {
+typedef struct Scrape Scrape;
+struct Scrape {
 	Exporter *e;
 	struct MHD_Connection *connection;
 	ScrapeState state;
+	Scrape *prev, *next; /* Exporter.waiting, while SCRAPE_WAITING */
 	sd_bus_slot *slot;
+	sd_event_source *deadline;
 	unsigned status;
 	char *body, *content_type;
-} Scrape;
+};
 
 struct Exporter {
 	sd_event *event;
@@ -64,18 +67,10 @@ struct Exporter {
 	uint64_t timeout_usec;
 	struct MHD_Daemon *httpd;
 	sd_event_source *httpd_io, *httpd_timer, *httpd_defer;
+	Scrape *waiting; /* suspended connections: each must be answered and resumed */
 };
 
-static Scrape *scrape_free(Scrape *s)
-{
-	if (!s)
-		return NULL;
-	sd_bus_slot_unref(s->slot);
-	free(s->body);
-	free(s->content_type);
-	free(s);
-	return NULL;
-}
+static void httpd_kick(Exporter *e);
 
 static void scrape_set(Scrape *s, unsigned status, const char *content_type, char *body)
 {
@@ -84,7 +79,6 @@ static void scrape_set(Scrape *s, unsigned status, const char *content_type, cha
 	s->status = status;
 	s->body = body;
 	s->content_type = content_type ? strdup(content_type) : NULL;
-	s->state = SCRAPE_DONE;
 }
 
 /* A 503 (or other) with one line saying why, as text. */
@@ -101,11 +95,60 @@ static void scrape_fail(Scrape *s, unsigned status, const char *fmt, ...)
 	scrape_set(s, status, "text/plain; charset=utf-8", body);
 }
 
-static void httpd_kick(Exporter *e);
-
-/* Closes and forgets a bus connection that failed, so the next scrape makes a new one. */
-static void exporter_drop_bus(Exporter *e)
+/*
+ * The one way out of SCRAPE_WAITING: the bus call and the deadline are
+ * cancelled, and the connection is resumed to send what was set. Whatever
+ * ends the wait (the reply, the deadline, a lost bus, shutdown) comes here,
+ * so no connection stays suspended.
+ */
+static void scrape_finish(Scrape *s)
 {
+	Exporter *e = s->e;
+
+	if (s->state != SCRAPE_WAITING)
+		return;
+	s->slot = sd_bus_slot_unref(s->slot);
+	s->deadline = sd_event_source_disable_unref(s->deadline);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		e->waiting = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	s->prev = s->next = NULL;
+	s->state = SCRAPE_DONE;
+	MHD_resume_connection(s->connection);
+	httpd_kick(e);
+}
+
+static Scrape *scrape_free(Scrape *s)
+{
+	if (!s)
+		return NULL;
+	/* MHD completes no suspended connection; this is for the unexpected. */
+	scrape_finish(s);
+	free(s->body);
+	free(s->content_type);
+	free(s);
+	return NULL;
+}
+
+/* Answers every waiting scrape with why, e.g. when the bus went away or at shutdown. */
+static void fail_waiting(Exporter *e, const char *why)
+{
+	while (e->waiting) {
+		Scrape *s = e->waiting;
+
+		scrape_fail(s, MHD_HTTP_SERVICE_UNAVAILABLE, "%s\n", why);
+		scrape_finish(s);
+	}
+}
+
+/* Forgets a bus connection that failed, so the next scrape makes a new one. */
+static void exporter_drop_bus(Exporter *e, const char *why)
+{
+	/* Their calls are on this connection: they get their answer now, not never. */
+	fail_waiting(e, why);
 	e->bus = sd_bus_flush_close_unref(e->bus);
 }
 
@@ -117,7 +160,11 @@ static int on_metrics_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 	const char *text, *content_type;
 	int r;
 
-	s->slot = sd_bus_slot_unref(s->slot);
+	if (error && !sd_bus_is_open(e->bus)) {
+		/* sd-bus fails the pending calls of a lost connection with NoReply. */
+		exporter_drop_bus(e, "lost the connection to the bus (the bus daemon went away?)");
+		return 0;
+	}
 	if (error) {
 		if (sd_bus_error_has_names(error, SD_BUS_ERROR_SERVICE_UNKNOWN,
 					   SD_BUS_ERROR_NAME_HAS_NO_OWNER))
@@ -130,8 +177,6 @@ static int on_metrics_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 		else
 			scrape_fail(s, MHD_HTTP_SERVICE_UNAVAILABLE, "iommutestd: %s\n",
 				    !isempty(error->message) ? error->message : error->name);
-		if (sd_bus_error_has_name(error, SD_BUS_ERROR_DISCONNECTED))
-			exporter_drop_bus(e);
 	} else {
 		r = sd_bus_message_read(reply, "ss", &text, &content_type);
 		if (r < 0)
@@ -143,8 +188,23 @@ static int on_metrics_reply(sd_bus_message *reply, void *userdata, sd_bus_error 
 		if (s->status == MHD_HTTP_OK && !s->body)
 			scrape_fail(s, MHD_HTTP_INTERNAL_SERVER_ERROR, "out of memory\n");
 	}
-	MHD_resume_connection(s->connection);
-	httpd_kick(e);
+	scrape_finish(s);
+	return 0;
+}
+
+/*
+ * The scrape's own deadline, whatever sd-bus does: its call timeout does not
+ * run while a connection is still authenticating, which a hung bus daemon
+ * can make last minutes.
+ */
+static int on_scrape_deadline(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	Scrape *s = userdata;
+
+	scrape_fail(s, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "no answer from the bus or iommutestd within %.1f s\n",
+		    (double)s->e->timeout_usec / USEC_PER_SEC);
+	scrape_finish(s);
 	return 0;
 }
 
@@ -154,27 +214,29 @@ static const char *format_for(const char *accept)
 	return accept && strstr(accept, "application/openmetrics-text") ? "openmetrics" : "prometheus";
 }
 
-static int scrape_start(Scrape *s, const char *accept)
+static void scrape_start(Scrape *s, const char *accept)
 {
 	_cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
 	Exporter *e = s->e;
 	char buf[256];
 	int r;
 
+	s->state = SCRAPE_DONE;
 	if (!e->bus) {
-		r = bus_open(e->bus_address, e->user, 0, &e->bus);
+		/* Not waiting for Hello(): the loop must not block on a bus that does not answer. */
+		r = bus_open(e->bus_address, e->user, 0, 0, &e->bus);
 		if (r < 0) {
 			scrape_fail(s, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot connect to %s: %s\n",
 				    bus_name_for_humans(e->bus_address, e->user, buf, sizeof(buf)),
 				    strerror(-r));
-			return 0;
+			return;
 		}
 		r = sd_bus_attach_event(e->bus, e->event, SD_EVENT_PRIORITY_NORMAL);
 		if (r < 0) {
-			exporter_drop_bus(e);
+			exporter_drop_bus(e, "cannot use the bus");
 			scrape_fail(s, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot use the bus: %s\n",
 				    strerror(-r));
-			return 0;
+			return;
 		}
 	}
 
@@ -187,16 +249,23 @@ static int scrape_start(Scrape *s, const char *accept)
 		r = sd_bus_message_append(m, "s", format_for(accept));
 	if (r >= 0)
 		r = sd_bus_call_async(e->bus, &s->slot, m, on_metrics_reply, s, e->timeout_usec);
+	if (r >= 0)
+		r = sd_event_add_time_relative(e->event, &s->deadline, CLOCK_MONOTONIC,
+					       e->timeout_usec, 0, on_scrape_deadline, s);
 	if (r < 0) {
+		s->slot = sd_bus_slot_unref(s->slot);
 		/* Most likely the connection is gone (the bus daemon restarted): start afresh. */
-		exporter_drop_bus(e);
+		exporter_drop_bus(e, "lost the connection to the bus");
 		scrape_fail(s, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot ask iommutestd: %s\n",
 			    strerror(-r));
-		return 0;
+		return;
 	}
 	s->state = SCRAPE_WAITING;
+	s->next = e->waiting;
+	if (s->next)
+		s->next->prev = s;
+	e->waiting = s;
 	MHD_suspend_connection(s->connection);
-	return 0;
 }
 
 static enum MHD_Result respond(struct MHD_Connection *c, unsigned status, const char *content_type,
@@ -250,8 +319,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *connection, 
 	}
 	switch (s->state) {
 	case SCRAPE_NEW:
-		(void)scrape_start(s, MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
-								  MHD_HTTP_HEADER_ACCEPT));
+		scrape_start(s, MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+							    MHD_HTTP_HEADER_ACCEPT));
 		if (s->state == SCRAPE_WAITING)
 			return MHD_YES;
 		return respond(connection, s->status, s->content_type, strempty(s->body), NULL);
@@ -324,14 +393,22 @@ static int httpd_start(Exporter *e, int listen_fd, const struct sockaddr *addr)
 	const union MHD_DaemonInfo *info;
 	int r;
 
-	e->httpd = MHD_start_daemon(
-		MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG |
-			(addr && addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0),
-		0, NULL, NULL, on_request, e, MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
-		listen_fd >= 0 ? MHD_OPTION_LISTEN_SOCKET : MHD_OPTION_SOCK_ADDR,
-		listen_fd >= 0 ? (void *)(intptr_t)listen_fd : (void *)addr, MHD_OPTION_END);
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	/* The variadic options are read with their own types: an MHD_socket, a sockaddr *. */
+	if (listen_fd >= 0)
+		e->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, e,
+					    MHD_OPTION_NOTIFY_COMPLETED, on_completed, e,
+					    MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+					    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+					    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd, MHD_OPTION_END);
+	else
+		e->httpd = MHD_start_daemon(flags | (addr->sa_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0,
+					    NULL, NULL, on_request, e, MHD_OPTION_NOTIFY_COMPLETED,
+					    on_completed, e, MHD_OPTION_CONNECTION_LIMIT,
+					    (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,
+					    (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_SOCK_ADDR, addr,
+					    MHD_OPTION_END);
 	if (!e->httpd)
 		return -EADDRNOTAVAIL;
 	info = MHD_get_daemon_info(e->httpd, MHD_DAEMON_INFO_EPOLL_FD);
@@ -352,6 +429,10 @@ static int httpd_start(Exporter *e, int listen_fd, const struct sockaddr *addr)
 
 static void exporter_done(Exporter *e)
 {
+	/* MHD_stop_daemon() aborts on a suspended connection: answer them all first. */
+	fail_waiting(e, "iommutest-exporter is shutting down");
+	if (e->httpd)
+		(void)MHD_run(e->httpd);
 	sd_event_source_disable_unref(e->httpd_io);
 	sd_event_source_disable_unref(e->httpd_timer);
 	sd_event_source_disable_unref(e->httpd_defer);
@@ -360,6 +441,18 @@ static void exporter_done(Exporter *e)
 	sd_bus_flush_close_unref(e->bus);
 	sd_event_unref(e->event);
 	free(e->bus_address);
+}
+
+/* Waiting scrapes get their 503 and are sent before the loop ends. */
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	Exporter *e = userdata;
+
+	log_info("Received %s; answering waiting scrapes and exiting.", strsignal((int)si->ssi_signo));
+	fail_waiting(e, "iommutest-exporter is shutting down");
+	if (e->httpd)
+		(void)MHD_run(e->httpd);
+	return sd_event_exit(e->event, 0);
 }
 
 /* ---- command line ---- */
@@ -484,9 +577,9 @@ int main(int argc, char *argv[])
 		(void)sigprocmask(SIG_BLOCK, &mask, NULL);
 		(void)signal(SIGPIPE, SIG_IGN);
 	}
-	r = sd_event_add_signal(e.event, NULL, SIGTERM, NULL, NULL);
+	r = sd_event_add_signal(e.event, NULL, SIGTERM, on_signal, &e);
 	if (r >= 0)
-		r = sd_event_add_signal(e.event, NULL, SIGINT, NULL, NULL);
+		r = sd_event_add_signal(e.event, NULL, SIGINT, on_signal, &e);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch signals: %m"), EXIT_FAILURE;
 

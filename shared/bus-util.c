@@ -4,7 +4,7 @@
 #include "bus-util.h"
 #include "macro.h"
 
-int bus_open(const char *address, bool user, uint64_t creds, sd_bus **ret)
+int bus_open(const char *address, bool user, uint64_t creds, BusOpenFlags flags, sd_bus **ret)
 {
 	_cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
 	const char *unique;
@@ -40,9 +40,11 @@ int bus_open(const char *address, bool user, uint64_t creds, sd_bus **ret)
 	if (r < 0)
 		return r;
 	/* sd_bus_start() only begins authentication; this waits for Hello(). */
-	r = sd_bus_get_unique_name(bus, &unique);
-	if (r < 0)
-		return r;
+	if (flags & BUS_OPEN_WAIT) {
+		r = sd_bus_get_unique_name(bus, &unique);
+		if (r < 0)
+			return r;
+	}
 	*ret = TAKE_PTR(bus);
 	return 0;
 }

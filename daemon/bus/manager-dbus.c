@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "bus/bus.h"
+#include "observers/kmsg.h"
 #include "log.h"
 
 #define SCENARIO_TEXT_MAX (1024 * 1024)
@@ -525,7 +526,16 @@ static int method_get_metrics(sd_bus_message *m, void *userdata, sd_bus_error *e
 					 "Unknown metrics format \"%s\" (expected \"prometheus\", "
 					 "\"openmetrics\" or \"\").",
 					 format);
-	k = metrics_render(&d->metrics, d->runs, f, &text);
+	MetricsHost host = {.kmsg = d->kmsg};
+
+	if (d->kmsg) {
+		const KmsgStats *st = kmsg_source_totals(d->kmsg);
+
+		host.kmsg_suppressed = st->suppressed;
+		/* An overflow says events were lost, not how many: it counts as one. */
+		host.kmsg_lost = st->lost + st->overflows;
+	}
+	k = metrics_render(&d->metrics, d->runs, &host, f, &text);
 	if (k < 0)
 		return k;
 	return sd_bus_reply_method_return(m, "ss", text, metrics_format_content_type(f));

@@ -111,15 +111,6 @@ void metrics_run_counts(const Run *r, MetricsCounts *c)
 	}
 	c->dma_transfers = r->stats.dma_transfers;
 	c->dma_errors = r->stats.dma_errors;
-	for (unsigned i = 0; observers[i]; i++) {
-		ObserverLosses l = {};
-
-		if (!r->observer_on[i] || !observers[i]->losses)
-			continue;
-		observers[i]->losses(r->observer_state[i], &l);
-		c->kmsg_suppressed += l.suppressed;
-		c->events_lost[i] += l.lost;
-	}
 }
 
 static void counts_add(MetricsCounts *dst, const MetricsCounts *src)
@@ -265,6 +256,13 @@ static void family(Out *o, const char *name, const char *type, const char *unit,
 	if (o->format == METRICS_OPENMETRICS && streq(type, "counter") && n > 6 &&
 	    streq(name + n - 6, "_total"))
 		n -= 6;
+	/* OpenMetrics reserves _info for its info type (family "x", sample "x_info"); 0.0.4 has none. */
+	if (streq(type, "info")) {
+		if (o->format == METRICS_OPENMETRICS && n > 5 && streq(name + n - 5, "_info"))
+			n -= 5;
+		else
+			type = "gauge";
+	}
 	fprintf(o->f, "# HELP %.*s %s\n# TYPE %.*s %s\n", (int)n, name, help, (int)n, name, type);
 	if (o->format == METRICS_OPENMETRICS && unit)
 		fprintf(o->f, "# UNIT %.*s %s\n", (int)n, name, unit);
@@ -357,22 +355,22 @@ static void render_counters(Out *o, const MetricsSeries *all, size_t n)
 	for (size_t i = 0; i < n; i++)
 		sample_u64(o, "iommutest_dma_errors_total", LABELS(&all[i], NULL), all[i].counts.dma_errors);
 
-	family(o, "iommutest_kmsg_suppressed_lines_total", "counter", NULL,
-	       "Fault lines the kernel's printk rate limit suppressed: kmsg fault counts are a lower "
-	       "bound while this grows.");
-	for (size_t i = 0; i < n; i++)
-		sample_u64(o, "iommutest_kmsg_suppressed_lines_total", LABELS(&all[i], NULL),
-			   all[i].counts.kmsg_suppressed);
+}
 
+static void render_host(Out *o, const MetricsHost *host)
+{
+	family(o, "iommutest_kmsg_suppressed_lines_total", "counter", NULL,
+	       "IOMMU fault lines the kernel's printk rate limit suppressed since the daemon started: "
+	       "kmsg fault counts are a lower bound while this grows.");
+	sample_u64(o, "iommutest_kmsg_suppressed_lines_total", NULL, host->kmsg_suppressed);
 	family(o, "iommutest_fault_events_lost_total", "counter", NULL,
-	       "Fault events an observer knows it missed (kernel log records overwritten, IOMMU "
-	       "event queue overflows).");
-	for (size_t i = 0; i < n; i++)
-		for (unsigned b = 0; observers[b]; b++)
-			if (observers[b]->losses)
-				sample_u64(o, "iommutest_fault_events_lost_total",
-					   LABELS(&all[i], "source", observers[b]->name, NULL),
-					   all[i].counts.events_lost[b]);
+	       "Fault events known to be missed since the daemon started: kernel log records "
+	       "overwritten before they were read, IOMMU event queue overflows (each counts once).");
+	sample_u64(o, "iommutest_fault_events_lost_total", (const char *const[]){"source", "kmsg", NULL},
+		   host->kmsg_lost);
+	family(o, "iommutest_kmsg_available", "gauge", NULL,
+	       "1 when the daemon follows the kernel log (/dev/kmsg), else 0.");
+	sample_u64(o, "iommutest_kmsg_available", NULL, host->kmsg);
 }
 
 static void render_latency(Out *o, const MetricsSeries *all, size_t n)
@@ -440,7 +438,7 @@ static void render_runs(Out *o, const Run *runs)
 			      r->stats.rate);
 	}
 
-	family(o, "iommutest_run_info", "gauge", NULL,
+	family(o, "iommutest_run_info", "info", NULL,
 	       "Active and recently finished runs (KeepRuns=): always 1, the labels are the data. "
 	       "expects_no_faults is true when the scenario says Faults=0.");
 	for (const Run *r = runs; r; r = r->next) {
@@ -464,12 +462,13 @@ static void render_runs(Out *o, const Run *runs)
 			   r->stats.faults);
 	}
 
-	family(o, "iommutest_build_info", "gauge", NULL, "The daemon's version: always 1.");
+	family(o, "iommutest_build_info", "info", NULL, "The daemon's version: always 1.");
 	sample_u64(o, "iommutest_build_info", (const char *const[]){"version", PACKAGE_VERSION, NULL},
 		   1);
 }
 
-int metrics_render(const Metrics *m, const Run *runs, MetricsFormat format, char **ret_text)
+int metrics_render(const Metrics *m, const Run *runs, const MetricsHost *host, MetricsFormat format,
+		   char **ret_text)
 {
 	_cleanup_free_ MetricsSeries *all = NULL;
 	_cleanup_free_ char *text = NULL;
@@ -513,6 +512,7 @@ int metrics_render(const Metrics *m, const Run *runs, MetricsFormat format, char
 	if (!o.f)
 		return -ENOMEM;
 	render_counters(&o, all, n);
+	render_host(&o, host ? host : &(MetricsHost){});
 	render_latency(&o, all, n);
 	render_runs(&o, runs);
 	if (format == METRICS_OPENMETRICS)

@@ -17,7 +17,6 @@
 #include <stdint.h>
 
 #include "core/fault.h"
-#include "core/observer.h"
 #include "core/run.h"
 
 #define METRICS_MAX_SERIES 256
@@ -63,9 +62,17 @@ typedef struct MetricsCounts {
 	uint64_t dma_transfers, dma_errors;
 	uint64_t runs_started;
 	uint64_t runs_finished[_METRICS_VERDICT_MAX];
-	uint64_t kmsg_suppressed;		   /* fault lines the kernel's rate limit ate */
-	uint64_t events_lost[OBSERVERS_MAX]; /* per observer, in observers[] order */
 } MetricsCounts;
+
+/*
+ * What the host's kernel log lost since the daemon started, daemon-wide:
+ * the kernel's rate limit and ring name no device, so these are not per run.
+ */
+typedef struct MetricsHost {
+	bool kmsg;		  /* the kernel log is followed at all */
+	uint64_t kmsg_suppressed; /* fault lines the IOMMU drivers' rate limits suppressed */
+	uint64_t kmsg_lost;	  /* records overwritten before they were read, IOMMU overflows */
+} MetricsHost;
 
 typedef struct MetricsSeries {
 	char *scenario, *backend, *device;
@@ -92,7 +99,8 @@ void metrics_run_counts(const Run *r, MetricsCounts *ret);
  * The exposition text of everything: the totals, the active runs among
  * runs (a list through Run.next), and run_info for every listed run.
  */
-int metrics_render(const Metrics *m, const Run *runs, MetricsFormat format, char **ret_text);
+int metrics_render(const Metrics *m, const Run *runs, const MetricsHost *host, MetricsFormat format,
+		   char **ret_text);
 
 const char *metrics_format_to_string(MetricsFormat f);  /* "prometheus", "openmetrics" */
 MetricsFormat metrics_format_from_string(const char *s); /* "" is prometheus; <0 unknown */

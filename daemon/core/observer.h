@@ -50,12 +50,6 @@ typedef struct ObserverRun {
 	bool *trace_unavailable_logged;
 } ObserverRun;
 
-/* What an observer knows it missed: its count is a lower bound while these grow. */
-typedef struct ObserverLosses {
-	uint64_t suppressed; /* fault reports the kernel's rate limit suppressed */
-	uint64_t lost;	     /* events lost before they reached us (overwritten, overflowed) */
-} ObserverLosses;
-
 typedef struct ObserverOps {
 	const char *name; /* its member in Describe() */
 	/* Describe()'s object it goes in ("cross_checks"), or NULL for the top level. */
@@ -79,8 +73,6 @@ typedef struct ObserverOps {
 	 * has (no exact source, no verified DMA), or _FAULT_SOURCE_MAX.
 	 */
 	FaultSource (*fallback_source)(const void *state);
-	/* May be NULL: it loses nothing it could know of. For the metrics. */
-	void (*losses)(const void *state, ObserverLosses *ret);
 } ObserverOps;
 
 extern const ObserverOps observer_kmsg;

@@ -33,6 +33,8 @@ struct KmsgSource {
 	uint64_t group_seq; /* the group timer closes events opened up to this record */
 	uint64_t last_seq;
 	bool have_seq;
+	/* Since the daemon started, whoever was subscribed: for the metrics. */
+	KmsgStats totals;
 	/*
 	 * kmsg timestamps come from local_clock(), runs measure CLOCK_MONOTONIC;
 	 * both count from boot on x86 but may drift apart. Each marker we write
@@ -42,6 +44,11 @@ struct KmsgSource {
 	uint64_t mark_id, mark_mono_ns;
 	bool calibrated;
 };
+
+const KmsgStats *kmsg_source_totals(const KmsgSource *k)
+{
+	return &k->totals;
+}
 
 KmsgSource *kmsg_source_free(KmsgSource *k)
 {
@@ -137,8 +144,10 @@ static void route_dma_fault(KmsgSource *k, const KmsgEvent *e)
 }
 
 /* What hides faults from every subscriber: each count then becomes a lower bound. */
+/* The kernel-wide kinds of loss: every subscriber and the daemon's totals take them. */
 static void for_each_sub(KmsgSource *k, void (*fn)(KmsgStats *st, uint64_t n), uint64_t n)
 {
+	fn(&k->totals, n);
 	for (KmsgSubscription *s = k->subs; s; s = s->next)
 		fn(&s->stats, n);
 }
@@ -422,15 +431,6 @@ static FaultSource kmsg_observer_fallback_source(const void *state)
 	return o->enabled ? FAULT_SOURCE_KMSG : _FAULT_SOURCE_MAX;
 }
 
-static void kmsg_observer_losses(const void *state, ObserverLosses *ret)
-{
-	const KmsgObserver *o = state;
-
-	ret->suppressed = o->sub.stats.suppressed;
-	/* An overflow says events were lost, not how many: it counts as one. */
-	ret->lost = o->sub.stats.lost + o->sub.stats.overflows;
-}
-
 const ObserverOps observer_kmsg = {
 	.name = "kmsg",
 	.size = sizeof(KmsgObserver),
@@ -441,5 +441,4 @@ const ObserverOps observer_kmsg = {
 	.stop = kmsg_observer_stop,
 	.describe = kmsg_observer_describe,
 	.fallback_source = kmsg_observer_fallback_source,
-	.losses = kmsg_observer_losses,
 };

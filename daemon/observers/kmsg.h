@@ -253,6 +253,8 @@ int kmsg_source_new(sd_event *event, const char *dev_kmsg, KmsgSource **ret);
 void kmsg_source_subscribe(KmsgSource *k, KmsgSubscription *s);
 void kmsg_source_unsubscribe(KmsgSource *k, KmsgSubscription *s);
 KmsgSource *kmsg_source_free(KmsgSource *k);
+/* Suppressed lines, lost records and IOMMU overflows since the source was opened (lines unused). */
+const KmsgStats *kmsg_source_totals(const KmsgSource *k);
 /* Reads whatever is queued now and closes an event still open (a run calls it before its
  * final count). */
 void kmsg_source_flush(KmsgSource *k);

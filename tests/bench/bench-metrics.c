@@ -93,7 +93,7 @@ static uint64_t time_render(const Metrics *m, const Run *runs, size_t *ret_len)
 		char *text = NULL;
 		uint64_t t0 = now_ns(CLOCK_MONOTONIC);
 
-		if (metrics_render(m, runs, METRICS_PROMETHEUS, &text) < 0)
+		if (metrics_render(m, runs, NULL, METRICS_PROMETHEUS, &text) < 0)
 			exit(1);
 		t[i] = now_ns(CLOCK_MONOTONIC) - t0;
 		*ret_len = strlen(text);

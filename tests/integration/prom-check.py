@@ -11,6 +11,7 @@ Subcommands (each exits non-zero with a message on failure):
   http URL STATUS [ACCEPT]            GET URL gives STATUS (and prints the body)
   status-in URL STATUS SECONDS        ... within SECONDS
   openmetrics FILE                    the OpenMetrics parser takes FILE
+  lose-bus URL N STATUS SECONDS PID   N scrapes in flight, then SIGKILL PID (the bus)
   activated EXPORTER PORT LOG ARGS... run EXPORTER with a listening socket passed as fd 3
 """
 import json
@@ -214,6 +215,34 @@ def cmd_status_in(url, status, seconds):
     print(f"HTTP {got} in {took:.2f}s: {body.strip()}")
 
 
+def cmd_lose_bus(url, n, status, seconds, bus_pid):
+    """n scrapes at once; once they are in flight, SIGKILL the bus daemon; each must get status in time."""
+    import signal
+    import threading
+
+    results = []
+
+    def one():
+        t0 = time.monotonic()
+        try:
+            got = get(url, timeout=float(seconds) + 5)[0]
+        except OSError as e:
+            got = str(e)
+        results.append((got, time.monotonic() - t0))
+
+    threads = [threading.Thread(target=one) for _ in range(int(n))]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)  # all sent: the daemon is stopped, so they wait in the exporter
+    os.kill(int(bus_pid), signal.SIGKILL)
+    for t in threads:
+        t.join()
+    bad = [(g, d) for g, d in results if g != int(status) or d > float(seconds)]
+    if bad or len(results) != int(n):
+        fail(f"{len(bad)} of {n} scrapes with the bus lost: {bad}")
+    print(f"{n} scrapes in flight when the bus died: all HTTP {status}, slowest {max(d for _, d in results):.2f}s")
+
+
 def cmd_openmetrics(path):
     from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
@@ -245,7 +274,7 @@ if __name__ == "__main__":
     cmds = {
         "wait-ready": cmd_wait_ready, "wait-query": cmd_wait_query, "families": cmd_families,
         "compare": cmd_compare, "exprs": cmd_exprs, "http": cmd_http, "status-in": cmd_status_in,
-        "openmetrics": cmd_openmetrics, "activated": cmd_activated,
+        "openmetrics": cmd_openmetrics, "activated": cmd_activated, "lose-bus": cmd_lose_bus,
     }
     if len(sys.argv) < 2 or sys.argv[1] not in cmds:
         print(__doc__)

@@ -142,7 +142,33 @@ ACT_PID=$("${CHECK[@]}" activated "$EXPORTER" "$APORT" "$T/activated.log" --bus-
 "${CHECK[@]}" http "http://127.0.0.1:$APORT/metrics" 200 | grep -q '^iommutest_build_info' ||
 	fail "the socket-activated exporter does not serve the metrics"
 
+# A daemon that does not answer: the waiting scrape gets its 503 when the
+# exporter is told to stop, and the exporter exits cleanly.
+kill -STOP "$DAEMON_PID"
+"${CHECK[@]}" status-in "http://127.0.0.1:$APORT/metrics" 503 3 >"$T/sigterm.out" &
+getter=$!
+sleep 0.3
+kill -TERM "$ACT_PID"
+wait "$getter" || fail "a scrape waiting at SIGTERM got no 503: $(cat "$T/sigterm.out")"
+for _ in $(seq 50); do kill -0 "$ACT_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$ACT_PID" 2>/dev/null && fail "the exporter did not exit on SIGTERM"
+grep -qi 'abort\|panic' "$T/activated.log" && fail "the exporter died badly: $(cat "$T/activated.log")"
+ACT_PID=
+echo "SIGTERM with a scrape waiting: $(cat "$T/sigterm.out")"
+
+# A bus daemon that hangs: other paths still answer at once, a scrape within its timeout.
+kill -STOP "$BUS_PID"
+"${CHECK[@]}" status-in "$E/other" 404 0.5
+"${CHECK[@]}" status-in "$E/metrics" 503 2
+kill -CONT "$BUS_PID"
+
+# The bus lost with scrapes in flight: every one of them is answered.
+"${CHECK[@]}" lose-bus "$E/metrics" 10 503 3 "$BUS_PID"
+wait "$BUS_PID" 2>/dev/null || true
+BUS_PID=
+
 # The daemon gone: 503 with a reason within the exporter's 1 s, and Prometheus sees it down.
+kill -CONT "$DAEMON_PID"
 kill "$DAEMON_PID"
 wait "$DAEMON_PID" 2>/dev/null || true
 DAEMON_PID=

@@ -402,7 +402,7 @@ static char *render(const Metrics *m, const Run *runs, MetricsFormat f)
 {
 	char *text = NULL;
 
-	ck_assert_int_eq(metrics_render(m, runs, f, &text), 0);
+	ck_assert_int_eq(metrics_render(m, runs, NULL, f, &text), 0);
 	return text;
 }
 
@@ -518,11 +518,15 @@ START_TEST(test_metrics_formats_and_labels)
 	ck_assert(strstr(om, "le=\"2.560000000e-07\""));
 	ck_assert(strstr(om, "le=\"+Inf\""));
 	ck_assert_str_eq(om + strlen(om) - 6, "# EOF\n");
+	/* _info families are OpenMetrics' info type there, gauges in 0.0.4. */
+	ck_assert(strstr(om, "# TYPE iommutest_build info\n"));
+	ck_assert(strstr(om, "\niommutest_build_info{version="));
+	ck_assert(strstr(prom, "# TYPE iommutest_build_info gauge\n"));
 
 	ck_assert_int_eq(metrics_format_from_string(""), METRICS_PROMETHEUS);
 	ck_assert_int_eq(metrics_format_from_string("openmetrics"), METRICS_OPENMETRICS);
 	ck_assert_int_lt(metrics_format_from_string("xml"), 0);
-	ck_assert_int_eq(metrics_render(&m, NULL, (MetricsFormat)7, &(char *){NULL}), -EINVAL);
+	ck_assert_int_eq(metrics_render(&m, NULL, NULL, (MetricsFormat)7, &(char *){NULL}), -EINVAL);
 	done(&h);
 }
 END_TEST
