@@ -4,6 +4,15 @@
 #include "core/backend.h"
 #include "log.h"
 
+const HostEnv host_env_nowhere = {
+	.dev_iommu = "/nonexistent/iommu",
+	.sysfs = "/nonexistent/sys",
+	.dev_kmsg = "/nonexistent/kmsg",
+	.tracefs = "/nonexistent/tracing",
+	.proc = "/nonexistent/proc",
+	.dev_vfio = "/nonexistent/vfio",
+};
+
 const BackendOps *const backends[] = {
 	&backend_model,
 	&backend_vfio,

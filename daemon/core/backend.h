@@ -46,6 +46,12 @@ typedef struct HostEnv {
 } HostEnv;
 
 /*
+ * Every path pointing nowhere: for the unit tests, fuzzers and benchmarks,
+ * which must never touch the host's devices (only the model has devices then).
+ */
+extern const HostEnv host_env_nowhere;
+
+/*
  * Per attachment point state shared by the worker (writer) and backends'
  * threads (readers). window_seq is a seqcount: odd while a replace() of this
  * point is in flight, so a fault producer can tell whether a fault fell in a

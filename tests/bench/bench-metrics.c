@@ -19,15 +19,6 @@
 
 #define ROUNDS 101
 
-static const HostEnv env = {
-	.dev_iommu = "/nonexistent/iommu",
-	.sysfs = "/nonexistent/sys",
-	.dev_kmsg = "/nonexistent/kmsg",
-	.tracefs = "/nonexistent/tracing",
-	.proc = "/nonexistent/proc",
-	.dev_vfio = "/nonexistent/vfio",
-};
-
 static bool ended;
 static void on_ended(Run *r)
 {
@@ -38,7 +29,7 @@ static const RunEvents events = {.ended = on_ended};
 static Run *one_run(sd_event *e, unsigned id, unsigned points)
 {
 	_cleanup_free_ char *text = NULL, *pts = NULL, *err = NULL, *path = NULL;
-	RunContext c = {.event = e, .env = &env, .id = id, .fault_ring = 16, .events = &events};
+	RunContext c = {.event = e, .env = &host_env_nowhere, .id = id, .fault_ring = 16, .events = &events};
 	Scenario *s = NULL;
 	RunError re;
 	Run *r;

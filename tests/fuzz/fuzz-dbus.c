@@ -209,14 +209,7 @@ static void setup(void)
 	log_set_max_level(getenv("FUZZ_DBUS_LOG") ? LOG_DEBUG : LOG_EMERG);
 	if (manager_new(&m) < 0 || sd_event_new(&m->event) < 0)
 		abort();
-	m->env = (HostEnv){
-		.dev_iommu = "/nonexistent/iommu",
-		.sysfs = "/nonexistent/sys",
-		.dev_kmsg = "/nonexistent/kmsg",
-		.tracefs = "/nonexistent/tracing",
-		.proc = "/nonexistent/proc",
-		.dev_vfio = "/nonexistent/vfio",
-	};
+	m->env = host_env_nowhere;
 	/* Runs kept: few, so that a long fuzzing session does not accumulate them. */
 	m->config.keep_runs = 2;
 	m->config.fault_ring = 64;

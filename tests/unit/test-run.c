@@ -67,15 +67,6 @@ static const RunEvents events = {
 	.ended = on_ended,
 };
 
-static const HostEnv env = {
-	.dev_iommu = "/nonexistent/iommu",
-	.sysfs = "/nonexistent/sys",
-	.dev_kmsg = "/nonexistent/kmsg",
-	.tracefs = "/nonexistent/tracing",
-	.proc = "/nonexistent/proc",
-	.dev_vfio = "/nonexistent/vfio",
-};
-
 static Scenario *parse(const char *text)
 {
 	_cleanup_free_ char *error = NULL;
@@ -96,7 +87,7 @@ typedef struct Harness {
 static int start(Harness *h, const char *text, const BackendOps *backend)
 {
 	RunContext c = {
-		.env = &env,
+		.env = &host_env_nowhere,
 		.id = 7,
 		.path = "/test/run/7",
 		.fault_ring = 64,
