@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Instructions per model replacement, counted by callgrind (repeatable, unlike
+# a rate): the run engine's worker (bench-engine: the daemon's hot loop, with
+# its window seqcount, clock reads, window ring, histograms and pacing checks)
+# against the model driven directly (bench-model-direct: the same replace()
+# between the same clock reads). Each is run for two counts; the difference
+# divided by the difference of counts is the cost of one replacement, free of
+# set-up and teardown. Only the busiest thread (the replacing one) is counted.
+# Traffic is off so that no walker thread's spinning is counted. Prints both
+# and their ratio (the daemon's target: the direct loop is >= 97% of it).
+set -euo pipefail
+command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed"; exit 77; }
+: "${BENCH_DIRECT:?}" "${BENCH_ENGINE:?}" "${SCENARIO_DIR:?}"
+T=$(mktemp -d /tmp/iommutest-ir.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+N1=${IR_N1:-50000} N2=${IR_N2:-150000}
+
+# model-hitless's replacements (entry-sync writer, second-stage domains), traffic off.
+cat >"$T/scenario.conf" <<'CONF'
+[Scenario]
+Backend=model
+[Attach]
+Points=RID
+[Domains]
+Count=2
+Layout=identical
+[Replace]
+Pattern=ping-pong
+Rate=max
+[Traffic]
+Enable=no
+[Model]
+Writer=entry-sync
+Transitions=ss-did
+CONF
+
+# ir PROGRAM COUNT → instructions of the busiest thread
+ir() {
+	rm -f "$T"/cg.out*
+	valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$T/cg.out" \
+		"$1" "$T/scenario.conf" "$2" >/dev/null 2>"$T/vg.log" || { cat "$T/vg.log" >&2; return 1; }
+	for f in "$T"/cg.out*; do awk '/^summary:/ {print $2}' "$f"; done | sort -n | tail -n 1
+}
+per() { awk -v a="$1" -v b="$2" -v n="$((N2 - N1))" 'BEGIN{printf "%.1f", (b - a) / n}'; }
+
+d1=$(ir "$BENCH_DIRECT" "$N1") d2=$(ir "$BENCH_DIRECT" "$N2")
+e1=$(ir "$BENCH_ENGINE" "$N1") e2=$(ir "$BENCH_ENGINE" "$N2")
+direct=$(per "$d1" "$d2") engine=$(per "$e1" "$e2")
+echo "instructions per replacement (callgrind, busiest thread, $N1 and $N2 replacements):"
+echo "  direct (bench-model-direct): $direct"
+echo "  daemon worker (run engine):  $engine"
+echo "direct/daemon instruction ratio: $(awk -v d="$direct" -v e="$engine" 'BEGIN{printf "%.3f", d/e}') (target >= 0.97)"
+awk -v d="$direct" -v e="$engine" 'BEGIN{exit !(d > 0 && e > 0)}' || { echo "FAIL: no instruction count"; exit 1; }
