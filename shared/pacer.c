@@ -21,11 +21,8 @@ uint64_t pacer_advance(Pacer *p, uint64_t now)
 	return p->deadline_ns;
 }
 
-bool pacer_wait(Pacer *p, pacer_stop_fn_t stopping, void *userdata)
+bool pacer_wait_paced(Pacer *p, pacer_stop_fn_t stopping, void *userdata)
 {
-	/* The unpaced loops are the hot ones: not even a clock read for them. */
-	if (p->interval_ns == 0)
-		return true;
 	return sleep_until_or_stop(pacer_advance(p, now_ns(CLOCK_MONOTONIC)), stopping, userdata);
 }
 
