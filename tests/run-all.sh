@@ -40,6 +40,14 @@ if command -v clang >/dev/null; then
 	logs+=(build-fuzz/meson-logs/testlog.json)
 fi
 
+# What the benchmarks measured and how far each fuzz target got, from the
+# tests' own output (meson keeps it in testlog.json), before the closing line.
+echo "--- benchmarks and fuzzing ---"
+jq -r 'select(.name | test(":(bench|fuzz) / ")) |
+	(.name | sub("^.*/ "; "")) as $n | (.stdout // "") + (.stderr // "") | split("\n")[] |
+	select(test("ratio|render,|rate with|RSS|descriptors|per replacement|direct|daemon worker|replacements/s|stat::number_of_executed_units|DONE +cov")) |
+	"\($n): \(.)"' "${logs[@]}" 2>/dev/null || true
+
 # One closing line over all builds, from meson's machine-readable logs.
 jq -rs '
   (map(select(.result == "OK" or .result == "EXPECTEDFAIL")) | length) as $p |
