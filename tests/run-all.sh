@@ -45,7 +45,7 @@ fi
 echo "--- benchmarks and fuzzing ---"
 jq -r 'select(.name | test(":(bench|fuzz) / ")) |
 	(.name | sub("^.*/ "; "")) as $n | (.stdout // "") + (.stderr // "") | split("\n")[] |
-	select(test("ratio|render,|rate with|RSS|descriptors|per replacement|direct|daemon worker|replacements/s|stat::number_of_executed_units|DONE +cov")) |
+	select(test("ratio|render,|rate with|scrape costs|RSS|descriptors|per replacement|direct [0-9(]|daemon worker|replacements/s|stat::number_of_executed_units|DONE +cov")) |
 	"\($n): \(.)"' "${logs[@]}" 2>/dev/null || true
 
 # One closing line over all builds, from meson's machine-readable logs.

@@ -54,4 +54,22 @@ med() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END{printf "%.4f", a[int(
 m1=$(med "${r1[@]}") m20=$(med "${r20[@]}")
 echo "rate with a 1/s scraper / without (median of paired rounds: ${r1[*]}): $m1 (target >= 0.99)"
 echo "rate with a 20/s scraper / without (${r20[*]}): $m20; per scrape/s that is $(awk -v r="$m20" 'BEGIN{printf "%.4f%%", (1-r)*100/20}') of the rate (below 0: under the noise)"
+
+# The rates above move by several percent between rounds on a shared 2-core
+# machine (and the scraper's own CPU comes out of the model's cores), so they
+# cannot resolve 1%. What a scrape costs the host is better counted: the CPU
+# time (schedstat, ns) the daemon and the exporter spend on 500 scrapes,
+# with this benchmark's finished runs listed.
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{s += $1} END {print s}'; }
+d0=$(cpu_ns "$DAEMON_PID") x0=$(cpu_ns "$EXP")
+/usr/bin/python3 -c "
+import urllib.request
+for _ in range(500):
+    urllib.request.urlopen('http://127.0.0.1:$PORT/metrics', timeout=5).read()"
+d1=$(cpu_ns "$DAEMON_PID") x1=$(cpu_ns "$EXP")
+ncpu=$(nproc)
+read -r dus xus pct < <(awk -v d=$((d1 - d0)) -v x=$((x1 - x0)) -v n="$ncpu" \
+	'BEGIN{printf "%.1f %.1f %.4f\n", d/500/1e3, x/500/1e3, (d+x)/500/1e9*100/n}')
+echo "a scrape costs the daemon ${dus} µs and the exporter ${xus} µs of CPU: at 1/s, ${pct}% of this machine's $ncpu CPUs (target < 1%)"
 awk -v r="$m1" 'BEGIN{exit !(r >= 0.95)}' || fail "a scrape a second costs more than 5% of the replacement rate"
+awk -v p="$pct" 'BEGIN{exit !(p < 1)}' || fail "a scrape a second costs ${pct}% of the CPUs"
