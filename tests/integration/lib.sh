@@ -105,7 +105,9 @@ CONF
 	local wrap=() tries=200
 	if [[ -n ${MEMCHECK:-} ]]; then
 		# --suite memcheck: the same test with the daemon under valgrind (see memcheck_verdict).
-		wrap=(valgrind --tool=memcheck --leak-check=full --show-leak-kinds=definite
+		# --fair-sched: valgrind runs one thread at a time, and spinning workers
+		# must not starve the main loop that answers the bus.
+		wrap=(valgrind --tool=memcheck --fair-sched=yes --leak-check=full --show-leak-kinds=definite
 			--errors-for-leak-kinds=definite --log-file="$T/memcheck.%p.log")
 		tries=1200
 	fi
