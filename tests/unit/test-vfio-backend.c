@@ -1043,14 +1043,17 @@ START_TEST(test_traffic_missing_range)
 	ck_assert_uint_gt(c.dma_errors, 3);
 	ck_assert_uint_eq(c.dma_ok, 0);
 	ck_assert_uint_eq(c.dma_transfers, c.dma_errors);
-	ck_assert_uint_eq(fault_sink_drain(sink, drain_cb, &d), c.dma_errors);
+	/* A fast host faults more than the 1024-record queue holds in 200 ms; what
+	 * the full queue dropped is counted, so delivered + dropped is exact. */
+	fault_sink_totals(sink, &t);
+	ck_assert_uint_eq(fault_sink_drain(sink, drain_cb, &d) + t.dropped[FAULT_SOURCE_DMA_VERIFY],
+			  c.dma_errors);
 	/* Both halves faulted: the destination was never written, a write fault at its IOVA. */
 	ck_assert_uint_eq(d.by_reason[DMA_FAULT_NOT_WRITTEN], d.n);
 	ck_assert_uint_eq(d.by_access[FAULT_ACCESS_WRITE], d.n);
 	ck_assert_uint_eq(d.during, 0);
 	ck_assert_uint_eq(d.last.address, IOVA + MAP_SIZE / 2);
 	ck_assert_ptr_nonnull(strstr(d.last.reason_text, ": destination not written (512 bytes)"));
-	fault_sink_totals(sink, &t);
 	ck_assert_uint_eq(t.total[FAULT_SOURCE_DMA_VERIFY], c.dma_errors);
 
 	/* Back on domain 0: no more faults. */
