@@ -110,6 +110,12 @@ teardown() {
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
+# Cancelled with its reader (CI's tee) in one process group, bash's report of
+# the killed chroot goes to a closed pipe: left at its default, SIGPIPE would
+# end this script before teardown and leave /sys, /dev and the VM cache bound
+# in the root. A handler (not an ignore, which children would inherit) turns
+# it into an exit that runs teardown.
+trap 'exit 141' PIPE
 
 tar -C "$root" --numeric-owner -xf "$tarball"
 

@@ -214,12 +214,14 @@ faultre='DMAR: \[(DMA|INTR)|IO_PAGE_FAULT|vfio-pci .*(device request|blocked unt
 if grep -qE "$faultre" "$T/console"; then
 	suppressed=$(sed -n 's/.*dmar_fault: \([0-9]*\) callbacks suppressed.*/\1/p' "$T/console" | awk '{ s += $1 } END { print s + 0 }')
 	echo "---- kernel log: IOMMU faults and vfio device requests ($(grep -cE "$faultre" "$T/console") printed, $suppressed more suppressed by the kernel's rate limit; first 20) ----"
-	grep -E "$faultre" "$T/console" | head -n 20
+	# grep -m, not a pipe into head: head leaves after 20 lines and, under
+	# pipefail, grep's SIGPIPE (141) would end this script and fail the tier.
+	grep -m 20 -E "$faultre" "$T/console"
 fi
 if grep -qE 'WARNING: |BUG: |Oops|Kernel panic|general protection fault|Call Trace:' "$T/console"; then
 	problems+=("the guest kernel warned or crashed (see below)")
 	echo "---- kernel log: warnings and crashes ----"
-	grep -E -A 25 'WARNING: |BUG: |Oops|Kernel panic|general protection fault' "$T/console" | head -n 120
+	grep -E -A 25 'WARNING: |BUG: |Oops|Kernel panic|general protection fault' "$T/console" | sed -n 1,120p
 fi
 
 echo "$tag: kernel $release: $npass of $(echo ${tests//,/ } | wc -w) tests passed, $nskip skipped (kernel lacks the feature); boot took ${elapsed}s"
