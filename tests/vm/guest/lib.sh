@@ -146,6 +146,26 @@ pci_release() {
 	echo >"/sys/bus/pci/devices/$1/driver_override"
 }
 
+# Puts edu back as the boot left it: on the bus and bound to no driver, saying
+# what it had to undo. run-tests.sh calls it after every test, whatever its
+# end (a failure half-way, a timeout that no EXIT trap survives), so that no
+# test inherits a bound or removed edu from the one before.
+edu_restore() {
+	local drv
+	if [[ ! -e /sys/bus/pci/devices/$EDU_BDF ]]; then
+		echo "edu-restore: $EDU_BDF was left removed; rescanning"
+		echo 1 >/sys/bus/pci/rescan
+		[[ -e /sys/bus/pci/devices/$EDU_BDF ]] || {
+			echo "edu-restore: $EDU_BDF did not come back with the rescan"
+			return 1
+		}
+	fi
+	drv=$(pci_driver "$EDU_BDF")
+	[[ -z $drv ]] && return 0
+	echo "edu-restore: $EDU_BDF was left bound to $drv; releasing it"
+	pci_release "$EDU_BDF"
+}
+
 # The VFIO cdev of a device bound to vfio-pci: /dev/vfio/devices/vfioN.
 vfio_cdev() {
 	local n
