@@ -34,7 +34,7 @@ while :; do
 	fi
 	[[ $state == *finished* || $state == *failed* ]] && break
 	# 10 Hz: what is left of 100 ms after the poll itself.
-	sleep "$(awk -v t="$t" -v n="$(date +%s%N)" 'BEGIN{d=0.1-(n-t)/1e9; printf "%.3f", (d > 0 ? d : 0)}')"
+	sleep "$(awk -v t="$t" -v n="$(date +%s%N)" 'BEGIN{d = 0.1 - (n - t) / 1e9; if (d < 0) d = 0; printf "%.3f", d}')"
 done
 [[ $state == *finished* ]] || fail "the soak run ended $state"
 repl=$(busctl --address="$ADDR" get-property org.iommutest1 "$path" org.iommutest1.Run Replacements | awk '{print $2}')
