@@ -43,6 +43,8 @@
 #define DEFAULT_IOVA	  UINT64_C(0x100000)
 #define DEFAULT_MAP_SIZE  (UINT64_C(64) << 10)
 #define DEFAULT_DMA_SIZE  1024u
+#define DEFAULT_NAMESPACE 1u
+#define DEFAULT_QUEUE_DEPTH 64u
 
 typedef enum Section {
 	SECTION_SCENARIO,
@@ -87,6 +89,11 @@ typedef enum Key {
 	KEY_DMA_SIZE,
 	KEY_DMA_RATE,
 	KEY_VERIFY,
+	KEY_NVME_MODE,
+	KEY_NVME_LBA,
+	KEY_NVME_ALLOW_WRITE,
+	KEY_NAMESPACE,
+	KEY_QUEUE_DEPTH,
 	KEY_WRITER,
 	KEY_TRANSITIONS,
 	KEY_EXPECT_FIRST,
@@ -96,6 +103,7 @@ typedef enum Key {
 static const struct {
 	Section section;
 	const char *name;
+	const char *engine; /* a key of this [Traffic] Engine= only, or NULL */
 } key_table[_KEY_MAX] = {
 	[KEY_NAME] = {SECTION_SCENARIO, "Name"},
 	[KEY_DESCRIPTION] = {SECTION_SCENARIO, "Description"},
@@ -120,6 +128,11 @@ static const struct {
 	[KEY_DMA_SIZE] = {SECTION_TRAFFIC, "Size"},
 	[KEY_DMA_RATE] = {SECTION_TRAFFIC, "Rate"},
 	[KEY_VERIFY] = {SECTION_TRAFFIC, "Verify"},
+	[KEY_NVME_MODE] = {SECTION_TRAFFIC, "NvmeMode", "nvme"},
+	[KEY_NVME_LBA] = {SECTION_TRAFFIC, "NvmeLBA", "nvme"},
+	[KEY_NVME_ALLOW_WRITE] = {SECTION_TRAFFIC, "NvmeAllowWrite", "nvme"},
+	[KEY_NAMESPACE] = {SECTION_TRAFFIC, "Namespace", "nvme"},
+	[KEY_QUEUE_DEPTH] = {SECTION_TRAFFIC, "QueueDepth", "nvme"},
 	[KEY_WRITER] = {SECTION_MODEL, "Writer"},
 	[KEY_TRANSITIONS] = {SECTION_MODEL, "Transitions"},
 	[KEY_EXPECT_FIRST + EXPECT_FAULTS] = {SECTION_EXPECT, "Faults"},
@@ -163,6 +176,16 @@ static const char *const pattern_names[_PATTERN_MAX] = {
 	[PATTERN_ROUND_ROBIN] = "round-robin",
 	[PATTERN_RANDOM] = "random",
 };
+
+static const char *const nvme_mode_names[_NVME_MODE_MAX] = {
+	[NVME_MODE_READ_VERIFY] = "read-verify",
+	[NVME_MODE_WRITE_VERIFY] = "write-verify",
+};
+
+const char *nvme_mode_to_string(NvmeMode m)
+{
+	return m < _NVME_MODE_MAX ? nvme_mode_names[m] : NULL;
+}
 
 static const char *const layout_names[_LAYOUT_MAX] = {
 	[LAYOUT_IDENTICAL] = "identical",
@@ -693,6 +716,35 @@ static int assign_unsigned(Parser *p, Key k, const char *value, unsigned def, un
 	return 0;
 }
 
+/* NvmeLBA=START+COUNT: both numbers, COUNT at least 1, the range inside 64 bits. */
+static int assign_lba_range(Parser *p, Key k, const char *value)
+{
+	_cleanup_free_ char *copy = NULL;
+	uint64_t start, count;
+	char *plus;
+
+	if (isempty(value)) {
+		p->s->nvme_lba_start = p->s->nvme_lba_count = 0;
+		return 0;
+	}
+	copy = strdup(value);
+	if (!copy)
+		return -ENOMEM;
+	plus = strchr(copy, '+');
+	if (!plus)
+		return fail_key(p, k, "not START+COUNT (in logical blocks, e.g. 0+2048)");
+	*plus = 0;
+	if (parse_number(copy, &start) < 0 || parse_count_value(plus + 1, &count) < 0)
+		return fail_key(p, k, "not START+COUNT (in logical blocks, e.g. 0+2048)");
+	if (count == 0)
+		return fail_key(p, k, "COUNT must be at least 1 block");
+	if (start > UINT64_MAX - count)
+		return fail_key(p, k, "START+COUNT runs past the end of the address space");
+	p->s->nvme_lba_start = start;
+	p->s->nvme_lba_count = count;
+	return 0;
+}
+
 /* "RID", "5", "0x10", "1-63"; returns 0 with lo..hi, or -EINVAL after setting the error. */
 static int parse_point_token(Parser *p, Key k, const char *tok, uint32_t *lo, uint32_t *hi)
 {
@@ -1092,6 +1144,30 @@ static int assign_key(Parser *p, Key k, const char *value)
 		return assign_rate(p, k, value, &s->dma_rate);
 	case KEY_VERIFY:
 		return assign_bool(p, k, value, true, &s->verify);
+	case KEY_NVME_MODE:
+		if (empty) {
+			s->nvme_mode = NVME_MODE_READ_VERIFY;
+			return 0;
+		}
+		r = assign_enum(p, k, value, nvme_mode_names, ELEMENTSOF(nvme_mode_names), "mode", &i);
+		if (r >= 0)
+			s->nvme_mode = (NvmeMode)i;
+		return r;
+	case KEY_NVME_LBA:
+		return assign_lba_range(p, k, value);
+	case KEY_NVME_ALLOW_WRITE:
+		return assign_bool(p, k, value, false, &s->nvme_allow_write);
+	case KEY_NAMESPACE: {
+		unsigned ns;
+
+		/* 0 and 0xffffffff are not namespace IDs (the broadcast value is "all"). */
+		r = assign_unsigned(p, k, value, DEFAULT_NAMESPACE, 1, UINT32_MAX - 1, &ns);
+		if (r >= 0)
+			s->nvme_namespace = ns;
+		return r;
+	}
+	case KEY_QUEUE_DEPTH:
+		return assign_unsigned(p, k, value, DEFAULT_QUEUE_DEPTH, 2, 65536, &s->queue_depth);
 	case KEY_WRITER:
 		if (empty) {
 			s->writer = ENTRY_WRITER_ENTRY_SYNC;
@@ -1602,6 +1678,11 @@ static int finish(Parser *p, const char *source)
 					"larger than the mapping ([Domains] MapSize=%" PRIu64 ")",
 					s->map_size);
 	}
+	/* Keys of one engine are mistakes with another: say so instead of ignoring them. */
+	for (Key k = 0; k < _KEY_MAX; k++)
+		if (key_table[k].engine && o[k].set && !streq(s->engine, key_table[k].engine))
+			return fail_key(p, k, "only applies to [Traffic] Engine=%s (this scenario's is %s)",
+					key_table[k].engine, s->engine);
 	if (s->layout == LAYOUT_MISSING_RANGE && !s->traffic)
 		return fail_key(
 			p, KEY_LAYOUT,
@@ -1656,6 +1737,8 @@ static Scenario *scenario_new(const char *source)
 	s->pattern = PATTERN_PING_PONG;
 	s->dma_size = DEFAULT_DMA_SIZE;
 	s->verify = true;
+	s->nvme_namespace = DEFAULT_NAMESPACE;
+	s->queue_depth = DEFAULT_QUEUE_DEPTH;
 	s->writer = ENTRY_WRITER_ENTRY_SYNC;
 	return TAKE_PTR(s);
 }

@@ -29,6 +29,15 @@ typedef enum Pattern {
 	_PATTERN_MAX,
 } Pattern;
 
+/* [Traffic] NvmeMode= of Engine=nvme. */
+typedef enum NvmeMode {
+	NVME_MODE_READ_VERIFY,	/* re-read an LBA range against a reference copy: non-destructive */
+	NVME_MODE_WRITE_VERIFY, /* write pattern + sequence number, read back: destructive */
+	_NVME_MODE_MAX,
+} NvmeMode;
+
+const char *nvme_mode_to_string(NvmeMode m);
+
 typedef enum Layout {
 	LAYOUT_IDENTICAL,     /* every domain maps the DMA buffer at the same IOVA → hitless-eligible */
 	LAYOUT_MISSING_RANGE, /* odd-numbered domains lack the DMA range: a positive control */
@@ -124,6 +133,13 @@ typedef struct Scenario {
 	uint32_t dma_size; /* Size=, default 1024, 1 ≤ size ≤ MapSize */
 	double dma_rate;   /* Rate=max → 0, else transfers/s */
 	bool verify;	   /* Verify=, default yes */
+	/* Keys of Engine=nvme only (the parser refuses them with any other engine). */
+	NvmeMode nvme_mode;	 /* NvmeMode=, default read-verify */
+	uint64_t nvme_lba_start; /* NvmeLBA=START+COUNT; count 0 when unset */
+	uint64_t nvme_lba_count;
+	bool nvme_allow_write;	 /* NvmeAllowWrite=, default no */
+	uint32_t nvme_namespace; /* Namespace=, default 1 */
+	unsigned queue_depth;	 /* QueueDepth=, default 64 (the engine checks its limits) */
 
 	/* [Model] (Backend=model only) */
 	EntryWriterKind writer;	     /* Writer=entry-sync|clear-then-update|direct */

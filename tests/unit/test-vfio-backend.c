@@ -35,6 +35,7 @@
 
 #include "core/backend.h"
 #include "fakes/fake-iommufd.h"
+#include "fakes/fake-nvme.h"
 #include "fakes/fake-sysfs.h"
 #include "core/fault.h"
 #include "iommufd-ioctl.h"
@@ -867,6 +868,14 @@ START_TEST(test_engine_mismatch)
 	ck_assert_str_eq(error, "[Traffic] Engine=edu drives QEMU edu devices, and 0000:00:03.0 is "
 				"PCI 8086:10d3 (set [Traffic] Engine=none to run without DMA)");
 	assert_released();
+	error = mfree(error);
+	s = scenario_free(s);
+	/* Engine=nvme goes by the class code, checked before anything is bound or opened. */
+	s = scenario("[Traffic]\nEngine=nvme\n");
+	ck_assert_int_eq(do_setup(s, &ctx, &error), -ENODEV);
+	ck_assert_str_eq(error, "[Traffic] Engine=nvme drives NVMe controller devices, and 0000:00:03.0 is "
+				"PCI 8086:10d3 (set [Traffic] Engine=none to run without DMA)");
+	assert_released();
 
 	none = scenario("[Traffic]\nEngine=none\n");
 	ck_assert_int_eq(do_setup(none, &ctx, NULL), 0);
@@ -1631,8 +1640,13 @@ START_TEST(test_edu_copy)
 	DmaEngine *e = engine_init();
 
 	ck_assert_ptr_eq(dma_engine_find("edu"), &dma_engine_edu);
-	ck_assert_ptr_eq(dma_engine_match(0x1234, 0x11e8), &dma_engine_edu);
-	ck_assert_ptr_null(dma_engine_match(0x8086, 0x10d3));
+	ck_assert_ptr_eq(dma_engine_match(0x1234, 0x11e8, 0x00ff00), &dma_engine_edu);
+	ck_assert_ptr_null(dma_engine_match(0x8086, 0x10d3, 0x020000));
+	/* NVMe goes by class code, whoever made it. */
+	ck_assert_ptr_eq(dma_engine_find("nvme"), &dma_engine_nvme);
+	ck_assert_ptr_eq(dma_engine_match(0x1b36, 0x0010, 0x010802), &dma_engine_nvme);
+	ck_assert_ptr_eq(dma_engine_match(0x144d, 0xa808, 0x010802), &dma_engine_nvme);
+	ck_assert_ptr_null(dma_engine_match(0x144d, 0xa808, 0x010601));
 
 	dma_pattern_fill(ram, 2048, 7);
 	dma_pattern_poison(ram + 4096, 2048, 7);
@@ -1761,6 +1775,294 @@ START_TEST(test_pattern)
 }
 END_TEST
 
+
+/* ---------------- Engine=nvme through the backend ---------------- */
+
+static FakeNvme *nvme;
+
+static uint8_t *nvme_translate(uint64_t iova, uint64_t len)
+{
+	return fake_translate(iova, (uint32_t)len);
+}
+
+static void nvme_start(const FakeNvmeConfig *extra)
+{
+	FakeNvmeConfig cfg = *extra;
+
+	cfg.bar = cdev_map;
+	cfg.translate = nvme_translate;
+	cfg.dma_lock = fake_iommufd_lock;
+	cfg.dma_unlock = fake_iommufd_unlock;
+	if (!cfg.blocks)
+		cfg.blocks = 4096;
+	nvme = fake_nvme_new(&cfg);
+	/* Something to read back that is not zeros. */
+	for (size_t i = 0; i < (size_t)cfg.blocks * 512; i++)
+		fake_nvme_disk(nvme)[i] = (uint8_t)(i * 13 + (i >> 9));
+}
+
+static void nvme_setup(void)
+{
+	fs = fake_sysfs_new(true);
+	fake_add_device(fs, EDU, 0x1b36, 0x0010, 0x010802, "vfio-pci", "3", true);
+	fake_sysfs_start(fs);
+	fake_iommufd_install(&vfio_ops);
+	k_reset();
+	map_cdev();
+	nvme_start(&(FakeNvmeConfig){});
+	ck_assert_int_eq(fault_sink_new(&sink, 1024), 0);
+	aps = aligned_alloc(CACHELINE, MAX_APS * sizeof(AttachPointState));
+	memset(aps, 0, MAX_APS * sizeof(AttachPointState));
+	aps[0].pasid = ATTACH_POINT_RID;
+	fds_before = count_fds();
+}
+
+static void nvme_teardown(void)
+{
+	fake_nvme_free(nvme);
+	munmap(cdev_map, FAKE_CDEV_SIZE);
+	fault_sink_free(sink);
+	free(aps);
+	fake_sysfs_free(fs);
+	fake_iommufd_uninstall();
+}
+
+static bool nvme_ready(void)
+{
+	return *(volatile uint32_t *)(cdev_map + 0x1c) & 1;
+}
+
+static char *describe(void *ctx)
+{
+	JsonWriter j;
+
+	json_init(&j);
+	json_object_begin(&j, NULL);
+	backend_vfio.describe(ctx, &j);
+	json_object_end(&j);
+	ck_assert_int_eq(j.error, 0);
+	return j.buf;
+}
+
+START_TEST(test_nvme_read_verify)
+{
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Traffic]\nEngine=nvme\nSize=4K\nQueueDepth=8\n");
+	_cleanup_free_ char *info = NULL;
+	FakeNvmeStats st;
+	BackendCounters c;
+	Replacer rp = {};
+	pthread_t t;
+	Drained d = {};
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	/* Setup identified it and read the reference (7 slots of 8 blocks), then disabled it. */
+	fake_nvme_stats(nvme, &st);
+	ck_assert_uint_eq(st.enables, 1);
+	ck_assert_uint_eq(st.reads, 7);
+	ck_assert(!nvme_ready());
+	fake_iommufd_lock();
+	ck_assert_uint_eq(fk->attached, 0);
+	fake_iommufd_unlock();
+
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	rp.ctx = ctx;
+	ck_assert_int_eq(pthread_create(&t, NULL, replacer_main, &rp), 0);
+	run_traffic(ctx, 400);
+	__atomic_store_n(&rp.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_ok, 20);
+	ck_assert_uint_eq(c.dma_errors, 0);
+	ck_assert_uint_gt(rp.n, 10);
+	ck_assert_uint_eq(fault_sink_drain(sink, drain_cb, &d), 0);
+	fake_nvme_stats(nvme, &st);
+	ck_assert_uint_eq(st.reads, 7 + c.dma_transfers);
+	ck_assert_uint_eq(st.writes, 0);
+	ck_assert_uint_eq(st.transfer_errors, 0);
+
+	info = describe(ctx);
+	ck_assert_msg(strstr(info, "\"nvme\":{\"model\":\"iommutest fake NVMe\",\"serial\":\"FAKE-SN-0001\""), "%s", info);
+	ck_assert_msg(strstr(info, "\"mode\":\"read-verify\",\"lba_start\":0,\"lba_count\":56,\"queue_depth\":8,\"commands_in_flight\":7"), "%s", info);
+	ck_assert_msg(strstr(info, "\"resets\":0"), "%s", info);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
+	backend_vfio.teardown(ctx);
+	ck_assert(!nvme_ready());
+	assert_released();
+}
+END_TEST
+
+START_TEST(test_nvme_missing_range)
+{
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Domains]\nLayout=missing-range\n[Traffic]\nEngine=nvme\nSize=4K\n");
+	FakeNvmeStats st;
+	BackendCounters c;
+	FaultTotals tot;
+	Drained d = {};
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	/* On domain 1 the data buffers are gone, the queues are not: every command fails, alone. */
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 1), 0);
+	aps[0].domain = 1; /* as the run engine records it */
+	run_traffic(ctx, 200);
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_errors, 3);
+	ck_assert_uint_eq(c.dma_ok, 0);
+	fault_sink_totals(sink, &tot);
+	ck_assert_uint_eq(fault_sink_drain(sink, drain_cb, &d) + tot.dropped[FAULT_SOURCE_DMA_VERIFY],
+			  c.dma_errors);
+	ck_assert_uint_eq(d.by_reason[DMA_FAULT_STATUS], d.n);
+	ck_assert_uint_eq(d.by_access[FAULT_ACCESS_WRITE], d.n);
+	ck_assert_uint_eq(d.during, 0);
+	ck_assert_uint_eq(d.last.domain, 1);
+	ck_assert_msg(strstr(d.last.reason_text, ": data transfer error (status 0x004)"), "%s", d.last.reason_text);
+	fake_nvme_stats(nvme, &st);
+	ck_assert_uint_eq(st.enables, 2); /* setup, then traffic: no reset */
+	ck_assert_uint_eq(st.transfer_errors, c.dma_errors);
+
+	/* Back on domain 0: the same queues carry on, without faults. */
+	ck_assert_int_eq(backend_vfio.replace(ctx, 0, 0), 0);
+	run_traffic(ctx, 100);
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_ok, 3);
+	ck_assert_uint_eq(c.dma_transfers, c.dma_ok + c.dma_errors);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
+	backend_vfio.teardown(ctx);
+	assert_released();
+}
+END_TEST
+
+START_TEST(test_nvme_write_verify)
+{
+	_cleanup_(scenario_freep) Scenario *s = scenario(
+		"[Traffic]\nEngine=nvme\nNvmeMode=write-verify\nNvmeLBA=64+256\nNvmeAllowWrite=yes\nSize=4K\n");
+	_cleanup_free_ char *info = NULL;
+	FakeNvmeStats st;
+	BackendCounters c;
+	Replacer rp = {};
+	pthread_t t;
+	uint64_t seq;
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	rp.ctx = ctx;
+	ck_assert_int_eq(pthread_create(&t, NULL, replacer_main, &rp), 0);
+	run_traffic(ctx, 300);
+	__atomic_store_n(&rp.stop, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_ok, 10);
+	ck_assert_uint_eq(c.dma_errors, 0);
+	fake_nvme_stats(nvme, &st);
+	ck_assert_uint_eq(st.writes, st.reads);
+	ck_assert_uint_ge(st.writes, c.dma_ok);
+	/* Only the named range was written: block 64 holds a pattern, block 63 is as it was. */
+	memcpy(&seq, fake_nvme_disk(nvme) + 64 * 512, sizeof(seq));
+	ck_assert_uint_gt(seq, 0);
+	ck_assert_uint_le(seq, st.writes);
+	ck_assert_uint_eq(fake_nvme_disk(nvme)[63 * 512], (uint8_t)(63 * 512 * 13 + 63));
+	ck_assert_uint_eq(fake_nvme_disk(nvme)[320 * 512], (uint8_t)(320 * 512 * 13 + 320));
+	info = describe(ctx);
+	ck_assert_msg(strstr(info, "\"mode\":\"write-verify\",\"lba_start\":64,\"lba_count\":256,"), "%s", info);
+	backend_vfio.teardown(ctx);
+	assert_released();
+}
+END_TEST
+
+START_TEST(test_nvme_fatal_recovery)
+{
+	_cleanup_(scenario_freep) Scenario *s = scenario("[Traffic]\nEngine=nvme\nSize=4K\n");
+	_cleanup_free_ char *info = NULL;
+	BackendCounters before, after;
+	Drained d = {};
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	ck_assert_int_eq(backend_vfio.traffic_start(ctx), 0);
+	usleep(100 * 1000);
+	backend_vfio.sample(ctx, &before);
+	fake_nvme_set_fatal(nvme);
+	usleep(300 * 1000);
+	backend_vfio.traffic_stop(ctx);
+	backend_vfio.sample(ctx, &after);
+	ck_assert(!fault_sink_failed(sink, NULL, NULL));
+	/* One fault for the fatal status, then traffic resumed on the reset controller. */
+	ck_assert_uint_eq(after.dma_errors, 1);
+	ck_assert_uint_gt(after.dma_ok, before.dma_ok + 10);
+	ck_assert_uint_eq(fault_sink_drain(sink, drain_cb, &d), 1);
+	ck_assert_uint_eq(d.by_reason[DMA_FAULT_FATAL], 1);
+	ck_assert_msg(strstr(d.last.reason_text, "went into fatal status (CSTS.CFS)"), "%s", d.last.reason_text);
+	info = describe(ctx);
+	ck_assert_msg(strstr(info, "\"fatal_statuses\":1,\"timeouts\":0,\"resets\":1"), "%s", info);
+	ck_assert_msg(strstr(info, "\"controller-fatal\":1"), "%s", info);
+	backend_vfio.teardown(ctx);
+	assert_released();
+}
+END_TEST
+
+START_TEST(test_nvme_removed)
+{
+	_cleanup_(scenario_freep) Scenario *s = scenario("[Traffic]\nEngine=nvme\nSize=4K\n");
+	const char *reason;
+	int err;
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	ck_assert_int_eq(backend_vfio.traffic_start(ctx), 0);
+	usleep(50 * 1000);
+	fake_nvme_remove(nvme);
+	for (unsigned i = 0; i < 300 && !fault_sink_failed(sink, NULL, NULL); i++)
+		usleep(10 * 1000);
+	ck_assert(fault_sink_failed(sink, &err, &reason));
+	ck_assert_int_eq(err, -ENODEV);
+	ck_assert_str_eq(reason, "device removed (NVMe registers read all ones)");
+	backend_vfio.traffic_stop(ctx);
+	backend_vfio.teardown(ctx);
+	assert_released();
+}
+END_TEST
+
+/* setup() refuses, in words naming the key, and leaves nothing attached or open. */
+static void nvme_refused(const char *extra, int expect, const char *message)
+{
+	_cleanup_(scenario_freep) Scenario *s = scenario(extra);
+	_cleanup_free_ char *error = NULL;
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, &error), expect);
+	ck_assert_msg(strstr(error, message), "%s", error);
+	assert_released();
+	ck_assert(!nvme_ready());
+}
+
+START_TEST(test_nvme_setup_errors)
+{
+	nvme_refused("[Traffic]\nEngine=nvme\nNamespace=2\n", -ENOENT,
+		     "the NVMe controller 0000:00:03.0: [Traffic] Namespace=2: NVMe namespace 2 does not exist: the controller has 1");
+	nvme_refused("[Traffic]\nEngine=nvme\nNvmeLBA=4000+200\n", -EINVAL,
+		     "[Traffic] NvmeLBA=4000+200 runs beyond the end of namespace 1 (4096 blocks of 512 bytes)");
+	nvme_refused("[Traffic]\nEngine=nvme\nSize=4K\nNvmeLBA=0+4\n", -EINVAL,
+		     "[Traffic] NvmeLBA= covers 4 blocks are fewer than one command moves (Size=4096: 8 blocks)");
+	fake_nvme_free(nvme);
+	nvme_start(&(FakeNvmeConfig){.mqes = 15, .mdts = 1});
+	nvme_refused("[Traffic]\nEngine=nvme\n", -EINVAL,
+		     "[Traffic] QueueDepth=64 is above the controller's limit of 16 entries (CAP.MQES)");
+	nvme_refused("[Traffic]\nEngine=nvme\nQueueDepth=16\nSize=16K\n", -EINVAL,
+		     "[Traffic] Size=16384 is above the controller's maximum data transfer size (MDTS: 8192 bytes)");
+	/* A namespace whose LBA format carries metadata is refused, not misread. */
+	fake_nvme_free(nvme);
+	nvme_start(&(FakeNvmeConfig){.ms = 8});
+	nvme_refused("[Traffic]\nEngine=nvme\n", -EOPNOTSUPP, "8 bytes of metadata per LBA");
+}
+END_TEST
+
 static Suite *vfio_suite(void)
 {
 	Suite *s = suite_create("vfio-backend");
@@ -1806,6 +2108,17 @@ static Suite *vfio_suite(void)
 	tcase_add_test(tc, test_pasid_attach_refused);
 	tcase_add_test(tc, test_pasid_setup_failures);
 	tcase_add_test(tc, test_pasid_concurrent);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("nvme");
+	tcase_add_checked_fixture(tc, nvme_setup, nvme_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_nvme_read_verify);
+	tcase_add_test(tc, test_nvme_missing_range);
+	tcase_add_test(tc, test_nvme_write_verify);
+	tcase_add_test(tc, test_nvme_fatal_recovery);
+	tcase_add_test(tc, test_nvme_removed);
+	tcase_add_test(tc, test_nvme_setup_errors);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -68,6 +68,7 @@
 #include "backends/vfio/dma-engine.h"
 #include "iommufd-ioctl.h"
 #include "backends/vfio/pci-sysfs.h"
+#include "backends/vfio/traffic-nvme.h"
 #include "log.h"
 #include "macro.h"
 #include "pacer.h"
@@ -85,7 +86,9 @@
 #define PCI_COMMAND_MEMORY 0x2
 #define PCI_COMMAND_MASTER 0x4
 
-#define DMA_REASON_SLOTS (DMA_FAULT_STALE + 1)
+#define DMA_REASON_SLOTS (DMA_FAULT_FATAL + 1)
+/* A block engine's queues sit above the DMA buffer, on a boundary of this. */
+#define CONTROL_ALIGN (UINT64_C(1) << 20)
 
 typedef struct VfioDomain {
 	uint32_t ioas_id;
@@ -143,6 +146,11 @@ typedef struct VfioBackend {
 	bool command_changed;
 	FaultQueue *queue;
 	uint64_t src_off, dst_off;
+	/* Block engines: queue memory mapped at control_iova in every domain. */
+	NvmeTraffic *nvme;
+	uint8_t *control;
+	size_t control_size;
+	uint64_t control_iova;
 	pthread_t thread;
 	bool thread_started;
 	bool stop;
@@ -203,7 +211,7 @@ static const char *device_state(const PciDevice *d)
 
 static char *device_description(const PciDevice *d)
 {
-	const DmaEngineDriver *drv = dma_engine_match(d->vendor, d->device);
+	const DmaEngineDriver *drv = dma_engine_match(d->vendor, d->device, d->class);
 	char *s;
 
 	if (drv) {
@@ -378,7 +386,7 @@ static int vfio_device_info(const HostEnv *env, const char *id, JsonWriter *j, c
 	json_string(j, "iommu_group", d->iommu_group);
 	json_string(j, "vfio_cdev", d->cdev_path);
 	json_string(j, "state", device_state(d));
-	drv = dma_engine_match(d->vendor, d->device);
+	drv = dma_engine_match(d->vendor, d->device, d->class);
 	json_string(j, "dma_engine", drv ? drv->name : NULL);
 	describe_pasid(d, j);
 
@@ -437,6 +445,37 @@ static void dma_fault(VfioBackend *b, uint64_t seq, unsigned reason, FaultAccess
 	fault_queue_push(b->queue, &f);
 }
 
+/* A transfer's replacement window: sampled when it starts… */
+static void window_open(void *userdata, TrafficWindow *w)
+{
+	VfioBackend *b = userdata;
+
+	w->seq = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
+	w->t0 = now_ns(CLOCK_MONOTONIC);
+}
+
+/*
+ * …and when it ended: it overlapped a replacement if one was in flight when
+ * it started, or one started or ended while it ran, or it started within
+ * SettleTime= of the last one ending. If none did, *domain is the domain it
+ * ran on (read between the two samples).
+ */
+static bool window_close(void *userdata, const TrafficWindow *w, uint32_t *domain)
+{
+	VfioBackend *b = userdata;
+	uint32_t dom;
+	uint64_t w1;
+	bool during;
+
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	dom = __atomic_load_n(&b->rid_state->domain, __ATOMIC_ACQUIRE);
+	w1 = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
+	during = (w->seq & 1) || w1 != w->seq ||
+		 attach_point_in_window(b->rid_state, w->t0, b->scenario->settle_ns);
+	*domain = during ? UINT32_MAX : dom;
+	return during;
+}
+
 static void *traffic_main(void *userdata)
 {
 	VfioBackend *b = userdata;
@@ -453,7 +492,8 @@ static void *traffic_main(void *userdata)
 		   now_ns(CLOCK_MONOTONIC));
 
 	while (!__atomic_load_n(&b->stop, __ATOMIC_RELAXED)) {
-		uint64_t w0, w1, t0, t1;
+		TrafficWindow w;
+		uint64_t t1;
 		uint32_t dom;
 		DmaCheck c;
 		bool during;
@@ -469,23 +509,12 @@ static void *traffic_main(void *userdata)
 		/* The device must see the data: no store may sink past the doorbell. */
 		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-		w0 = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
-		t0 = now_ns(CLOCK_MONOTONIC);
+		window_open(b, &w);
 		r = drv->memcpy_start(b->engine, src_iova, dst_iova, len);
 		if (r >= 0)
 			r = drv->memcpy_wait(b->engine, VFIO_DMA_TIMEOUT_NS);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
 		t1 = now_ns(CLOCK_MONOTONIC);
-		/* Read between the two window samples: if they agree, this is the copy's domain. */
-		dom = __atomic_load_n(&b->rid_state->domain, __ATOMIC_ACQUIRE);
-		w1 = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
-		/*
-		 * The transfer overlapped a replacement if one was in flight when it
-		 * started, or one started or ended while it ran, or it started within
-		 * SettleTime= of the last one ending.
-		 */
-		during = (w0 & 1) || w1 != w0 ||
-			 attach_point_in_window(b->rid_state, t0, s->settle_ns);
+		during = window_close(b, &w, &dom);
 
 		if (r == -ETIMEDOUT) {
 			dma_fault(b, seq, DMA_FAULT_TIMEOUT, FAULT_ACCESS_UNKNOWN, src_iova, during,
@@ -555,15 +584,62 @@ static void *traffic_main(void *userdata)
 	return NULL;
 }
 
+static void nvme_ok(void *userdata)
+{
+	VfioBackend *b = userdata;
+
+	counter_inc(b->dma_ok);
+}
+
+static void nvme_fault(void *userdata, uint64_t seq, unsigned reason, FaultAccess access,
+		       uint64_t iova, bool during, uint32_t domain, const char *text)
+{
+	dma_fault(userdata, seq, reason, access, iova, during, domain, now_ns(CLOCK_MONOTONIC), "%s",
+		  text);
+}
+
+static void nvme_fail(void *userdata, int r, const char *reason)
+{
+	VfioBackend *b = userdata;
+
+	fault_sink_fail(b->sink, r, reason);
+}
+
+static void *nvme_main(void *userdata)
+{
+	VfioBackend *b = userdata;
+	const NvmeTrafficHooks hooks = {
+		.userdata = b,
+		.stopping = traffic_stopping,
+		.window_open = window_open,
+		.window_close = window_close,
+		.ok = nvme_ok,
+		.fault = nvme_fault,
+		.fail = nvme_fail,
+	};
+
+	nvme_traffic_run(b->nvme, &hooks);
+	return NULL;
+}
+
 static int vfio_traffic_start(void *ctx)
 {
 	VfioBackend *b = ctx;
 	int r;
 
-	if (!b->engine || b->thread_started)
+	if ((!b->engine && !b->nvme) || b->thread_started)
 		return 0;
+	if (b->nvme) {
+		_cleanup_free_ char *error = NULL;
+
+		/* Disabled since setup: the queues come back on the run's domain 0. */
+		r = nvme_traffic_resume(b->nvme, &error);
+		if (r < 0)
+			return log_error_errno(r, "%s: re-enabling the NVMe controller failed: %s",
+					       b->pci->bdf, error ?: strerror(-r));
+	}
 	__atomic_store_n(&b->stop, false, __ATOMIC_RELAXED);
-	r = pthread_create(&b->thread, NULL, traffic_main, b);
+	r = pthread_create(&b->thread, NULL, b->nvme ? nvme_main : traffic_main, b);
 	if (r != 0)
 		return -r;
 	b->thread_started = true;
@@ -746,6 +822,8 @@ static void vfio_teardown(void *ctx)
 	if (b->engine)
 		b->driver->remove(b->engine);
 	b->engine = NULL;
+	/* Disables the controller: no DMA into the queues or buffers after this. */
+	nvme_traffic_free(TAKE_PTR(b->nvme));
 	/* Bus mastering back off, as vfio-pci will on close; the device may already be gone. */
 	if (b->command_changed &&
 	    pwrite(b->device_fd, &b->saved_command, sizeof(b->saved_command),
@@ -786,6 +864,8 @@ static void vfio_teardown(void *ctx)
 	b->iommufd = safe_close(b->iommufd);
 	if (b->buf)
 		(void)munmap(b->buf, b->buf_size);
+	if (b->control)
+		(void)munmap(b->control, b->control_size);
 	r = pci_binding_restore(TAKE_PTR(b->binding));
 	if (r < 0)
 		log_debug_errno(r, "%s: giving the device back to its driver failed: %m",
@@ -816,7 +896,7 @@ static int bind_error(const VfioBackend *b, int r, char **error)
 /* "0000:00:03.0 (QEMU edu, 1234:11e8)", for messages about the device itself. */
 static const char *device_name(const VfioBackend *b, char *buf, size_t n)
 {
-	const DmaEngineDriver *drv = dma_engine_match(b->pci->vendor, b->pci->device);
+	const DmaEngineDriver *drv = dma_engine_match(b->pci->vendor, b->pci->device, b->pci->class);
 
 	if (drv)
 		snprintf(buf, n, "%s (%s, %04x:%04x)", b->pci->bdf, drv->description,
@@ -1054,6 +1134,19 @@ static int setup_domains(VfioBackend *b, char **error)
 						: "");
 		}
 
+		/* The queues of a block engine are in every domain: a replacement keeps them. */
+		if (b->control) {
+			r = iommufd_ioas_map_fixed(b->iommufd, dom->ioas_id, b->control,
+						   b->control_size, b->control_iova);
+			if (r < 0)
+				return backend_errorf(
+					error, r,
+					"IOMMU_IOAS_MAP of the %zu-byte NVMe queue memory at IOVA 0x%" PRIx64
+					" in domain %u failed: %s",
+					b->control_size, b->control_iova, d,
+					backend_errno_text(r, e, sizeof(e)));
+		}
+
 		/*
 		 * With PASID points every HWPT is PASID-compatible, the RID's too:
 		 * iommufd refuses a PASID attachment while the RID is on a HWPT
@@ -1134,6 +1227,31 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 				      backend_errno_text(errno ? -errno : -EIO, e, sizeof(e)));
 	b->command_changed = true;
 
+	if (drv->block) {
+		NvmeDma control = {.va = b->control, .iova = b->control_iova, .size = b->control_size};
+		NvmeDma data = {.va = b->buf, .iova = b->scenario->iova, .size = b->buf_size};
+		_cleanup_free_ char *why = NULL;
+		int k;
+
+		/*
+		 * Identify and the reference copy need DMA, so the RID is attached
+		 * to domain 0 for them, and detached again (the controller
+		 * disabled first) before the run makes its own attachments.
+		 */
+		r = point_attach(b, b->rid, 0);
+		if (r < 0)
+			return attach_error(b, b->rid, 0, r, error);
+		r = nvme_traffic_new(b->bar, b->bar_size, &control, &data, b->scenario, &b->nvme, &why);
+		k = detach_all(b);
+		if (r < 0)
+			return backend_errorf(error, r, "the NVMe controller %s: %s", b->pci->bdf,
+					      why ?: backend_errno_text(r, e, sizeof(e)));
+		if (k < 0)
+			return backend_errorf(error, k, "detaching %s after identifying it failed: %s",
+					      b->pci->bdf, backend_errno_text(k, e, sizeof(e)));
+		return fault_sink_add_queue(setup->sink, VFIO_FAULT_QUEUE, &b->queue);
+	}
+
 	res = (DmaEngineResources){
 		.device_fd = b->device_fd,
 		.bar = b->bar,
@@ -1195,8 +1313,11 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 	if (!drv)
 		return backend_errorf(
 			error, -EINVAL,
-			"[Traffic] Engine=%s is not a DMA engine of the vfio backend (it has: edu)",
+			"[Traffic] Engine=%s is not a DMA engine of the vfio backend (it has: edu, nvme)",
 			strempty(s->engine));
+	b->driver = drv;
+	if (drv->block)
+		return 0; /* its own rules ran at parse time (nvme_traffic_check_scenario) */
 	if (s->dma_size == 0 || s->dma_size > drv->max_transfer)
 		return backend_errorf(error, -EINVAL,
 				      "[Traffic] Size=%" PRIu32
@@ -1213,7 +1334,6 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 				      "the %s engine reaches IOVAs below 0x%" PRIx64
 				      " only; this mapping ends at 0x%" PRIx64,
 				      drv->name, drv->dma_limit, s->iova + s->map_size);
-	b->driver = drv;
 	b->src_off = 0;
 	b->dst_off = s->map_size / 2;
 	return 0;
@@ -1250,7 +1370,7 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	if (r < 0)
 		goto fail;
 	/* Before any rebinding: a device we cannot drive is left where it is. */
-	if (b->driver && !b->driver->match(b->pci->vendor, b->pci->device)) {
+	if (b->driver && !b->driver->match(b->pci->vendor, b->pci->device, b->pci->class)) {
 		r = backend_errorf(
 			error, -ENODEV,
 			"[Traffic] Engine=%s drives %s devices, and %s is PCI %04x:%04x (set [Traffic] Engine=none to run without DMA)",
@@ -1309,6 +1429,26 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 		goto fail;
 	}
 	b->buf = p;
+	if (b->driver && b->driver->block) {
+		b->control_size = nvme_traffic_control_size(s);
+		b->control_iova = (s->iova + s->map_size + CONTROL_ALIGN - 1) & ~(CONTROL_ALIGN - 1);
+		if (b->control_iova < s->iova || b->control_iova > UINT64_MAX - b->control_size) {
+			r = backend_errorf(error, -EINVAL,
+					   "no room above IOVA 0x%" PRIx64 " + MapSize= for the NVMe queues",
+					   s->iova);
+			goto fail;
+		}
+		p = mmap(NULL, b->control_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+		if (p == MAP_FAILED) {
+			r = -errno;
+			b->control_size = 0;
+			backend_errorf(error, r, "allocating the NVMe queue memory failed: %s",
+				       backend_errno_text(r, e, sizeof(e)));
+			goto fail;
+		}
+		b->control = p;
+	}
 
 	r = setup_domains(b, error);
 	if (r < 0)
@@ -1468,8 +1608,14 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 		uint64_t ok = counter_get(b->dma_ok), errors = counter_get(b->dma_errors);
 
 		json_u64(j, "size", s->dma_size);
-		json_u64(j, "src_iova", s->iova + b->src_off);
-		json_u64(j, "dst_iova", s->iova + b->dst_off);
+		if (b->nvme) {
+			json_u64(j, "data_iova", s->iova);
+			json_u64(j, "queue_iova", b->control_iova);
+			nvme_traffic_describe(b->nvme, j);
+		} else {
+			json_u64(j, "src_iova", s->iova + b->src_off);
+			json_u64(j, "dst_iova", s->iova + b->dst_off);
+		}
 		json_double(j, "rate", s->dma_rate);
 		json_bool(j, "verify", s->verify);
 		json_u64(j, "transfers", ok + errors);
@@ -1492,6 +1638,12 @@ static int vfio_check_scenario(Scenario *s, ScenarioCheck *c)
 
 	if (!d)
 		return 0;
+	if (d->block) {
+		int r = nvme_traffic_check_scenario(s, c);
+
+		if (r < 0)
+			return r;
+	}
 	if (s->dma_size > d->max_transfer)
 		return scenario_check_fail(c, "Traffic.Size", "Engine=%s moves at most %u bytes at a time (%s)",
 					   d->name, d->max_transfer, d->max_transfer_why);
@@ -1503,7 +1655,7 @@ static int vfio_check_scenario(Scenario *s, ScenarioCheck *c)
 	return 0;
 }
 
-static const char *const vfio_engines[] = {"edu", NULL}; /* dma_engine_drivers[] */
+static const char *const vfio_engines[] = {"edu", "nvme", NULL}; /* dma_engine_drivers[] */
 
 const BackendOps backend_vfio = {
 	.name = "vfio",

@@ -74,7 +74,7 @@ struct DmaEngine {
 	uint32_t len;
 };
 
-static bool edu_match(uint16_t vendor, uint16_t device)
+static bool edu_match(uint16_t vendor, uint16_t device, uint32_t class)
 {
 	return vendor == EDU_VENDOR && device == EDU_DEVICE;
 }

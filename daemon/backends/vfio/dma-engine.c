@@ -7,6 +7,7 @@
 
 const DmaEngineDriver *const dma_engine_drivers[] = {
 	&dma_engine_edu,
+	&dma_engine_nvme,
 	NULL,
 };
 
@@ -18,10 +19,10 @@ const DmaEngineDriver *dma_engine_find(const char *name)
 	return NULL;
 }
 
-const DmaEngineDriver *dma_engine_match(uint16_t vendor, uint16_t device)
+const DmaEngineDriver *dma_engine_match(uint16_t vendor, uint16_t device, uint32_t class)
 {
 	for (const DmaEngineDriver *const *d = dma_engine_drivers; *d; d++)
-		if ((*d)->match(vendor, device))
+		if ((*d)->match(vendor, device, class))
 			return *d;
 	return NULL;
 }
@@ -39,6 +40,10 @@ const char *dma_fault_reason_to_string(unsigned reason)
 		return "not-written";
 	case DMA_FAULT_STALE:
 		return "stale";
+	case DMA_FAULT_STATUS:
+		return "error-status";
+	case DMA_FAULT_FATAL:
+		return "controller-fatal";
 	default:
 		return "unknown";
 	}

@@ -28,7 +28,14 @@ typedef struct DmaEngineResources {
 typedef struct DmaEngineDriver {
 	const char *name;	 /* the [Traffic] Engine= value */
 	const char *description; /* "QEMU edu" */
-	bool (*match)(uint16_t vendor, uint16_t device);
+	/* class: base class, subclass, prog-if (0x010802 is an NVMe controller). */
+	bool (*match)(uint16_t vendor, uint16_t device, uint32_t class);
+	/*
+	 * A block engine (NVMe, traffic-nvme.h) moves data between its media and
+	 * memory through queues of its own, not by the copy calls below, which
+	 * it leaves NULL.
+	 */
+	bool block;
 	unsigned bar;	       /* which BAR init() wants mapped */
 	uint64_t min_bar_size; /* the registers init() touches */
 	uint32_t max_transfer; /* bytes per memcpy */
@@ -56,12 +63,13 @@ typedef struct DmaEngineDriver {
 } DmaEngineDriver;
 
 extern const DmaEngineDriver dma_engine_edu;
+extern const DmaEngineDriver dma_engine_nvme;
 
 /* NULL-terminated. */
 extern const DmaEngineDriver *const dma_engine_drivers[];
 const DmaEngineDriver *dma_engine_find(const char *name);
 /* The driver for a PCI device, NULL when we have none. */
-const DmaEngineDriver *dma_engine_match(uint16_t vendor, uint16_t device);
+const DmaEngineDriver *dma_engine_match(uint16_t vendor, uint16_t device, uint32_t class);
 
 /* FaultRecord.reason for FAULT_SOURCE_DMA_VERIFY. */
 typedef enum DmaFaultReason {
@@ -70,6 +78,8 @@ typedef enum DmaFaultReason {
 	DMA_FAULT_MISMATCH = 3,	   /* the destination holds wrong data */
 	DMA_FAULT_NOT_WRITTEN = 4, /* the destination was not written at all */
 	DMA_FAULT_STALE = 5,	   /* the destination holds an earlier transfer's data */
+	DMA_FAULT_STATUS = 6,	   /* the command completed with an error status (NVMe) */
+	DMA_FAULT_FATAL = 7,	   /* the controller went into fatal status (NVMe CSTS.CFS) */
 } DmaFaultReason;
 
 const char *dma_fault_reason_to_string(unsigned reason); /* "timeout", "mismatch", … */

@@ -279,15 +279,21 @@ static void queues_free(NvmeCtrl *c)
 	c->n_io = 0;
 }
 
+int nvme_disable(NvmeCtrl *c)
+{
+	/* Disabling stops all DMA and deletes the queues: the caller may unmap after this. */
+	if (rd32(c, REG_CSTS) == UINT32_MAX)
+		return -ENODEV;
+	wr32(c, REG_CC, rd32(c, REG_CC) & ~CC_EN);
+	c->n_io = 0;
+	return wait_ready(c, false);
+}
+
 void nvme_close(NvmeCtrl *c)
 {
 	if (!c)
 		return;
-	/* Disabling stops all DMA and deletes the queues: the caller may unmap after this. */
-	if (rd32(c, REG_CSTS) != UINT32_MAX) {
-		wr32(c, REG_CC, rd32(c, REG_CC) & ~CC_EN);
-		(void)wait_ready(c, false);
-	}
+	(void)nvme_disable(c);
 	queues_free(c);
 	free(c->admin.busy);
 	free(c);

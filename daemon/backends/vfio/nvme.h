@@ -94,6 +94,8 @@ int nvme_open(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *control, 
 	      char **error);
 /* Disables the controller (bounded by CAP.TO) and frees it; NULL-safe. */
 void nvme_close(NvmeCtrl *c);
+/* Disables it: no DMA after this returns 0 (or -ENODEV: gone). Queues must be re-enabled. */
+int nvme_disable(NvmeCtrl *c);
 
 /*
  * Disable, admin queue, enable (each ready transition bounded by CAP.TO),

@@ -75,6 +75,8 @@ static unsigned stride(FakeNvme *f)
 /* The CPU address of [iova, iova + len) if one window holds all of it. */
 static uint8_t *translate(FakeNvme *f, uint64_t iova, size_t len)
 {
+	if (f->cfg.translate)
+		return f->cfg.translate(iova, len);
 	for (unsigned i = 0; i < MAX_WIN; i++)
 		if (f->win[i].used && iova >= f->win[i].iova &&
 		    iova - f->win[i].iova + len <= f->win[i].size)
@@ -288,9 +290,16 @@ static void step(FakeNvme *f)
 	if (!f->enabled || f->fatal)
 		return;
 	for (unsigned q = 0; q < MAX_Q; q++) {
+		bool ok;
+
 		if (!f->sq[q].live || (q > 0 && f->stall))
 			continue;
-		if (!serve(f, q)) {
+		if (f->cfg.dma_lock)
+			f->cfg.dma_lock();
+		ok = serve(f, q);
+		if (f->cfg.dma_unlock)
+			f->cfg.dma_unlock();
+		if (!ok) {
 			f->fatal = true;
 			w32(f, REG_CSTS, r32(f, REG_CSTS) | 2);
 			return;
@@ -332,7 +341,7 @@ FakeNvme *fake_nvme_new(const FakeNvmeConfig *cfg)
 		f->cfg.blocks = 2048;
 	if (!f->cfg.lbads)
 		f->cfg.lbads = 9;
-	f->bar = aligned_alloc(PAGE, BAR_SIZE);
+	f->bar = f->cfg.bar ?: aligned_alloc(PAGE, BAR_SIZE);
 	ck_assert_ptr_nonnull(f->bar);
 	memset(f->bar, 0, BAR_SIZE);
 	f->disk_size = (size_t)f->cfg.blocks << f->cfg.lbads;
@@ -357,7 +366,8 @@ void fake_nvme_free(FakeNvme *f)
 	pthread_mutex_unlock(&f->lock);
 	pthread_join(f->thread, NULL);
 	pthread_mutex_destroy(&f->lock);
-	free(f->bar);
+	if (!f->cfg.bar)
+		free(f->bar);
 	free(f->disk);
 	free(f);
 }

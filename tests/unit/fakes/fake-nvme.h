@@ -27,6 +27,15 @@ typedef struct FakeNvmeConfig {
 	unsigned lbads;	 /* 2^lbads bytes per block; default 9 */
 	uint16_t ms;	 /* metadata bytes per block */
 	bool never_ready; /* CC.EN=1 never sets CSTS.RDY */
+	/* The register file in memory of the test's (a fake VFIO cdev's BAR0), else its own. */
+	uint8_t *bar;
+	/*
+	 * DMA through the test's IOMMU instead of fake_nvme_map() windows, with
+	 * dma_lock/unlock held around each command (they may be NULL).
+	 */
+	uint8_t *(*translate)(uint64_t iova, uint64_t len);
+	void (*dma_lock)(void);
+	void (*dma_unlock)(void);
 } FakeNvmeConfig;
 
 typedef struct FakeNvme FakeNvme;
