@@ -6,6 +6,7 @@
  * negative-errno helpers. Shared by the daemon, the CLI and the tests.
  */
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -77,6 +78,13 @@ static inline void fclosep(FILE **f)
 		fclose(*f);
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
+
+static inline void closedirp(DIR **d)
+{
+	if (*d)
+		closedir(*d);
+}
+#define _cleanup_closedir_ _cleanup_(closedirp)
 
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func) \
 	static inline void func##p(type *p)     \

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* Present when built with a sanitizer: it calls back before exiting on an error. */
 extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
-#define MAX_INPUT 65536
+#define FUZZ_MAX_INPUT 65536
 
 /* The input under test, for the crash handlers. */
 static const uint8_t *current;
@@ -83,10 +83,10 @@ static int read_file(const char *path, Blob *ret)
 
 	if (!f)
 		return -errno;
-	buf = malloc(MAX_INPUT);
+	buf = malloc(FUZZ_MAX_INPUT);
 	if (!buf)
 		return -ENOMEM;
-	n = fread(buf, 1, MAX_INPUT, f);
+	n = fread(buf, 1, FUZZ_MAX_INPUT, f);
 	if (ferror(f)) {
 		free(buf);
 		return -EIO;
@@ -130,7 +130,7 @@ static int read_dict(const char *path, Blobs *tokens)
 	return 0;
 }
 
-/* One random edit of buf[0..*size), which has room for MAX_INPUT bytes. */
+/* One random edit of buf[0..*size), which has room for FUZZ_MAX_INPUT bytes. */
 static void mutate(uint8_t *buf, size_t *size, const Blobs *seeds, const Blobs *tokens)
 {
 	size_t n = *size, at = rng_below(n + 1), len;
@@ -148,7 +148,7 @@ static void mutate(uint8_t *buf, size_t *size, const Blobs *seeds, const Blobs *
 		}
 		break;
 	case 2: /* insert a random byte */
-		if (n < MAX_INPUT) {
+		if (n < FUZZ_MAX_INPUT) {
 			memmove(buf + at + 1, buf + at, n - at);
 			buf[at] = (uint8_t)rng();
 			n++;
@@ -163,7 +163,7 @@ static void mutate(uint8_t *buf, size_t *size, const Blobs *seeds, const Blobs *
 		break;
 	case 4: /* duplicate a range */
 		if (at < n) {
-			len = MIN(1 + rng_below(MIN(n - at, (size_t)256)), MAX_INPUT - n);
+			len = MIN(1 + rng_below(MIN(n - at, (size_t)256)), FUZZ_MAX_INPUT - n);
 			memmove(buf + at + len, buf + at, n - at);
 			n += len;
 		}
@@ -173,7 +173,7 @@ static void mutate(uint8_t *buf, size_t *size, const Blobs *seeds, const Blobs *
 			const Blob *o = &seeds->v[rng_below(seeds->n)];
 			size_t from = rng_below(o->size + 1);
 
-			len = MIN(o->size - from, MAX_INPUT - at);
+			len = MIN(o->size - from, FUZZ_MAX_INPUT - at);
 			memcpy(buf + at, o->data + from, len);
 			n = at + len;
 		}
@@ -182,7 +182,7 @@ static void mutate(uint8_t *buf, size_t *size, const Blobs *seeds, const Blobs *
 		if (tokens->n) {
 			const Blob *t = &tokens->v[rng_below(tokens->n)];
 
-			if (n + t->size <= MAX_INPUT) {
+			if (n + t->size <= FUZZ_MAX_INPUT) {
 				memmove(buf + at + t->size, buf + at, n - at);
 				memcpy(buf + at, t->data, t->size);
 				n += t->size;
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 		run(seeds.v[i].data, seeds.v[i].size);
 
 	rng_state = seed ? seed : 1;
-	buf = malloc(MAX_INPUT);
+	buf = malloc(FUZZ_MAX_INPUT);
 	if (!buf)
 		return EXIT_FAILURE;
 	for (uint64_t i = 0; i < runs; i++) {

@@ -37,6 +37,93 @@ static void teardown(void)
 	f = NULL;
 }
 
+/* ---- Bind=yes never takes a disk in use ---- */
+
+#define NVME "0000:00:04.0"
+
+/* A namespace (and optionally a partition) of the controller, as the block layer shows it. */
+static void add_block(const char *name, const char *parent, const char *dev)
+{
+	char dir[PATH_MAX], link[PATH_MAX], p[PATH_MAX];
+
+	if (parent)
+		fake_path(dir, sizeof(dir), "%s/bus/pci/devices/%s/nvme/nvme0/%s/%s", f->sys, NVME, parent, name);
+	else
+		fake_path(dir, sizeof(dir), "%s/bus/pci/devices/%s/nvme/nvme0/%s", f->sys, NVME, name);
+	fake_mkdir_p(dir);
+	fake_path(p, sizeof(p), "%s/holders", dir);
+	fake_mkdir_p(p);
+	fake_path(p, sizeof(p), "%s/dev", dir);
+	fake_write_file(p, dev);
+	fake_path(p, sizeof(p), "%s/class/block", f->sys);
+	fake_mkdir_p(p);
+	fake_path(link, sizeof(link), "%s/class/block/%s", f->sys, name);
+	ck_assert_int_eq(symlink(dir, link), 0);
+}
+
+static void write_proc(const char *file, const char *text)
+{
+	char p[PATH_MAX];
+
+	fake_path(p, sizeof(p), "%s/proc/self", f->root);
+	fake_mkdir_p(p);
+	fake_path(p, sizeof(p), "%s/proc/%s", f->root, file);
+	fake_write_file(p, text);
+}
+
+static void expect_in_use(PciDevice *d, const char *message)
+{
+	_cleanup_free_ char *error = NULL;
+
+	ck_assert_int_eq(pci_device_check_unused(&f->env, d, &error), -EBUSY);
+	ck_assert_msg(strstr(error, message), "%s", error);
+}
+
+START_TEST(test_check_unused)
+{
+	_cleanup_(pci_device_freep) PciDevice *d = NULL, *edu = NULL;
+	_cleanup_free_ char *error = NULL, *proc = NULL;
+	char p[PATH_MAX];
+
+	fake_add_device(f, NVME, 0x1b36, 0x0010, 0x010802, "nvme", "4", true);
+	fake_add_device(f, EDU, 0x1234, 0x11e8, 0x00ff00, NULL, "3", true);
+	fake_path(p, sizeof(p), "%s/proc", f->root);
+	proc = strdup(p);
+	f->env.proc = proc;
+	write_proc("self/mountinfo", "22 1 0:21 / /proc rw - proc proc rw\n");
+	write_proc("swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+	ck_assert_int_eq(pci_device_new(&f->env, NVME, &d, &error), 0);
+	ck_assert_int_eq(pci_device_new(&f->env, EDU, &edu, &error), 0);
+
+	/* No block layer at all, then namespaces nobody uses: free to take. */
+	ck_assert_int_eq(pci_device_check_unused(&f->env, d, &error), 0);
+	add_block("nvme0n1", NULL, "259:0\n");
+	add_block("nvme0n1p1", "nvme0n1", "259:1\n");
+	add_block("nvme0n1p2", "nvme0n1", "259:2\n");
+	ck_assert_int_eq(pci_device_check_unused(&f->env, d, &error), 0);
+	ck_assert_ptr_null(error);
+
+	write_proc("self/mountinfo", "22 1 0:21 / /proc rw - proc proc rw\n"
+				     "36 22 259:1 / /srv/data rw,relatime - ext4 /dev/nvme0n1p1 rw\n");
+	expect_in_use(d, "Bind=yes refused: namespace nvme0n1p1 of " NVME " is mounted on /srv/data; unmount it");
+	/* Another device's disks are not this one's business. */
+	ck_assert_int_eq(pci_device_check_unused(&f->env, edu, &error), 0);
+
+	write_proc("self/mountinfo", "25 0 259:2 / / rw - ext4 /dev/nvme0n1p2 rw\n");
+	expect_in_use(d, "nvme0n1p2 of " NVME " is mounted on / (the root filesystem)");
+
+	write_proc("self/mountinfo", "22 1 0:21 / /proc rw - proc proc rw\n");
+	write_proc("swaps", "Filename\tType\tSize\tUsed\tPriority\n/dev/nvme0n1p2 partition 1048572 0 -2\n");
+	expect_in_use(d, "namespace nvme0n1p2 of " NVME " is in use as swap (swapoff /dev/nvme0n1p2 first)");
+
+	write_proc("swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+	fake_path(p, sizeof(p), "%s/bus/pci/devices/%s/nvme/nvme0/nvme0n1/holders/dm-0", f->sys, NVME);
+	fake_mkdir_p(p);
+	expect_in_use(d, "namespace nvme0n1 of " NVME " is held by dm-0 (device-mapper: LVM, dm-crypt or multipath)");
+	f->env.proc = "/proc";
+}
+END_TEST
+
 /* ---- normalisation ---- */
 
 static const struct {
@@ -496,6 +583,7 @@ static Suite *pci_sysfs_suite(void)
 	tc = tcase_create("discovery");
 	tcase_add_checked_fixture(tc, setup_plain, teardown);
 	tcase_add_test(tc, test_discovery);
+	tcase_add_test(tc, test_check_unused);
 	tcase_add_test(tc, test_discovery_unbound);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_read_config);

@@ -1378,6 +1378,12 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 			b->pci->device);
 		goto fail;
 	}
+	/* A disk in use never goes to vfio-pci: its filesystem or swap would vanish under the host. */
+	if (s->bind) {
+		r = pci_device_check_unused(env, b->pci, error);
+		if (r < 0)
+			goto fail;
+	}
 	if (s->bind)
 		r = pci_device_bind_vfio(env, b->pci, PCI_BIND_TIMEOUT_NS, &b->binding, error);
 	else

@@ -286,6 +286,121 @@ int pci_device_check_iommu_group(const PciDevice *d, char **error)
 	return 0;
 }
 
+/* Where block device dev ("259:1") is mounted, from mountinfo's third field; NULL if not. */
+static char *mount_point_of(const char *mountinfo, const char *dev)
+{
+	_cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
+	char line[4096];
+
+	if (!f)
+		return NULL;
+	while (fgets(line, sizeof(line), f)) {
+		char majmin[32], point[PATH_MAX];
+
+		/* "36 25 259:1 / /mnt rw,…": id, parent, major:minor, root, mount point. */
+		if (sscanf(line, "%*u %*u %31s %*s %4095s", majmin, point) == 2 && streq(majmin, dev))
+			return strdup(point);
+	}
+	return NULL;
+}
+
+/* Whether /dev/<name> is in /proc/swaps (its first column). */
+static bool in_swaps(const char *swaps, const char *name)
+{
+	_cleanup_fclose_ FILE *f = fopen(swaps, "re");
+	char line[4096];
+
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char path[PATH_MAX];
+		const char *base;
+
+		if (sscanf(line, "%4095s", path) != 1 || path[0] != '/')
+			continue;
+		base = strrchr(path, '/') + 1;
+		if (streq(base, name))
+			return true;
+	}
+	return false;
+}
+
+/* The first entry of <dir>/holders, or NULL: "dm-0", "md127". */
+static char *first_holder(const char *dir)
+{
+	_cleanup_free_ char *h = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (asprintf(&h, "%s/holders", dir) < 0)
+		return NULL;
+	d = opendir(h);
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.')
+			return strdup(de->d_name);
+	return NULL;
+}
+
+int pci_device_check_unused(const HostEnv *env, const PciDevice *d, char **error)
+{
+	_cleanup_free_ char *classdir = NULL, *devpath = NULL, *mountinfo = NULL, *swaps = NULL;
+	_cleanup_closedir_ DIR *dir = NULL;
+	struct dirent *de;
+	size_t n;
+
+	if (asprintf(&classdir, "%s/class/block", env->sysfs) < 0 ||
+	    asprintf(&mountinfo, "%s/self/mountinfo", env->proc) < 0 ||
+	    asprintf(&swaps, "%s/swaps", env->proc) < 0)
+		return -ENOMEM;
+	devpath = realpath(d->syspath, NULL);
+	if (!devpath)
+		return backend_errorf(error, -errno, "cannot resolve %s: %s", d->syspath, strerror(errno));
+	n = strlen(devpath);
+	dir = opendir(classdir);
+	if (!dir)
+		return 0; /* no block layer: nothing can be in use */
+	while ((de = readdir(dir))) {
+		_cleanup_free_ char *link = NULL, *real = NULL, *attr = NULL, *dev = NULL, *point = NULL,
+				   *holder = NULL;
+		const char *what;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&link, "%s/%s", classdir, de->d_name) < 0)
+			return -ENOMEM;
+		real = realpath(link, NULL);
+		/* Only block devices below this PCI function are its own. */
+		if (!real || strncmp(real, devpath, n) != 0 || real[n] != '/')
+			continue;
+		what = strstr(de->d_name, "nvme") == de->d_name ? "namespace" : "block device";
+		if (asprintf(&attr, "%s/dev", real) < 0)
+			return -ENOMEM;
+		if (read_line(attr, &dev) >= 0) {
+			point = mount_point_of(mountinfo, dev);
+			if (point)
+				return backend_errorf(
+					error, -EBUSY,
+					"Bind=yes refused: %s %s of %s is mounted on %s%s; unmount it or pick another device",
+					what, de->d_name, d->bdf, point,
+					streq(point, "/") ? " (the root filesystem)" : "");
+		}
+		if (in_swaps(swaps, de->d_name))
+			return backend_errorf(error, -EBUSY,
+					      "Bind=yes refused: %s %s of %s is in use as swap (swapoff /dev/%s first)",
+					      what, de->d_name, d->bdf, de->d_name);
+		holder = first_holder(real);
+		if (holder)
+			return backend_errorf(
+				error, -EBUSY,
+				"Bind=yes refused: %s %s of %s is held by %s (%s); release it first",
+				what, de->d_name, d->bdf, holder,
+				strstr(holder, "dm-") == holder ? "device-mapper: LVM, dm-crypt or multipath"
+				: strstr(holder, "md") == holder ? "an md RAID array"
+								 : "another block device");
+	}
+	return 0;
+}
+
 int pci_device_check_vfio(const HostEnv *env, const PciDevice *d, char **error)
 {
 	int r;

@@ -59,6 +59,15 @@ bool pci_device_vfio_ready(const PciDevice *d);
  * with the reason and what to do about it in *error.
  */
 int pci_device_check_vfio(const HostEnv *env, const PciDevice *d, char **error);
+/*
+ * Before Bind=yes takes a device from its driver: -EBUSY, naming the block
+ * device and its user, when any block device of the function (an NVMe
+ * controller's namespaces and their partitions, a disk behind a storage
+ * controller) is mounted (the root filesystem included), used as swap, or
+ * held by another block device (device-mapper, md, LVM: its holders/).
+ * Reads <sysfs>/class/block, <proc>/self/mountinfo and <proc>/swaps.
+ */
+int pci_device_check_unused(const HostEnv *env, const PciDevice *d, char **error);
 /* 0 when the device is in an IOMMU group, else -ENODEV with an explanation. */
 int pci_device_check_iommu_group(const PciDevice *d, char **error);
 
