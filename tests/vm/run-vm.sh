@@ -37,7 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # device away mid-run, and one that does not come back would take the tests
 # after it down too.
 declare -A default_tests=(
-	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control vtd-race vfio-pasid bad-inputs bench-vfio device-uevents vfio-unbind"
+	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control vtd-race vfio-nvme vfio-nvme-positive-control vfio-pasid bad-inputs bench-vfio device-uevents vfio-unbind"
 	[mock]="smoke mock-replace mock-pasid mock-pasid-errors mock-iopf bad-inputs bench-mock bench-mock-pasid"
 )
 declare -A profile_append=(
@@ -99,11 +99,13 @@ else
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/iommutest-vm.XXXXXX")
 qemu_pid=
+nvme_img=
 cleanup() {
 	if [[ -n $qemu_pid ]] && kill -0 "$qemu_pid" 2>/dev/null; then
 		kill -KILL "$qemu_pid" 2>/dev/null || true
 		wait "$qemu_pid" 2>/dev/null || true
 	fi
+	[[ -n $nvme_img ]] && rm -f "$nvme_img"
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -127,12 +129,23 @@ append+=" rcupdate.rcu_cpu_stall_suppress=1 nowatchdog sysctl.kernel.hung_task_t
 append+=" iommutest.profile=$profile iommutest.tests=$tests iommutest.timeout=${VM_TEST_TIMEOUT:-300}"
 [[ ${VM_EXPECT_HITLESS:-0} == 1 ]] && append+=" iommutest.expect_hitless=1"
 append+=" ${VM_APPEND:-}"
+# The emulated NVMe controller's namespace: a raw image of data that is not
+# zeros (null-co would read zeros, which a missed DMA can pass for), on tmpfs
+# where there is one so that its I/O costs no disk.
+shm=/dev/shm
+[[ -d $shm && -w $shm ]] || shm=$T
+nvme_img=$(mktemp "$shm/iommutest-nvme.XXXXXX")
+head -c "${VM_NVME_SIZE:-64M}" /dev/urandom >"$nvme_img"
 # The IOMMU comes first: QEMU wants it before the PCI devices it translates.
-# The edu device sits at a fixed address the guest tests know (00:03.0).
+# The edu device and the NVMe controller sit at fixed addresses the guest
+# tests know (00:03.0, 00:04.0); the guest kernel has no NVMe driver, so the
+# controller is free for vfio-pci.
 cmd=("$qemu" -accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-2G}"
 	-machine q35,kernel-irqchip=split -nodefaults -no-user-config
 	-device intel-iommu,intremap=on,x-scalable-mode=on
 	-device edu,addr=03.0
+	-drive "file=$nvme_img,if=none,id=nvm0,format=raw"
+	-device nvme,addr=04.0,serial=iommutest0,drive=nvm0
 	-kernel "$kernel" -initrd "$T/initramfs.cpio.gz" -append "$append"
 	-nographic -no-reboot -monitor none
 	-serial "file:$T/console.log" -serial "file:$T/results.log")

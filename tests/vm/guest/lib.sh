@@ -15,8 +15,10 @@ set -euo pipefail
 T=$(mktemp -d /tmp/test.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 
-# QEMU's edu device; run-vm.sh puts it at this address (-device edu,addr=03.0).
+# QEMU's edu device and NVMe controller; run-vm.sh puts them at these
+# addresses (-device edu,addr=03.0, -device nvme,addr=04.0,serial=iommutest0).
 EDU_BDF=0000:00:03.0
+NVME_BDF=0000:00:04.0
 
 fail() {
 	echo "FAIL: $*"
@@ -146,24 +148,29 @@ pci_release() {
 	echo >"/sys/bus/pci/devices/$1/driver_override"
 }
 
-# Puts edu back as the boot left it: on the bus and bound to no driver, saying
-# what it had to undo. run-tests.sh calls it after every test, whatever its
-# end (a failure half-way, a timeout that no EXIT trap survives), so that no
-# test inherits a bound or removed edu from the one before.
-edu_restore() {
-	local drv
-	if [[ ! -e /sys/bus/pci/devices/$EDU_BDF ]]; then
-		echo "edu-restore: $EDU_BDF was left removed; rescanning"
-		echo 1 >/sys/bus/pci/rescan
-		[[ -e /sys/bus/pci/devices/$EDU_BDF ]] || {
-			echo "edu-restore: $EDU_BDF did not come back with the rescan"
-			return 1
-		}
-	fi
-	drv=$(pci_driver "$EDU_BDF")
-	[[ -z $drv ]] && return 0
-	echo "edu-restore: $EDU_BDF was left bound to $drv; releasing it"
-	pci_release "$EDU_BDF"
+# Puts edu and the NVMe controller back as the boot left them: on the bus
+# and bound to no driver, saying what it had to undo. run-tests.sh calls it
+# after every test, whatever its end (a failure half-way, a timeout that no
+# EXIT trap survives), so that no test inherits a bound or removed device
+# from the one before.
+devices_restore() {
+	local bdf drv rc=0
+	for bdf in "$EDU_BDF" "$NVME_BDF"; do
+		if [[ ! -e /sys/bus/pci/devices/$bdf ]]; then
+			echo "devices-restore: $bdf was left removed; rescanning"
+			echo 1 >/sys/bus/pci/rescan
+			[[ -e /sys/bus/pci/devices/$bdf ]] || {
+				echo "devices-restore: $bdf did not come back with the rescan"
+				rc=1
+				continue
+			}
+		fi
+		drv=$(pci_driver "$bdf")
+		[[ -z $drv ]] && continue
+		echo "devices-restore: $bdf was left bound to $drv; releasing it"
+		pci_release "$bdf"
+	done
+	return $rc
 }
 
 # The VFIO cdev of a device bound to vfio-pci: /dev/vfio/devices/vfioN.

@@ -111,7 +111,7 @@ for t in $tests; do
 	end=$(cut -d' ' -f1 /proc/uptime)
 	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 	# In a shell of its own: lib.sh is written for tests (errexit, its own trap).
-	bash -c '. /iommutest/lib.sh && edu_restore' >>/run/test.out 2>&1
+	bash -c '. /iommutest/lib.sh && devices_restore' >>/run/test.out 2>&1
 	cat /run/test.out
 	case $rc in
 	0) result "$t" PASS "$secs" ;;

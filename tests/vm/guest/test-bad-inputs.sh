@@ -3,7 +3,9 @@
 # Bad inputs end in a clear error, the device is left as it was, and the
 # daemon goes on serving:
 #   iommu profile: a PCI address with no device; the edu device not bound to
-#     vfio-pci with Bind=no; a device the edu engine cannot drive; a PASID
+#     vfio-pci with Bind=no; a device the edu engine cannot drive; Engine=nvme
+#     on edu, and with a namespace, LBA range, Size= or mode the emulated
+#     controller cannot take; a PASID
 #     attachment point (before 6.15 the kernel lacks VFIO PASID attach; from
 #     6.15 on, edu lacks the PCI PASID capability); the mock
 #     backend while the Intel IOMMU owns the bus (6.12 cannot create the
@@ -37,6 +39,24 @@ iommu)
 	else
 		echo "wrong-engine: not tried ($smbus is absent or has no IOMMU group)"
 	fi
+
+	# Engine=nvme: the class code is checked before anything is touched, and
+	# the scenario against the identified controller and namespace before the
+	# run attaches; after each refusal the controller is back on no driver.
+	[[ -z $(pci_driver "$NVME_BDF") ]] || fail "$NVME_BDF is bound to $(pci_driver "$NVME_BDF") before the test"
+	vfio_conf "$EDU_BDF" yes $'[Traffic]\nEngine=nvme' |
+		expect_error nvme-on-edu "Engine=nvme drives NVMe controller devices, and $EDU_BDF is PCI 1234:11e8"
+	[[ -z $(pci_driver "$EDU_BDF") ]] || fail "nvme-on-edu: $EDU_BDF left bound to $(pci_driver "$EDU_BDF")"
+	vfio_conf "$NVME_BDF" yes $'[Traffic]\nEngine=nvme\nNamespace=2' |
+		expect_error nvme-no-namespace "[Traffic] Namespace=2: NVMe namespace 2 does not exist: the controller has 1"
+	vfio_conf "$NVME_BDF" yes $'[Traffic]\nEngine=nvme\nNvmeLBA=131000+1000' |
+		expect_error nvme-lba-range "[Traffic] NvmeLBA=131000+1000 runs beyond the end of namespace 1 (131072 blocks of 512 bytes)"
+	# QEMU's default MDTS is 7: 2^7 pages of 4 KiB.
+	vfio_conf "$NVME_BDF" yes $'[Domains]\nMapSize=4M\n[Traffic]\nEngine=nvme\nSize=1M' |
+		expect_error nvme-mdts "[Traffic] Size=1048576 is above the controller's maximum data transfer size (MDTS: 524288 bytes)"
+	vfio_conf "$NVME_BDF" yes $'[Traffic]\nEngine=nvme\nNvmeMode=write-verify' |
+		expect_error nvme-write-unnamed "write-verify overwrites the namespace"
+	[[ -z $(pci_driver "$NVME_BDF") ]] || fail "nvme: $NVME_BDF left bound to $(pci_driver "$NVME_BDF")"
 
 	# The kernel ABI is checked first, then the device (test-vfio-pasid.sh has the rest).
 	if kernel_at_least 6.15; then

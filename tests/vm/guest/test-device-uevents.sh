@@ -26,7 +26,7 @@ echo "device object: $obj"
 bus --json=short monitor --match="type='signal',sender='org.iommutest1'" 2>&1 |
 	while IFS= read -r line; do echo "${EPOCHREALTIME/./} $line"; done >>"$T/monitor.log" &
 MON=$!
-# run-tests.sh gives edu back (edu_restore) however this test ends.
+# run-tests.sh gives edu back (devices_restore) however this test ends.
 trap 'kill $MON 2>/dev/null; rm -rf "$T"' EXIT
 sleep 0.5
 
