@@ -194,6 +194,15 @@ typedef struct BackendOps {
 	 * the run; the backend says why with fault_sink_fail() first.
 	 */
 	int (*verify)(void *ctx, unsigned ap);
+	/*
+	 * May be NULL. Worker threads, before each replacement's window opens
+	 * and outside its latency sample: returns once replacements of point ap
+	 * may go on. A DMA engine that re-initialises its device mid-run (an
+	 * NVMe controller after a fatal status) holds them meanwhile, so that
+	 * the re-initialisation's own DMA does not meet a replacement; the hold
+	 * is bounded and reported by the backend.
+	 */
+	void (*gate)(void *ctx, unsigned ap);
 	int (*traffic_start)(void *ctx); /* may be NULL: no DMA engine */
 	void (*traffic_stop)(void *ctx);
 	void (*sample)(void *ctx, BackendCounters *ret);

@@ -151,6 +151,8 @@ static void *worker_main(void *userdata)
 		 * the replacement runs.
 		 */
 		(void)pacer_wait(&pacer, worker_stopping, r);
+		if (r->ops->gate)
+			r->ops->gate(r->ctx, ap);
 
 		attach_point_window_open(pt->state);
 		t0 = now_ns(CLOCK_MONOTONIC);

@@ -1936,6 +1936,40 @@ START_TEST(test_nvme_missing_range)
 }
 END_TEST
 
+START_TEST(test_nvme_dropped_data)
+{
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Domains]\nLayout=missing-range\n[Traffic]\nEngine=nvme\nSize=4K\n");
+	BackendCounters c;
+	FaultTotals tot;
+	Drained d = {};
+	void *ctx = NULL;
+
+	/* A controller that completes reads it could not deliver (QEMU 7.2): verification tells. */
+	fake_nvme_free(nvme);
+	nvme_start(&(FakeNvmeConfig){.drop_untranslated = true});
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 1), 0);
+	aps[0].domain = 1;
+	run_traffic(ctx, 200);
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_errors, 3);
+	ck_assert_uint_eq(c.dma_ok, 0);
+	fault_sink_totals(sink, &tot);
+	ck_assert_uint_eq(fault_sink_drain(sink, drain_cb, &d) + tot.dropped[FAULT_SOURCE_DMA_VERIFY],
+			  c.dma_errors);
+	ck_assert_uint_eq(d.by_reason[DMA_FAULT_NOT_WRITTEN], d.n);
+	ck_assert_uint_eq(d.by_access[FAULT_ACCESS_WRITE], d.n);
+	/* At one command slot's buffer: inside the mapping, 4 KiB apart. */
+	ck_assert_uint_ge(d.last.address, IOVA);
+	ck_assert_uint_lt(d.last.address, IOVA + MAP_SIZE);
+	ck_assert_uint_eq((d.last.address - IOVA) % 4096, 0);
+	ck_assert_msg(strstr(d.last.reason_text, "completed, and its buffer was not written"), "%s", d.last.reason_text);
+	backend_vfio.teardown(ctx);
+	assert_released();
+}
+END_TEST
+
 START_TEST(test_nvme_write_verify)
 {
 	_cleanup_(scenario_freep) Scenario *s = scenario(
@@ -2029,6 +2063,50 @@ START_TEST(test_nvme_removed)
 }
 END_TEST
 
+START_TEST(test_nvme_caps)
+{
+	_cleanup_free_ char *regs = NULL, *text = NULL;
+	char dir[PATH_MAX], p[PATH_MAX];
+	int r;
+
+	/* No kernel driver: the registers, here unmappable (a fake sysfs has no resource0). */
+	regs = device_info(EDU, &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_msg(strstr(regs, "\"dma_engine\":\"nvme\",\"nvme\":null,\"nvme_unavailable\":\"BAR0 cannot be mapped through sysfs (resource0)\""), "%s", regs);
+
+	/* The kernel's nvme driver's view, as sysfs shows it. */
+	fake_path(dir, sizeof(dir), "%s/bus/pci/devices/%s/nvme/nvme0", fs->sys, EDU);
+	fake_mkdir_p(dir);
+	const char *files[][2] = {{"model", "Samsung SSD 980 PRO 1TB                 \n"},
+				  {"serial", "S5GXNF0R123456      \n"},
+				  {"firmware_rev", "5B2QGXA7\n"},
+				  {"queue_count", "9\n"},
+				  {"sqsize", "1023\n"},
+				  {"nvme0n1/nsid", "1\n"},
+				  {"nvme0n1/size", "1953525168\n"},
+				  {"nvme0n1/queue/logical_block_size", "512\n"},
+				  {"nvme0n1/queue/max_hw_sectors_kb", "512\n"},
+				  {"nvme0n1/nvme0n1p1/size", "2048\n"}};
+	for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+		char *slash;
+
+		fake_path(p, sizeof(p), "%s/%s", dir, files[i][0]);
+		slash = strrchr(p, '/');
+		*slash = 0;
+		fake_mkdir_p(p);
+		*slash = '/';
+		fake_write_file(p, files[i][1]);
+	}
+	text = device_info(EDU, &r);
+	ck_assert_int_eq(r, 0);
+	ck_assert_msg(strstr(text, "\"nvme\":{\"source\":\"sysfs (the kernel's nvme driver)\",\"controller\":\"nvme0\","
+				  "\"model\":\"Samsung SSD 980 PRO 1TB\",\"serial\":\"S5GXNF0R123456\",\"firmware\":\"5B2QGXA7\","
+				  "\"queue_count\":\"9\",\"sqsize\":\"1023\",\"namespaces\":[{\"name\":\"nvme0n1\",\"nsid\":1,"
+				  "\"bytes\":1000204886016,\"lba_size\":512,\"blocks\":1953525168}],\"max_transfer_bytes\":524288}"),
+		      "%s", text);
+}
+END_TEST
+
 /* setup() refuses, in words naming the key, and leaves nothing attached or open. */
 static void nvme_refused(const char *extra, int expect, const char *message)
 {
@@ -2115,10 +2193,12 @@ static Suite *vfio_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_nvme_read_verify);
 	tcase_add_test(tc, test_nvme_missing_range);
+	tcase_add_test(tc, test_nvme_dropped_data);
 	tcase_add_test(tc, test_nvme_write_verify);
 	tcase_add_test(tc, test_nvme_fatal_recovery);
 	tcase_add_test(tc, test_nvme_removed);
 	tcase_add_test(tc, test_nvme_setup_errors);
+	tcase_add_test(tc, test_nvme_caps);
 	suite_add_tcase(s, tc);
 	return s;
 }

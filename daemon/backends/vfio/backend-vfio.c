@@ -160,6 +160,10 @@ typedef struct VfioBackend {
 	uint64_t dma_errors;
 	uint64_t dma_errors_during;
 	uint64_t dma_by_reason[DMA_REASON_SLOTS];
+	uint64_t holds, held_ns; /* replacements held while a block engine recovers */
+
+	/* Set by the traffic thread, read by the RID's worker in vfio_gate(). */
+	_Alignas(CACHELINE) bool replace_hold;
 } VfioBackend;
 
 static int vfio_probe(const HostEnv *env, char **reason)
@@ -388,6 +392,8 @@ static int vfio_device_info(const HostEnv *env, const char *id, JsonWriter *j, c
 	json_string(j, "state", device_state(d));
 	drv = dma_engine_match(d->vendor, d->device, d->class);
 	json_string(j, "dma_engine", drv ? drv->name : NULL);
+	if (drv && drv->block)
+		nvme_describe_host(d, j);
 	describe_pasid(d, j);
 
 	if (!pci_device_vfio_ready(d))
@@ -598,6 +604,66 @@ static void nvme_fault(void *userdata, uint64_t seq, unsigned reason, FaultAcces
 		  text);
 }
 
+/* How long hold() waits for the replacement in flight; a stable count for this long means none is. */
+#define HOLD_QUIET_NS (2 * NSEC_PER_MSEC)
+#define HOLD_MAX_NS   NSEC_PER_SEC
+#define HOLD_POLL_NS  (20 * NSEC_PER_USEC)
+
+static void pause_ns(uint64_t ns)
+{
+	struct timespec ts = {.tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC)};
+
+	(void)nanosleep(&ts, NULL);
+}
+
+static void nvme_hold(void *userdata, bool on)
+{
+	VfioBackend *b = userdata;
+	uint64_t start, seq, quiet_since;
+
+	if (!on) {
+		__atomic_store_n(&b->replace_hold, false, __ATOMIC_RELEASE);
+		return;
+	}
+	__atomic_store_n(&b->replace_hold, true, __ATOMIC_SEQ_CST);
+	/*
+	 * A worker that passed vfio_gate() just before opens its window within
+	 * moments: wait until the window count is even (none in flight) and has
+	 * not moved for HOLD_QUIET_NS. Bounded: a worker stuck in the kernel
+	 * does not stop the recovery, which then simply retries.
+	 */
+	start = quiet_since = now_ns(CLOCK_MONOTONIC);
+	seq = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
+	for (;;) {
+		uint64_t now = now_ns(CLOCK_MONOTONIC), s2;
+
+		s2 = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
+		if (s2 != seq || (s2 & 1)) {
+			seq = s2;
+			quiet_since = now;
+		} else if (now - quiet_since >= HOLD_QUIET_NS)
+			break;
+		if (now - start >= HOLD_MAX_NS)
+			break;
+		pause_ns(HOLD_POLL_NS);
+	}
+	counter_inc(b->holds);
+}
+
+/* Replacements of the RID wait while the NVMe controller is re-initialised. */
+static void vfio_gate(void *ctx, unsigned ap)
+{
+	VfioBackend *b = ctx;
+	uint64_t t0;
+
+	if (ap != b->rid || !__atomic_load_n(&b->replace_hold, __ATOMIC_ACQUIRE))
+		return;
+	t0 = now_ns(CLOCK_MONOTONIC);
+	while (__atomic_load_n(&b->replace_hold, __ATOMIC_ACQUIRE))
+		pause_ns(HOLD_POLL_NS);
+	counter_add(b->held_ns, now_ns(CLOCK_MONOTONIC) - t0);
+}
+
 static void nvme_fail(void *userdata, int r, const char *reason)
 {
 	VfioBackend *b = userdata;
@@ -615,6 +681,7 @@ static void *nvme_main(void *userdata)
 		.window_close = window_close,
 		.ok = nvme_ok,
 		.fault = nvme_fault,
+		.hold = nvme_hold,
 		.fail = nvme_fail,
 	};
 
@@ -1617,6 +1684,8 @@ static void vfio_describe(void *ctx, JsonWriter *j)
 		if (b->nvme) {
 			json_u64(j, "data_iova", s->iova);
 			json_u64(j, "queue_iova", b->control_iova);
+			json_u64(j, "replace_holds", counter_get(b->holds));
+			json_u64(j, "replace_held_ns", counter_get(b->held_ns));
 			nvme_traffic_describe(b->nvme, j);
 		} else {
 			json_u64(j, "src_iova", s->iova + b->src_off);
@@ -1680,6 +1749,7 @@ const BackendOps backend_vfio = {
 	.attach = vfio_attach,
 	.replace = vfio_replace,
 	.detach = vfio_detach,
+	.gate = vfio_gate,
 	.traffic_start = vfio_traffic_start,
 	.traffic_stop = vfio_traffic_stop,
 	.sample = vfio_sample,

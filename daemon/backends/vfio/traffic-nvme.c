@@ -1,13 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Verified NVMe traffic: see traffic-nvme.h. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backends/vfio/dma-engine.h"
 #include "backends/vfio/traffic-nvme.h"
@@ -480,11 +484,18 @@ static bool recover(NvmeTraffic *t, const NvmeTrafficHooks *h, const char *after
 	char reason[320];
 	int r = 0;
 
+	/*
+	 * With replacements going on at full speed, the admin commands of a
+	 * re-initialisation meet a clear-then-update window as surely as the
+	 * I/O did: replacements are held until the queues are back.
+	 */
+	h->hold(h->userdata, true);
 	for (unsigned i = 0; i < RECOVER_ATTEMPTS; i++) {
 		/* Every attempt starts from a disabled controller: a fatal one clears its status. */
 		err = mfree(err);
 		r = nvme_enable(t->ctrl, 1, t->depth, &err);
 		if (r >= 0) {
+			h->hold(h->userdata, false);
 			counter_inc(t->resets);
 			slots_reset(t);
 			return true;
@@ -493,6 +504,7 @@ static bool recover(NvmeTraffic *t, const NvmeTrafficHooks *h, const char *after
 			break;
 		pause_ns(RECOVER_PAUSE_NS);
 	}
+	h->hold(h->userdata, false);
 	(void)snprintf(reason, sizeof(reason),
 		       r == -ENODEV ? "device removed (NVMe registers read all ones)"
 				    : "the NVMe controller did not come back after %s: %s",
@@ -627,4 +639,137 @@ void nvme_traffic_free(NvmeTraffic *t)
 	free(t->slots);
 	free(t->slot_of_cid);
 	free(t);
+}
+
+/* A sysfs attribute of dir as one trimmed line; NULL when it cannot be read. */
+static char *attr(const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[256];
+	size_t n;
+
+	if (asprintf(&path, "%s/%s", dir, name) < 0 || !(f = fopen(path, "re")) ||
+	    !fgets(line, sizeof(line), f))
+		return NULL;
+	n = strcspn(line, "\n");
+	while (n > 0 && line[n - 1] == ' ')
+		n--;
+	line[n] = 0;
+	return strdup(line);
+}
+
+static uint64_t attr_u64(const char *dir, const char *name)
+{
+	_cleanup_free_ char *v = attr(dir, name);
+
+	return v ? strtoull(v, NULL, 10) : 0;
+}
+
+/* The kernel driver's view: <syspath>/nvme/nvmeN. false when there is none. */
+static bool describe_sysfs(const PciDevice *d, JsonWriter *j)
+{
+	_cleanup_free_ char *base = NULL, *ctrl = NULL;
+	_cleanup_closedir_ DIR *dir = NULL, *nsdir = NULL;
+	struct dirent *de;
+	const char *keys[][2] = {{"model", "model"}, {"serial", "serial"}, {"firmware_rev", "firmware"},
+				 {"queue_count", "queue_count"}, {"sqsize", "sqsize"}};
+	uint64_t max_kb = 0;
+
+	if (asprintf(&base, "%s/nvme", d->syspath) < 0 || !(dir = opendir(base)))
+		return false;
+	while ((de = readdir(dir)))
+		if (strncmp(de->d_name, "nvme", 4) == 0) {
+			if (asprintf(&ctrl, "%s/%s", base, de->d_name) < 0)
+				return false;
+			break;
+		}
+	if (!ctrl)
+		return false;
+	json_object_begin(j, "nvme");
+	json_string(j, "source", "sysfs (the kernel's nvme driver)");
+	json_string(j, "controller", strrchr(ctrl, '/') + 1);
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		_cleanup_free_ char *v = attr(ctrl, keys[i][0]);
+
+		json_string(j, keys[i][1], v);
+	}
+	json_array_begin(j, "namespaces");
+	nsdir = opendir(ctrl);
+	while (nsdir && (de = readdir(nsdir))) {
+		_cleanup_free_ char *ns = NULL, *q = NULL;
+		uint64_t lbs, sectors;
+
+		/* nvme0n1, not nvme0n1p1 (partitions live inside) nor the controller's own files. */
+		if (strncmp(de->d_name, "nvme", 4) != 0 || !strchr(de->d_name + 4, 'n') ||
+		    strchr(strchr(de->d_name + 4, 'n'), 'p'))
+			continue;
+		if (asprintf(&ns, "%s/%s", ctrl, de->d_name) < 0 || asprintf(&q, "%s/queue", ns) < 0)
+			break;
+		lbs = attr_u64(q, "logical_block_size");
+		sectors = attr_u64(ns, "size"); /* 512-byte units, whatever the LBA size */
+		max_kb = MAX(max_kb, attr_u64(q, "max_hw_sectors_kb"));
+		json_object_begin(j, NULL);
+		json_string(j, "name", de->d_name);
+		json_u64(j, "nsid", attr_u64(ns, "nsid"));
+		json_u64(j, "bytes", sectors * 512);
+		json_u64(j, "lba_size", lbs);
+		json_u64(j, "blocks", lbs ? sectors * 512 / lbs : 0);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	/* The block layer's limit is MDTS clipped to what the driver allows. */
+	json_u64(j, "max_transfer_bytes", max_kb * 1024);
+	json_object_end(j);
+	return true;
+}
+
+/* Without the kernel's driver: CAP and VS through resource0, which reading does not disturb. */
+static void describe_registers(const PciDevice *d, JsonWriter *j)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	volatile uint32_t *regs;
+	uint64_t cap;
+	uint32_t vs;
+	char version[16];
+
+	if (asprintf(&path, "%s/resource0", d->syspath) < 0)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	regs = fd < 0 ? MAP_FAILED : mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	if (regs == MAP_FAILED) {
+		json_null(j, "nvme");
+		json_string(j, "nvme_unavailable",
+			    errno == EACCES || errno == EPERM
+				    ? "reading the NVMe registers (BAR0) needs root"
+				    : "BAR0 cannot be mapped through sysfs (resource0)");
+		return;
+	}
+	cap = regs[0] | (uint64_t)regs[1] << 32;
+	vs = regs[2];
+	(void)munmap((void *)regs, 4096);
+	if (cap == UINT64_MAX) {
+		json_null(j, "nvme");
+		json_string(j, "nvme_unavailable",
+			    "the NVMe registers read all ones (memory decoding off, or the device is in a low-power state)");
+		return;
+	}
+	(void)snprintf(version, sizeof(version), "%u.%u.%u", vs >> 16, (vs >> 8) & 0xff, vs & 0xff);
+	json_object_begin(j, "nvme");
+	json_string(j, "source", "registers (no kernel driver bound)");
+	json_string(j, "version", version);
+	json_u64(j, "max_queue_depth", (cap & 0xffff) + 1);
+	json_u64(j, "ready_timeout_ms", ((cap >> 24) & 0xff) * 500);
+	json_u64(j, "doorbell_stride", 4u << ((cap >> 32) & 0xf));
+	json_u64(j, "min_page_size", 4096u << ((cap >> 48) & 0xf));
+	json_string(j, "identify",
+		    "model, serial, firmware, namespaces and MDTS need the controller enabled: a run's Describe() shows them (backend_info.dma.nvme)");
+	json_object_end(j);
+}
+
+void nvme_describe_host(const PciDevice *d, JsonWriter *j)
+{
+	if (!describe_sysfs(d, j))
+		describe_registers(d, j);
 }

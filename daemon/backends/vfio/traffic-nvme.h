@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "backends/vfio/nvme.h"
+#include "backends/vfio/pci-sysfs.h"
 #include "core/fault.h"
 #include "core/scenario.h"
 #include "json.h"
@@ -46,6 +47,11 @@ typedef struct NvmeTrafficHooks {
 	void (*ok)(void *userdata);
 	void (*fault)(void *userdata, uint64_t seq, unsigned reason, FaultAccess access, uint64_t iova,
 		      bool during, uint32_t domain, const char *text);
+	/*
+	 * on: no replacement may start or be in flight once it returns (the
+	 * controller is being re-initialised); off: they go on.
+	 */
+	void (*hold)(void *userdata, bool on);
 	/* The run cannot go on: r and a reason in words. Traffic stops after it. */
 	void (*fail)(void *userdata, int r, const char *reason);
 } NvmeTrafficHooks;
@@ -70,5 +76,15 @@ int nvme_traffic_resume(NvmeTraffic *t, char **error);
 void nvme_traffic_run(NvmeTraffic *t, const NvmeTrafficHooks *hooks);
 /* Members of an open JSON object: controller, namespace, mode, range, queues, resets. */
 void nvme_traffic_describe(NvmeTraffic *t, JsonWriter *j);
+/*
+ * iommuctl caps for an NVMe controller, without touching it: with the
+ * kernel's nvme driver bound, its sysfs view (model, serial, firmware, each
+ * namespace's size and LBA size, the transfer limit MDTS gives, queues);
+ * otherwise the CAP and VS registers read through <syspath>/resource0
+ * (queue depth limit, ready timeout, doorbell stride, version), and why the
+ * identify data is not shown (it needs the controller enabled, which only a
+ * run does: see the run's Describe()).
+ */
+void nvme_describe_host(const PciDevice *d, JsonWriter *j);
 /* Disables the controller (no DMA after this) and frees; NULL-safe. */
 void nvme_traffic_free(NvmeTraffic *t);

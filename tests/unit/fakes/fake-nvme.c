@@ -184,6 +184,10 @@ static uint16_t transfer(FakeNvme *f, const uint32_t *sqe, size_t off, size_t by
 
 		if (!p) {
 			f->stats.transfer_errors++;
+			if (f->cfg.drop_untranslated) {
+				done += lens[i];
+				continue;
+			}
 			return 0x04;
 		}
 		if (to_host)

@@ -6,10 +6,13 @@
  * plain memory and a thread that plays the controller on it, fetching
  * submission entries, moving data through PRPs and posting completions
  * through an IOVA translation the test sets up (and changes, as a domain
- * replacement would). What it does on a failed translation follows QEMU's
- * hw/nvme: a data transfer that cannot be translated completes with Data
- * Transfer Error; a submission entry or completion that cannot be fetched or
- * posted sets CSTS.CFS and the controller stops until it is disabled.
+ * replacement would). On a failed translation: a data transfer completes
+ * with Data Transfer Error (what the specification intends), or, with
+ * drop_untranslated, succeeds without moving the data (what QEMU 7.2's
+ * hw/nvme was seen to do in the VM tier: its bounce buffer's write to an
+ * unmapped IOVA is dropped); a submission entry or completion that cannot
+ * be fetched or posted sets CSTS.CFS, as QEMU does, and the controller
+ * stops until it is disabled.
  */
 
 #include <stdbool.h>
@@ -27,6 +30,7 @@ typedef struct FakeNvmeConfig {
 	unsigned lbads;	 /* 2^lbads bytes per block; default 9 */
 	uint16_t ms;	 /* metadata bytes per block */
 	bool never_ready; /* CC.EN=1 never sets CSTS.RDY */
+	bool drop_untranslated; /* untranslatable data: success, nothing moved (QEMU 7.2) */
 	/* The register file in memory of the test's (a fake VFIO cdev's BAR0), else its own. */
 	uint8_t *bar;
 	/*
