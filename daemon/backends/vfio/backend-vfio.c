@@ -605,7 +605,7 @@ static void nvme_fault(void *userdata, uint64_t seq, unsigned reason, FaultAcces
 }
 
 /* How long hold() waits for the replacement in flight; a stable count for this long means none is. */
-#define HOLD_QUIET_NS (2 * NSEC_PER_MSEC)
+#define HOLD_QUIET_NS (500 * NSEC_PER_USEC)
 #define HOLD_MAX_NS   NSEC_PER_SEC
 #define HOLD_POLL_NS  (20 * NSEC_PER_USEC)
 

@@ -55,6 +55,11 @@ echo "nvme: $nvme"
 [[ $(jget "$nvme" .mode) == read-verify ]] || fail "mode $(jget "$nvme" .mode)"
 [[ $(jget "$dma" .queue_iova) -ne $(jget "$dma" .data_iova) ]] || fail "queues and data at one IOVA"
 replacing=$(per_second)
+# The race seen through each engine: faults during replacements per minute.
+per_minute() {
+	jget "$OUT" '.faults_during_replace / (.elapsed_usec / 6e7) | floor'
+}
+nvme_fpm=$(per_minute)
 echo "RESULT vfio-nvme-race kernel=$(uname -r) replacements=$(jget "$OUT" .replacements) rate=$(jget "$OUT" '.rate | floor')/s" \
 	"commands=$(jget "$dma" .transfers) failed=$(jget "$dma" .errors) by_reason=$(jgetc "$dma" '.by_reason | with_entries(select(.value > 0))')" \
 	"faults_during_replace=$(jget "$OUT" .faults_during_replace) faults_at_rest=$(jget "$OUT" .faults_at_rest)" \
@@ -72,7 +77,9 @@ idle=$(per_second)
 run_conf vfio-edu-scale "$SCENARIO_DIR/vfio-edu-replace.conf" --set=Scenario.Device="$EDU_BDF" \
 	--set=Replace.Count= --set=Replace.Duration=5s
 edu=$(jget "$OUT" '(.backend_info.dma.ok) / (.elapsed_usec / 1e6) * 10 | floor / 10')
+edu_fpm=$(per_minute)
 echo "bench-nvme: $replacing verified commands/s while replacing ($idle/s idle; edu $edu/s)"
-echo "RESULT bench-nvme replacing=$replacing idle=$idle edu=$edu target=2000 $( ((replacing >= 2000)) && echo met || echo missed)"
+echo "bench-nvme: the race's faults during replacements per minute: nvme $nvme_fpm, edu $edu_fpm (kernel $(uname -r))"
+echo "RESULT bench-nvme replacing=$replacing idle=$idle edu=$edu race_faults_per_min_nvme=$nvme_fpm race_faults_per_min_edu=$edu_fpm target=2000 $( ((replacing >= 2000)) && echo met || echo missed)"
 daemon_alive || fail "iommutestd died"
 echo ok

@@ -50,7 +50,7 @@ CONF
 	[[ $(pci_driver "$bdf") == vfio-pci ]] || fail "$engine: $bdf is bound to '$(pci_driver "$bdf")' during the run"
 	echo "$engine: running: $(jget "$OUT" .replacements) replacements, $(jget "$OUT" .dma_transfers) transfers; unbinding $bdf"
 
-	(echo "$bdf" >/sys/bus/pci/drivers/vfio-pci/unbind; rc=$?; echo "$engine: unbind exit $rc" >"$T/unbind.done") &
+	(echo "$bdf" >/sys/bus/pci/drivers/vfio-pci/unbind; rc=$?; echo "unbind exit $rc" >"$T/unbind.done") &
 	unbind_pid=$!
 	unbind_at=$SECONDS
 
