@@ -31,3 +31,5 @@ char *format_duration_ns(char *buf, size_t n, uint64_t ns); /* "11.2µs", "3.40s
 char *format_count(char *buf, size_t n, double v);	    /* "1.23M", "950k", "12" */
 
 uint64_t now_ns(int clock);
+/* Sleeps ns nanoseconds (relative, CLOCK_REALTIME's nanosleep); a signal cuts it short. */
+void sleep_ns(uint64_t ns);

@@ -609,12 +609,6 @@ static void nvme_fault(void *userdata, uint64_t seq, unsigned reason, FaultAcces
 #define HOLD_MAX_NS   NSEC_PER_SEC
 #define HOLD_POLL_NS  (20 * NSEC_PER_USEC)
 
-static void pause_ns(uint64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC)};
-
-	(void)nanosleep(&ts, NULL);
-}
 
 static void nvme_hold(void *userdata, bool on)
 {
@@ -645,7 +639,7 @@ static void nvme_hold(void *userdata, bool on)
 			break;
 		if (now - start >= HOLD_MAX_NS)
 			break;
-		pause_ns(HOLD_POLL_NS);
+		sleep_ns(HOLD_POLL_NS);
 	}
 	counter_inc(b->holds);
 }
@@ -660,7 +654,7 @@ static void vfio_gate(void *ctx, unsigned ap)
 		return;
 	t0 = now_ns(CLOCK_MONOTONIC);
 	while (__atomic_load_n(&b->replace_hold, __ATOMIC_ACQUIRE))
-		pause_ns(HOLD_POLL_NS);
+		sleep_ns(HOLD_POLL_NS);
 	counter_add(b->held_ns, now_ns(CLOCK_MONOTONIC) - t0);
 }
 

@@ -99,12 +99,6 @@ static void wr64(DmaEngine *e, unsigned reg, uint64_t v)
 	*(volatile uint64_t *)(e->bar + reg) = v;
 }
 
-static void pause_ns(uint64_t ns)
-{
-	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)ns};
-
-	(void)nanosleep(&ts, NULL);
-}
 
 /* Polls the command register until the running bit clears or the deadline passes. */
 static int edu_wait_idle(DmaEngine *e, uint64_t deadline)
@@ -122,7 +116,7 @@ static int edu_wait_idle(DmaEngine *e, uint64_t deadline)
 		if (now_ns(CLOCK_MONOTONIC) >= deadline)
 			return -ETIMEDOUT;
 		/* A DMA takes ~100 ms; back off so polling does not load the emulator. */
-		pause_ns(step);
+		sleep_ns(step);
 		step = MIN(step * 2, EDU_POLL_MAX_NS);
 	}
 }
@@ -191,7 +185,7 @@ static int edu_init(const DmaEngineResources *res, DmaEngine **ret, char **error
 	deadline = now_ns(CLOCK_MONOTONIC) + EDU_LIVENESS_WAIT_NS;
 	while ((live = rd32(e, EDU_REG_LIVENESS)) != (uint32_t)~EDU_LIVENESS_PROBE &&
 	       now_ns(CLOCK_MONOTONIC) < deadline)
-		pause_ns(EDU_POLL_MAX_NS);
+		sleep_ns(EDU_POLL_MAX_NS);
 	if (live != (uint32_t)~EDU_LIVENESS_PROBE) {
 		free(e);
 		return backend_errorf(

@@ -127,12 +127,6 @@ static void wr64(NvmeCtrl *c, unsigned reg, uint64_t v)
 	wr32(c, reg + 4, (uint32_t)(v >> 32));
 }
 
-static void pause_ns(uint64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC)};
-
-	(void)nanosleep(&ts, NULL);
-}
 
 static size_t page_round(size_t n)
 {
@@ -215,7 +209,7 @@ static int wait_ready(NvmeCtrl *c, bool want)
 			return -EIO;
 		if (now_ns(CLOCK_MONOTONIC) >= deadline)
 			return -ETIMEDOUT;
-		pause_ns(step);
+		sleep_ns(step);
 		step = MIN(step * 2, SLEEP_MAX_NS * 10);
 	}
 }
@@ -395,7 +389,7 @@ static int queue_wait(NvmeCtrl *c, NvmeQueue *q, uint64_t timeout_ns, NvmeComple
 				return -EIO;
 			if (t - start >= timeout_ns)
 				return -ETIMEDOUT;
-			pause_ns(step);
+			sleep_ns(step);
 			step = MIN(step * 2, SLEEP_MAX_NS);
 		}
 		t = now_ns(CLOCK_MONOTONIC);

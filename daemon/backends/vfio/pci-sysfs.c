@@ -597,15 +597,6 @@ static PciBinding *pci_binding_free(PciBinding *b)
 	return NULL;
 }
 
-static void sleep_ns(uint64_t ns)
-{
-	struct timespec ts = {
-		.tv_sec = (time_t)(ns / NSEC_PER_SEC),
-		.tv_nsec = (long)(ns % NSEC_PER_SEC),
-	};
-
-	(void)nanosleep(&ts, NULL);
-}
 
 /* Waits until the device's driver is want (NULL: none); false on timeout. */
 static bool wait_for_driver(const char *syspath, const char *want, uint64_t timeout_ns)

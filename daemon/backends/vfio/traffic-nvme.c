@@ -109,12 +109,6 @@ size_t nvme_traffic_control_size(const Scenario *s)
 	return nvme_control_size(1, s->queue_depth);
 }
 
-static void pause_ns(uint64_t ns)
-{
-	struct timespec ts = {.tv_sec = (time_t)(ns / NSEC_PER_SEC), .tv_nsec = (long)(ns % NSEC_PER_SEC)};
-
-	(void)nanosleep(&ts, NULL);
-}
 
 static void slots_reset(NvmeTraffic *t)
 {
@@ -502,7 +496,7 @@ static bool recover(NvmeTraffic *t, const NvmeTrafficHooks *h, const char *after
 		}
 		if (r == -ENODEV || h->stopping(h->userdata))
 			break;
-		pause_ns(RECOVER_PAUSE_NS);
+		sleep_ns(RECOVER_PAUSE_NS);
 	}
 	h->hold(h->userdata, false);
 	(void)snprintf(reason, sizeof(reason),
