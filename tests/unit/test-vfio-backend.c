@@ -475,31 +475,42 @@ static void map_cdev(void)
 	ck_assert(cdev_map != MAP_FAILED);
 }
 
-static void setup(void)
+/* The device at 00:03.0 on vfio-pci, the fake kernel, the sink and the points: all but the device model. */
+static void setup_device(unsigned vendor, unsigned device, unsigned class)
 {
 	fs = fake_sysfs_new(true);
-	fake_add_device(fs, EDU, 0x1234, 0x11e8, 0x00ff00, "vfio-pci", "3", true);
+	fake_add_device(fs, EDU, vendor, device, class, "vfio-pci", "3", true);
 	fake_sysfs_start(fs);
 	fake_iommufd_install(&vfio_ops);
 	k_reset();
 	map_cdev();
-	memset(&edu, 0, sizeof(edu));
-	edu_start(&edu, cdev_map);
 	ck_assert_int_eq(fault_sink_new(&sink, 1024), 0);
 	aps = aligned_alloc(CACHELINE, MAX_APS * sizeof(AttachPointState));
 	memset(aps, 0, MAX_APS * sizeof(AttachPointState));
 	aps[0].pasid = ATTACH_POINT_RID;
+}
+
+static void teardown_device(void)
+{
+	munmap(cdev_map, FAKE_CDEV_SIZE);
+	fault_sink_free(sink);
+	free(aps);
+	fake_sysfs_free(fs);
+	fake_iommufd_uninstall();
+}
+
+static void setup(void)
+{
+	setup_device(0x1234, 0x11e8, 0x00ff00);
+	memset(&edu, 0, sizeof(edu));
+	edu_start(&edu, cdev_map);
 	fds_before = count_fds();
 }
 
 static void teardown(void)
 {
 	edu_stop(&edu);
-	munmap(cdev_map, FAKE_CDEV_SIZE);
-	fault_sink_free(sink);
-	free(aps);
-	fake_sysfs_free(fs);
-	fake_iommufd_uninstall();
+	teardown_device();
 }
 
 static Scenario *scenario(const char *extra)
@@ -1803,28 +1814,16 @@ static void nvme_start(const FakeNvmeConfig *extra)
 
 static void nvme_setup(void)
 {
-	fs = fake_sysfs_new(true);
-	fake_add_device(fs, EDU, 0x1b36, 0x0010, 0x010802, "vfio-pci", "3", true);
-	fake_sysfs_start(fs);
-	fake_iommufd_install(&vfio_ops);
-	k_reset();
-	map_cdev();
+	/* QEMU's NVMe controller: 1b36:0010, class 010802. */
+	setup_device(0x1b36, 0x0010, 0x010802);
 	nvme_start(&(FakeNvmeConfig){});
-	ck_assert_int_eq(fault_sink_new(&sink, 1024), 0);
-	aps = aligned_alloc(CACHELINE, MAX_APS * sizeof(AttachPointState));
-	memset(aps, 0, MAX_APS * sizeof(AttachPointState));
-	aps[0].pasid = ATTACH_POINT_RID;
 	fds_before = count_fds();
 }
 
 static void nvme_teardown(void)
 {
 	fake_nvme_free(nvme);
-	munmap(cdev_map, FAKE_CDEV_SIZE);
-	fault_sink_free(sink);
-	free(aps);
-	fake_sysfs_free(fs);
-	fake_iommufd_uninstall();
+	teardown_device();
 }
 
 static bool nvme_ready(void)
