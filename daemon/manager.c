@@ -42,6 +42,7 @@ int manager_new(Manager **ret)
 		.tracefs = "/sys/kernel/tracing",
 		.proc = "/proc",
 		.dev_vfio = "/dev/vfio",
+		.dev_block = "/dev/block",
 	};
 	*ret = d;
 	return 0;

@@ -11,6 +11,7 @@ const HostEnv host_env_nowhere = {
 	.tracefs = "/nonexistent/tracing",
 	.proc = "/nonexistent/proc",
 	.dev_vfio = "/nonexistent/vfio",
+	.dev_block = "/nonexistent/block",
 };
 
 const BackendOps *const backends[] = {

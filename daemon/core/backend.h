@@ -43,6 +43,7 @@ typedef struct HostEnv {
 	const char *tracefs;   /* /sys/kernel/tracing */
 	const char *proc;      /* /proc */
 	const char *dev_vfio;  /* /dev/vfio (cdevs under devices/) */
+	const char *dev_block; /* /dev/block (MAJ:MIN links to block device nodes) */
 } HostEnv;
 
 /*

@@ -471,6 +471,7 @@ static const HostEnv fake_env = {
 	.tracefs = "/nonexistent",
 	.proc = "/proc",
 	.dev_vfio = "/nonexistent",
+	.dev_block = "/nonexistent",
 };
 
 /* ---- scenarios ---- */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fakes/fake-sysfs.h"
 #include "macro.h"
@@ -120,6 +121,39 @@ START_TEST(test_check_unused)
 	fake_path(p, sizeof(p), "%s/bus/pci/devices/%s/nvme/nvme0/nvme0n1/holders/dm-0", f->sys, NVME);
 	fake_mkdir_p(p);
 	expect_in_use(d, "namespace nvme0n1 of " NVME " is held by dm-0 (device-mapper: LVM, dm-crypt or multipath)");
+	fake_path(p, sizeof(p), "%s/bus/pci/devices/%s/nvme/nvme0/nvme0n1/holders/dm-0", f->sys, NVME);
+	ck_assert_int_eq(rmdir(p), 0);
+	ck_assert_int_eq(pci_device_check_unused(&f->env, d, &error), 0);
+
+	/* btrfs shows an anonymous device number: the mount source names the disk. */
+	write_proc("self/mountinfo", "25 0 0:26 /root / rw - btrfs /dev/nvme0n1p2 rw,ssd\n");
+	expect_in_use(d, "namespace nvme0n1p2 of " NVME " is mounted on / (the root filesystem)");
+	f->env.proc = "/proc";
+}
+END_TEST
+
+START_TEST(test_check_unused_multipath)
+{
+	_cleanup_(pci_device_freep) PciDevice *d = NULL;
+	_cleanup_free_ char *error = NULL, *proc = NULL;
+	char dir[PATH_MAX], link[PATH_MAX], p[PATH_MAX];
+
+	/* Native multipath: the function has the path disk nvme0c0n1; the head is elsewhere. */
+	fake_add_device(f, NVME, 0x144d, 0xa824, 0x010802, "nvme", "4", true);
+	fake_path(p, sizeof(p), "%s/proc", f->root);
+	proc = strdup(p);
+	f->env.proc = proc;
+	write_proc("swaps", "Filename\tType\tSize\tUsed\tPriority\n");
+	write_proc("self/mountinfo", "25 0 259:3 / /srv rw - xfs /dev/nvme0n1p1 rw\n");
+	ck_assert_int_eq(pci_device_new(&f->env, NVME, &d, &error), 0);
+	add_block("nvme0c0n1", NULL, "259:1\n");
+	fake_path(dir, sizeof(dir), "%s/devices/virtual/nvme-subsystem/nvme-subsys0/nvme0n1/nvme0n1p1", f->sys);
+	fake_mkdir_p(dir);
+	fake_path(p, sizeof(p), "%s/dev", dir);
+	fake_write_file(p, "259:3\n");
+	fake_path(link, sizeof(link), "%s/class/block/nvme0n1p1", f->sys);
+	ck_assert_int_eq(symlink(dir, link), 0);
+	expect_in_use(d, "namespace nvme0n1p1 of " NVME " is mounted on /srv");
 	f->env.proc = "/proc";
 }
 END_TEST
@@ -584,6 +618,7 @@ static Suite *pci_sysfs_suite(void)
 	tcase_add_checked_fixture(tc, setup_plain, teardown);
 	tcase_add_test(tc, test_discovery);
 	tcase_add_test(tc, test_check_unused);
+	tcase_add_test(tc, test_check_unused_multipath);
 	tcase_add_test(tc, test_discovery_unbound);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_read_config);

@@ -286,8 +286,13 @@ int pci_device_check_iommu_group(const PciDevice *d, char **error)
 	return 0;
 }
 
-/* Where block device dev ("259:1") is mounted, from mountinfo's third field; NULL if not. */
-static char *mount_point_of(const char *mountinfo, const char *dev)
+/*
+ * Where block device name (dev "259:1") is mounted, from mountinfo: by the
+ * device number in the third field, or by the mount source after " - TYPE "
+ * (btrfs and bcachefs show an anonymous 0:NN device number, and the source
+ * is the only sign of the disk). NULL if not mounted in this namespace.
+ */
+static char *mount_point_of(const char *mountinfo, const char *name, const char *dev)
 {
 	_cleanup_fclose_ FILE *f = fopen(mountinfo, "re");
 	char line[4096];
@@ -295,10 +300,16 @@ static char *mount_point_of(const char *mountinfo, const char *dev)
 	if (!f)
 		return NULL;
 	while (fgets(line, sizeof(line), f)) {
-		char majmin[32], point[PATH_MAX];
+		char majmin[32], point[PATH_MAX], source[PATH_MAX];
+		const char *sep = strstr(line, " - "), *base;
 
-		/* "36 25 259:1 / /mnt rw,…": id, parent, major:minor, root, mount point. */
-		if (sscanf(line, "%*u %*u %31s %*s %4095s", majmin, point) == 2 && streq(majmin, dev))
+		/* "36 25 259:1 / /mnt rw,… - ext4 /dev/nvme0n1p1 rw": id, parent, dev, root, point. */
+		if (sscanf(line, "%*u %*u %31s %*s %4095s", majmin, point) != 2)
+			continue;
+		if (streq(majmin, dev))
+			return strdup(point);
+		if (sep && sscanf(sep, " - %*s %4095s", source) == 1 && (base = strrchr(source, '/')) &&
+		    streq(base + 1, name))
 			return strdup(point);
 	}
 	return NULL;
@@ -341,12 +352,72 @@ static char *first_holder(const char *dir)
 	return NULL;
 }
 
+/*
+ * The kernel's own answer: an exclusive open of the node fails with EBUSY
+ * while anything holds the device exclusively, in any mount namespace
+ * (filesystems, swap, dm/md, ZFS, a btrfs member). 1 busy, 0 not, <0 unknown
+ * (no node, or the sandbox's device policy refuses it).
+ */
+static int exclusive_busy(const HostEnv *env, const char *dev)
+{
+	_cleanup_free_ char *node = NULL;
+	int fd;
+
+	if (!env->dev_block || asprintf(&node, "%s/%s", env->dev_block, dev) < 0)
+		return -ENOMEM;
+	fd = open(node, O_RDONLY | O_EXCL | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno == EBUSY ? 1 : -errno;
+}
+
+/* One block device: -EBUSY with the reason when something uses it. */
+static int check_block(const HostEnv *env, const PciDevice *d, const char *name, const char *syspath,
+		       const char *mountinfo, const char *swaps, char **error)
+{
+	_cleanup_free_ char *attr = NULL, *dev = NULL, *point = NULL, *holder = NULL;
+	const char *what = strncmp(name, "nvme", 4) == 0 ? "namespace" : "block device";
+
+	if (asprintf(&attr, "%s/dev", syspath) < 0)
+		return -ENOMEM;
+	if (read_line(attr, &dev) < 0)
+		return 0; /* gone meanwhile */
+	point = mount_point_of(mountinfo, name, dev);
+	if (point)
+		return backend_errorf(
+			error, -EBUSY,
+			"Bind=yes refused: %s %s of %s is mounted on %s%s; unmount it or pick another device",
+			what, name, d->bdf, point, streq(point, "/") ? " (the root filesystem)" : "");
+	if (in_swaps(swaps, name))
+		return backend_errorf(error, -EBUSY,
+				      "Bind=yes refused: %s %s of %s is in use as swap (swapoff /dev/%s first)",
+				      what, name, d->bdf, name);
+	holder = first_holder(syspath);
+	if (holder)
+		return backend_errorf(
+			error, -EBUSY, "Bind=yes refused: %s %s of %s is held by %s (%s); release it first",
+			what, name, d->bdf, holder,
+			strncmp(holder, "dm-", 3) == 0 ? "device-mapper: LVM, dm-crypt or multipath"
+			: strncmp(holder, "md", 2) == 0 ? "an md RAID array"
+							 : "another block device");
+	if (exclusive_busy(env, dev) == 1)
+		return backend_errorf(
+			error, -EBUSY,
+			"Bind=yes refused: %s %s of %s is in use (the kernel refuses an exclusive open: a filesystem in another mount namespace, a btrfs or ZFS member, or an external journal)",
+			what, name, d->bdf);
+	return 0;
+}
+
 int pci_device_check_unused(const HostEnv *env, const PciDevice *d, char **error)
 {
 	_cleanup_free_ char *classdir = NULL, *devpath = NULL, *mountinfo = NULL, *swaps = NULL;
 	_cleanup_closedir_ DIR *dir = NULL;
+	char heads[16][32];
+	size_t n, n_heads = 0;
 	struct dirent *de;
-	size_t n;
+	int r;
 
 	if (asprintf(&classdir, "%s/class/block", env->sysfs) < 0 ||
 	    asprintf(&mountinfo, "%s/self/mountinfo", env->proc) < 0 ||
@@ -359,44 +430,52 @@ int pci_device_check_unused(const HostEnv *env, const PciDevice *d, char **error
 	dir = opendir(classdir);
 	if (!dir)
 		return 0; /* no block layer: nothing can be in use */
+
+	/* The function's own block devices, and the multipath heads their paths lead to. */
 	while ((de = readdir(dir))) {
-		_cleanup_free_ char *link = NULL, *real = NULL, *attr = NULL, *dev = NULL, *point = NULL,
-				   *holder = NULL;
-		const char *what;
+		_cleanup_free_ char *link = NULL, *real = NULL;
+		unsigned subsys, ctrl, ns;
+		char tail;
 
 		if (de->d_name[0] == '.')
 			continue;
 		if (asprintf(&link, "%s/%s", classdir, de->d_name) < 0)
 			return -ENOMEM;
 		real = realpath(link, NULL);
-		/* Only block devices below this PCI function are its own. */
 		if (!real || strncmp(real, devpath, n) != 0 || real[n] != '/')
 			continue;
-		what = strstr(de->d_name, "nvme") == de->d_name ? "namespace" : "block device";
-		if (asprintf(&attr, "%s/dev", real) < 0)
-			return -ENOMEM;
-		if (read_line(attr, &dev) >= 0) {
-			point = mount_point_of(mountinfo, dev);
-			if (point)
-				return backend_errorf(
-					error, -EBUSY,
-					"Bind=yes refused: %s %s of %s is mounted on %s%s; unmount it or pick another device",
-					what, de->d_name, d->bdf, point,
-					streq(point, "/") ? " (the root filesystem)" : "");
+		r = check_block(env, d, de->d_name, real, mountinfo, swaps, error);
+		if (r < 0)
+			return r;
+		/*
+		 * With native NVMe multipath the function holds only the hidden path
+		 * disk nvme<S>c<C>n<N>; what users mount is the subsystem's head
+		 * nvme<S>n<N> (and its partitions), which lives elsewhere in sysfs.
+		 */
+		if (sscanf(de->d_name, "nvme%uc%un%u%c", &subsys, &ctrl, &ns, &tail) == 3 &&
+		    n_heads < ELEMENTSOF(heads))
+			(void)snprintf(heads[n_heads++], sizeof(heads[0]), "nvme%un%u", subsys, ns);
+	}
+	for (size_t h = 0; h < n_heads; h++) {
+		size_t hl = strlen(heads[h]);
+
+		rewinddir(dir);
+		while ((de = readdir(dir))) {
+			_cleanup_free_ char *link = NULL, *real = NULL;
+
+			/* The head itself, or one of its partitions (nvme0n1p2). */
+			if (strncmp(de->d_name, heads[h], hl) != 0 ||
+			    (de->d_name[hl] && de->d_name[hl] != 'p'))
+				continue;
+			if (asprintf(&link, "%s/%s", classdir, de->d_name) < 0)
+				return -ENOMEM;
+			real = realpath(link, NULL);
+			if (!real)
+				continue;
+			r = check_block(env, d, de->d_name, real, mountinfo, swaps, error);
+			if (r < 0)
+				return r;
 		}
-		if (in_swaps(swaps, de->d_name))
-			return backend_errorf(error, -EBUSY,
-					      "Bind=yes refused: %s %s of %s is in use as swap (swapoff /dev/%s first)",
-					      what, de->d_name, d->bdf, de->d_name);
-		holder = first_holder(real);
-		if (holder)
-			return backend_errorf(
-				error, -EBUSY,
-				"Bind=yes refused: %s %s of %s is held by %s (%s); release it first",
-				what, de->d_name, d->bdf, holder,
-				strstr(holder, "dm-") == holder ? "device-mapper: LVM, dm-crypt or multipath"
-				: strstr(holder, "md") == holder ? "an md RAID array"
-								 : "another block device");
 	}
 	return 0;
 }

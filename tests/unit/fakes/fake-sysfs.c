@@ -350,6 +350,7 @@ FakeSysfs *fake_sysfs_new(bool with_kernel)
 		.tracefs = f->root,
 		.proc = "/proc",
 		.dev_vfio = f->dev_vfio,
+		.dev_block = "/nonexistent/block", /* no exclusive-open probe on fakes */
 	};
 	return f;
 }
