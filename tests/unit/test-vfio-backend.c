@@ -2039,6 +2039,41 @@ START_TEST(test_nvme_fatal_recovery)
 }
 END_TEST
 
+START_TEST(test_nvme_timeout_recovery)
+{
+	_cleanup_(scenario_freep) Scenario *s = scenario("[Traffic]\nEngine=nvme\nSize=4K\n");
+	_cleanup_free_ char *info = NULL;
+	BackendCounters before, after;
+	Drained d = {};
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	ck_assert_int_eq(backend_vfio.traffic_start(ctx), 0);
+	/* The controller stops completing for longer than the 2 s command timeout. */
+	usleep(100 * 1000);
+	fake_nvme_stall(nvme, true);
+	usleep(2600 * 1000);
+	fake_nvme_stall(nvme, false);
+	backend_vfio.sample(ctx, &before);
+	usleep(200 * 1000);
+	backend_vfio.traffic_stop(ctx);
+	backend_vfio.sample(ctx, &after);
+	ck_assert(!fault_sink_failed(sink, NULL, NULL));
+	/* One timeout fault, the controller reset, and commands verified again after it. */
+	ck_assert_uint_eq(after.dma_errors, 1);
+	ck_assert_uint_gt(after.dma_ok, before.dma_ok + 10);
+	ck_assert_uint_eq(fault_sink_drain(sink, drain_cb, &d), 1);
+	ck_assert_uint_eq(d.by_reason[DMA_FAULT_TIMEOUT], 1);
+	ck_assert_msg(strstr(d.last.reason_text, "no NVMe completion within 2000 ms"), "%s", d.last.reason_text);
+	info = describe(ctx);
+	ck_assert_msg(strstr(info, "\"fatal_statuses\":0,\"timeouts\":1,\"resets\":1"), "%s", info);
+	ck_assert_msg(strstr(info, "\"replace_holds\":1,"), "%s", info);
+	backend_vfio.teardown(ctx);
+	assert_released();
+}
+END_TEST
+
 START_TEST(test_nvme_removed)
 {
 	_cleanup_(scenario_freep) Scenario *s = scenario("[Traffic]\nEngine=nvme\nSize=4K\n");
@@ -2195,6 +2230,7 @@ static Suite *vfio_suite(void)
 	tcase_add_test(tc, test_nvme_dropped_data);
 	tcase_add_test(tc, test_nvme_write_verify);
 	tcase_add_test(tc, test_nvme_fatal_recovery);
+	tcase_add_test(tc, test_nvme_timeout_recovery);
 	tcase_add_test(tc, test_nvme_removed);
 	tcase_add_test(tc, test_nvme_setup_errors);
 	tcase_add_test(tc, test_nvme_caps);

@@ -162,8 +162,10 @@ typedef struct VfioBackend {
 	uint64_t dma_by_reason[DMA_REASON_SLOTS];
 	uint64_t holds, held_ns; /* replacements held while a block engine recovers */
 
-	/* Set by the traffic thread, read by the RID's worker in vfio_gate(). */
+	/* The hold's handshake (nvme_hold(), vfio_gate()): set by the traffic thread… */
 	_Alignas(CACHELINE) bool replace_hold;
+	/* …and by the RID's worker from its gate until its replacement returned. */
+	_Alignas(CACHELINE) bool replace_busy;
 } VfioBackend;
 
 static int vfio_probe(const HostEnv *env, char **reason)
@@ -604,43 +606,32 @@ static void nvme_fault(void *userdata, uint64_t seq, unsigned reason, FaultAcces
 		  text);
 }
 
-/* How long hold() waits for the replacement in flight; a stable count for this long means none is. */
-#define HOLD_QUIET_NS (500 * NSEC_PER_USEC)
-#define HOLD_MAX_NS   NSEC_PER_SEC
-#define HOLD_POLL_NS  (20 * NSEC_PER_USEC)
+/* hold() waits this long at most for a replacement in flight to finish. */
+#define HOLD_MAX_NS  NSEC_PER_SEC
+#define HOLD_POLL_NS (20 * NSEC_PER_USEC)
 
-
+/*
+ * The hold is a Dekker handshake between the traffic thread (hold()) and the
+ * RID's worker (vfio_gate() then vfio_replace()): each sets its own flag,
+ * then reads the other's, both sequentially consistent, so that at least one
+ * sees the other. The worker's flag stays up from the gate until its
+ * replacement has returned; hold() waits for it to come down.
+ */
 static void nvme_hold(void *userdata, bool on)
 {
 	VfioBackend *b = userdata;
-	uint64_t start, seq, quiet_since;
+	uint64_t start;
 
 	if (!on) {
 		__atomic_store_n(&b->replace_hold, false, __ATOMIC_RELEASE);
 		return;
 	}
 	__atomic_store_n(&b->replace_hold, true, __ATOMIC_SEQ_CST);
-	/*
-	 * A worker that passed vfio_gate() just before opens its window within
-	 * moments: wait until the window count is even (none in flight) and has
-	 * not moved for HOLD_QUIET_NS. Bounded: a worker stuck in the kernel
-	 * does not stop the recovery, which then simply retries.
-	 */
-	start = quiet_since = now_ns(CLOCK_MONOTONIC);
-	seq = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
-	for (;;) {
-		uint64_t now = now_ns(CLOCK_MONOTONIC), s2;
-
-		s2 = __atomic_load_n(&b->rid_state->window_seq, __ATOMIC_ACQUIRE);
-		if (s2 != seq || (s2 & 1)) {
-			seq = s2;
-			quiet_since = now;
-		} else if (now - quiet_since >= HOLD_QUIET_NS)
-			break;
-		if (now - start >= HOLD_MAX_NS)
-			break;
+	/* Bounded: a replacement stuck in the kernel does not stop the recovery, which retries. */
+	start = now_ns(CLOCK_MONOTONIC);
+	while (__atomic_load_n(&b->replace_busy, __ATOMIC_SEQ_CST) &&
+	       now_ns(CLOCK_MONOTONIC) - start < HOLD_MAX_NS)
 		sleep_ns(HOLD_POLL_NS);
-	}
 	counter_inc(b->holds);
 }
 
@@ -648,14 +639,23 @@ static void nvme_hold(void *userdata, bool on)
 static void vfio_gate(void *ctx, unsigned ap)
 {
 	VfioBackend *b = ctx;
-	uint64_t t0;
+	uint64_t t0 = 0;
 
-	if (ap != b->rid || !__atomic_load_n(&b->replace_hold, __ATOMIC_ACQUIRE))
+	if (ap != b->rid || !b->nvme)
 		return;
-	t0 = now_ns(CLOCK_MONOTONIC);
-	while (__atomic_load_n(&b->replace_hold, __ATOMIC_ACQUIRE))
-		sleep_ns(HOLD_POLL_NS);
-	counter_add(b->held_ns, now_ns(CLOCK_MONOTONIC) - t0);
+	for (;;) {
+		__atomic_store_n(&b->replace_busy, true, __ATOMIC_SEQ_CST);
+		if (!__atomic_load_n(&b->replace_hold, __ATOMIC_SEQ_CST))
+			break;
+		/* Held: step back, so that hold() sees no replacement coming, and wait. */
+		__atomic_store_n(&b->replace_busy, false, __ATOMIC_SEQ_CST);
+		if (!t0)
+			t0 = now_ns(CLOCK_MONOTONIC);
+		while (__atomic_load_n(&b->replace_hold, __ATOMIC_ACQUIRE))
+			sleep_ns(HOLD_POLL_NS);
+	}
+	if (t0)
+		counter_add(b->held_ns, now_ns(CLOCK_MONOTONIC) - t0);
 }
 
 static void nvme_fail(void *userdata, int r, const char *reason)
@@ -1203,9 +1203,12 @@ static int setup_domains(VfioBackend *b, char **error)
 				return backend_errorf(
 					error, r,
 					"IOMMU_IOAS_MAP of the %zu-byte NVMe queue memory at IOVA 0x%" PRIx64
-					" in domain %u failed: %s",
+					" (the next 1 MiB boundary above IOVA + MapSize) in domain %u failed: %s%s",
 					b->control_size, b->control_iova, d,
-					backend_errno_text(r, e, sizeof(e)));
+					backend_errno_text(r, e, sizeof(e)),
+					r == -EADDRINUSE || r == -EINVAL || r == -ENOSPC
+						? " (does it overlap a reserved range such as the MSI window, or pass the IOMMU's aperture? lower IOVA= or MapSize=)"
+						: "");
 		}
 
 		/*
@@ -1579,9 +1582,11 @@ static int vfio_replace(void *ctx, unsigned ap, unsigned domain)
 		return -EINVAL;
 	p = &b->points[ap];
 	hwpt = b->domains[domain].hwpt_id;
-	if (p->pasid == ATTACH_POINT_RID)
+	if (p->pasid == ATTACH_POINT_RID) {
 		r = vfio_device_attach_iommufd_pt(b->device_fd, hwpt, NULL);
-	else
+		/* The gate's handshake: this replacement is done. */
+		__atomic_store_n(&b->replace_busy, false, __ATOMIC_RELEASE);
+	} else
 		r = vfio_device_attach_pasid(b->device_fd, p->pasid, hwpt);
 	if (_likely_(r >= 0))
 		counter_inc(p->replacements);

@@ -174,6 +174,30 @@ static void queue_setup(NvmeCtrl *c, NvmeQueue *q, unsigned qid, unsigned depth,
 	memset(q->busy, 0, depth * sizeof(bool));
 }
 
+/*
+ * Ordering against the device: entries in memory before the doorbell write,
+ * and the rest of a completion only after its phase bit. x86 keeps both
+ * orders for uncached MMIO once the compiler does; arm64 needs barriers that
+ * reach the outer shareable domain where a DMA master sees memory.
+ */
+static inline void wmb_before_doorbell(void)
+{
+#if defined(__aarch64__)
+	__asm__ volatile("dsb st" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+#endif
+}
+
+static inline void rmb_after_phase(void)
+{
+#if defined(__aarch64__)
+	__asm__ volatile("dmb oshld" ::: "memory");
+#else
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+#endif
+}
+
 static unsigned sq_doorbell(NvmeCtrl *c, unsigned qid)
 {
 	return REG_DBS + (2 * qid) * c->stride;
@@ -340,7 +364,7 @@ static void sq_push(NvmeCtrl *c, NvmeQueue *q, const NvmeSqe *e)
 	q->sq_tail = (q->sq_tail + 1) % q->depth;
 	q->in_flight++;
 	/* The entry must be in memory before the controller hears of it. */
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	wmb_before_doorbell();
 	wr32(c, sq_doorbell(c, q->qid), q->sq_tail);
 }
 
@@ -353,7 +377,7 @@ static bool cq_pop(NvmeCtrl *c, NvmeQueue *q, NvmeCompletion *ret)
 	if (((dw3 >> 16) & 1) != q->phase)
 		return false;
 	/* The phase bit is written last: read the rest only after it. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	rmb_after_phase();
 	status = dw3 >> 17;
 	ret->cid = (uint16_t)dw3;
 	ret->status = (uint16_t)((((status >> 8) & 0x7) << 8) | (status & 0xff));
@@ -416,6 +440,21 @@ static int admin_cmd(NvmeCtrl *c, NvmeSqe *e, uint16_t *status)
 	}
 	*status = done.status;
 	return 0;
+}
+
+/* Why a ready transition (wait_ready()) failed. */
+static const char *ready_error(int r)
+{
+	switch (r) {
+	case -ETIMEDOUT:
+		return "CSTS.RDY did not change in time";
+	case -EIO:
+		return "the controller reported a fatal status (CSTS.CFS)";
+	case -ENODEV:
+		return "the controller stopped answering (registers read all ones)";
+	default:
+		return strerror(-r);
+	}
 }
 
 static const char *admin_error(int r)
@@ -544,8 +583,8 @@ int nvme_enable(NvmeCtrl *c, unsigned n_queues, unsigned depth, char **error)
 		r = wait_ready(c, false);
 		if (r < 0)
 			return backend_errorf(error, r,
-					      "the NVMe controller did not disable within CAP.TO (%u ms): %s",
-					      c->id.timeout_ms, admin_error(r));
+					      "the NVMe controller did not disable within CAP.TO (%" PRIu64 " ms): %s",
+					      c->ready_timeout_ns / NSEC_PER_MSEC, ready_error(r));
 	}
 
 	queues_free(c);
@@ -569,8 +608,8 @@ int nvme_enable(NvmeCtrl *c, unsigned n_queues, unsigned depth, char **error)
 	r = wait_ready(c, true);
 	if (r < 0)
 		return backend_errorf(error, r,
-				      "the NVMe controller did not become ready within CAP.TO (%u ms): %s",
-				      c->id.timeout_ms, admin_error(r));
+				      "the NVMe controller did not become ready within CAP.TO (%" PRIu64 " ms): %s",
+				      c->ready_timeout_ns / NSEC_PER_MSEC, ready_error(r));
 
 	r = identify(c, CNS_CONTROLLER, 0, "Controller", error);
 	if (r < 0)

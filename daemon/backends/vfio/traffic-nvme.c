@@ -27,6 +27,8 @@
 #define CMD_TIMEOUT_NS	 (2 * NSEC_PER_SEC)
 #define RECOVER_ATTEMPTS 5
 #define RECOVER_PAUSE_NS (20 * NSEC_PER_MSEC)
+/* No new attempt after this long: the RID's replacements wait for a recovery. */
+#define RECOVER_MAX_NS (10 * NSEC_PER_SEC)
 /* The read-verify reference copy lives in the daemon's memory. */
 #define REFERENCE_MAX (64u << 20)
 #define SLOTS_MAX     256u
@@ -62,10 +64,13 @@ typedef struct Slot {
 	TrafficWindow win;
 	uint8_t *wbuf, *rbuf;
 	uint64_t wiova, riova;
+	uint64_t deadline; /* CLOCK_MONOTONIC: the command in flight is lost after this */
 } Slot;
 
 struct NvmeTraffic {
 	NvmeCtrl *ctrl;
+	/* As identified at setup; a recovery rewrites the driver's copy while Describe() may read. */
+	NvmeIdentity id;
 	const Scenario *s;
 	NvmeNamespace ns;
 	unsigned depth, n_slots;
@@ -128,6 +133,7 @@ static int submit(NvmeTraffic *t, Slot *sl, uint8_t op)
 	int cid = nvme_submit(t->ctrl, 1, op, t->ns.nsid, chunk_lba(t, sl->chunk), t->ns.lba_size,
 			      op == NVME_CMD_WRITE ? sl->wiova : sl->riova, t->size);
 
+	sl->deadline = now_ns(CLOCK_MONOTONIC) + CMD_TIMEOUT_NS;
 	if (cid >= 0)
 		t->slot_of_cid[cid] = (int)(sl - t->slots);
 	return cid < 0 ? cid : 0;
@@ -203,7 +209,9 @@ static int layout(NvmeTraffic *t, const NvmeDma *data, char **error)
 					      t->lba_start, t->lba_count, t->ns.nsid, t->ns.blocks,
 					      t->ns.lba_size);
 	} else {
-		/* One chunk per slot from block 0, as far as the namespace goes. */
+		/* One chunk per slot from block 0, as far as the namespace and the reference copy go. */
+		if (!write)
+			t->n_slots = (unsigned)MIN((uint64_t)t->n_slots, MAX(REFERENCE_MAX / t->size, 1u));
 		t->lba_start = 0;
 		t->lba_count = MIN((uint64_t)t->blocks_per_cmd * t->n_slots, t->ns.blocks);
 	}
@@ -298,6 +306,7 @@ int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *co
 				   why ?: strerror(-r));
 		goto fail;
 	}
+	t->id = *nvme_identity(t->ctrl);
 	r = layout(t, data, error);
 	if (r < 0)
 		goto fail;
@@ -483,8 +492,10 @@ static bool recover(NvmeTraffic *t, const NvmeTrafficHooks *h, const char *after
 	 * re-initialisation meet a clear-then-update window as surely as the
 	 * I/O did: replacements are held until the queues are back.
 	 */
+	uint64_t start = now_ns(CLOCK_MONOTONIC);
+
 	h->hold(h->userdata, true);
-	for (unsigned i = 0; i < RECOVER_ATTEMPTS; i++) {
+	for (unsigned i = 0; i < RECOVER_ATTEMPTS && now_ns(CLOCK_MONOTONIC) - start < RECOVER_MAX_NS; i++) {
 		/* Every attempt starts from a disabled controller: a fatal one clears its status. */
 		err = mfree(err);
 		r = nvme_enable(t->ctrl, 1, t->depth, &err);
@@ -507,13 +518,13 @@ static bool recover(NvmeTraffic *t, const NvmeTrafficHooks *h, const char *after
 	return false;
 }
 
-/* The oldest slot in flight, for a fault that belongs to no completion. */
-static Slot *any_busy(NvmeTraffic *t)
+/* The slot in flight whose command is due first: the one a timeout belongs to. */
+static Slot *oldest_busy(NvmeTraffic *t)
 {
 	Slot *best = NULL;
 
 	for (unsigned i = 0; i < t->n_slots; i++)
-		if (t->slots[i].state != SLOT_FREE && (!best || t->slots[i].seq < best->seq))
+		if (t->slots[i].state != SLOT_FREE && (!best || t->slots[i].deadline < best->deadline))
 			best = &t->slots[i];
 	return best;
 }
@@ -561,12 +572,18 @@ void nvme_traffic_run(NvmeTraffic *t, const NvmeTrafficHooks *h)
 			continue;
 		}
 
-		r = nvme_wait(t->ctrl, 1, CMD_TIMEOUT_NS, &done);
+		/* Each command has its own deadline: others completing do not extend it. */
+		sl = oldest_busy(t);
+		{
+			uint64_t now = now_ns(CLOCK_MONOTONIC);
+
+			r = nvme_wait(t->ctrl, 1, sl && sl->deadline > now ? sl->deadline - now : 0, &done);
+		}
 		if (r == 0) {
 			in_flight -= (unsigned)complete(t, h, &done);
 			continue;
 		}
-		sl = any_busy(t);
+		sl = oldest_busy(t);
 		if (r == -ENODEV) {
 			if (sl)
 				slot_fault(t, h, sl, DMA_FAULT_ENGINE, FAULT_ACCESS_UNKNOWN, sl->riova,
@@ -598,7 +615,7 @@ void nvme_traffic_run(NvmeTraffic *t, const NvmeTrafficHooks *h)
 
 void nvme_traffic_describe(NvmeTraffic *t, JsonWriter *j)
 {
-	const NvmeIdentity *id = nvme_identity(t->ctrl);
+	const NvmeIdentity *id = &t->id;
 	char version[16];
 
 	(void)snprintf(version, sizeof(version), "%u.%u.%u", id->version >> 16,
@@ -735,8 +752,10 @@ static void describe_registers(const PciDevice *d, JsonWriter *j)
 	if (regs == MAP_FAILED) {
 		json_null(j, "nvme");
 		json_string(j, "nvme_unavailable",
-			    errno == EACCES || errno == EPERM
+			    (errno == EACCES || errno == EPERM) && geteuid() != 0
 				    ? "reading the NVMe registers (BAR0) needs root"
+			    : errno == EPERM
+				    ? "mapping BAR0 through sysfs is refused (kernel lockdown, or the service's sandbox)"
 				    : "BAR0 cannot be mapped through sysfs (resource0)");
 		return;
 	}
