@@ -9,7 +9,8 @@
 # Unbinding a vfio-pci device blocks in the kernel until its user closes the
 # device (vfio-pci relays the request through the VFIO_PCI_REQ_IRQ_INDEX
 # eventfd), so the unbind runs in the background and its completion is checked.
-# Keep it last in a boot: if the device does not come back, later tests lose it.
+# Keep it last in a boot but for vfio-nvme (see there): if a device does not
+# come back, later tests lose it.
 . /iommutest/lib.sh
 [[ $IOMMUTEST_PROFILE == iommu ]] || fail "needs the iommu profile (intel_iommu=on)"
 require_backend vfio
