@@ -37,7 +37,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 # device away mid-run, and one that does not come back would take the tests
 # after it down too.
 declare -A default_tests=(
-	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control vtd-race vfio-nvme-positive-control vfio-pasid bad-inputs bench-vfio device-uevents vfio-unbind vfio-nvme"
+	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control vtd-race vfio-nvme-positive-control vfio-pasid bad-inputs bench-vfio device-uevents vfio-nvme vfio-unbind"
 	[mock]="smoke mock-replace mock-pasid mock-pasid-errors mock-iopf bad-inputs bench-mock bench-mock-pasid"
 )
 declare -A profile_append=(

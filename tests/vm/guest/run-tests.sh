@@ -8,6 +8,7 @@
 #   iommutest.timeout=SECONDS        per test (default 300)
 #   iommutest.expect_hitless=1       the kernel claims hitless replacement: DMA
 #                                    failures with identical mappings fail tests
+#   iommutest.unbind_nvme=1          vfio-unbind also unbinds the NVMe controller
 # Starts a private dbus-daemon and iommutestd on it, runs each test, and prints
 # for each, machine-readable:
 #   IOMMUTEST-BEGIN <test>
@@ -25,6 +26,7 @@ for arg in $(cat /proc/cmdline); do
 	iommutest.tests=*) tests=${arg#*=} ;;
 	iommutest.timeout=*) timeout=${arg#*=} ;;
 	iommutest.expect_hitless=*) export IOMMUTEST_EXPECT_HITLESS=${arg#*=} ;;
+	iommutest.unbind_nvme=*) export IOMMUTEST_UNBIND_NVME=${arg#*=} ;;
 	esac
 done
 tests=${tests//,/ }
