@@ -9,6 +9,7 @@
 #   iommutest.expect_hitless=1       the kernel claims hitless replacement: DMA
 #                                    failures with identical mappings fail tests
 #   iommutest.unbind_nvme=1          vfio-unbind also unbinds the NVMe controller
+#   iommutest.nvme_race_rate=N|max   vfio-nvme's race replacement rate (default 1000)
 # Starts a private dbus-daemon and iommutestd on it, runs each test, and prints
 # for each, machine-readable:
 #   IOMMUTEST-BEGIN <test>
@@ -27,6 +28,7 @@ for arg in $(cat /proc/cmdline); do
 	iommutest.timeout=*) timeout=${arg#*=} ;;
 	iommutest.expect_hitless=*) export IOMMUTEST_EXPECT_HITLESS=${arg#*=} ;;
 	iommutest.unbind_nvme=*) export IOMMUTEST_UNBIND_NVME=${arg#*=} ;;
+	iommutest.nvme_race_rate=*) export IOMMUTEST_NVME_RACE_RATE=${arg#*=} ;;
 	esac
 done
 tests=${tests//,/ }
