@@ -442,12 +442,9 @@ static int admin_cmd(NvmeCtrl *c, NvmeSqe *e, uint16_t *status)
 	return 0;
 }
 
-/* Why a ready transition (wait_ready()) failed. */
-static const char *ready_error(int r)
+const char *nvme_error_to_string(int r)
 {
 	switch (r) {
-	case -ETIMEDOUT:
-		return "CSTS.RDY did not change in time";
 	case -EIO:
 		return "the controller reported a fatal status (CSTS.CFS)";
 	case -ENODEV:
@@ -457,18 +454,15 @@ static const char *ready_error(int r)
 	}
 }
 
+/* Why a ready transition (wait_ready()) failed. */
+static const char *ready_error(int r)
+{
+	return r == -ETIMEDOUT ? "CSTS.RDY did not change in time" : nvme_error_to_string(r);
+}
+
 static const char *admin_error(int r)
 {
-	switch (r) {
-	case -ETIMEDOUT:
-		return "no completion within 5 s";
-	case -EIO:
-		return "the controller reported a fatal status (CSTS.CFS)";
-	case -ENODEV:
-		return "the controller stopped answering (registers read all ones)";
-	default:
-		return strerror(-r);
-	}
+	return r == -ETIMEDOUT ? "no completion within 5 s" : nvme_error_to_string(r);
 }
 
 /* Copies a space-padded ASCII identify field and drops the padding. */

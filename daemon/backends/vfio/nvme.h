@@ -125,5 +125,7 @@ int nvme_wait(NvmeCtrl *c, unsigned qid, uint64_t timeout_ns, NvmeCompletion *re
 unsigned nvme_in_flight(const NvmeCtrl *c, unsigned qid);
 bool nvme_fatal(NvmeCtrl *c);
 
+/* A negative errno of this driver in words: -EIO fatal status, -ENODEV gone, else strerror(). */
+const char *nvme_error_to_string(int r);
 /* "data transfer error", "LBA out of range", … or "status type 2 code 0x81" for others. */
 const char *nvme_status_to_string(uint16_t status, char buf[static 32]);

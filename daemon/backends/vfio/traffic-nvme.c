@@ -166,19 +166,9 @@ static int command_sync(NvmeTraffic *t, Slot *sl, uint8_t op)
 	return done.status;
 }
 
-static const char *wait_error(int r, char buf[static 64])
+static const char *wait_error(int r)
 {
-	switch (r) {
-	case -ETIMEDOUT:
-		return "no completion within 2 s";
-	case -EIO:
-		return "the controller went into fatal status (CSTS.CFS)";
-	case -ENODEV:
-		return "the controller stopped answering (registers read all ones)";
-	default:
-		(void)snprintf(buf, 64, "%s", strerror(-r));
-		return buf;
-	}
+	return r == -ETIMEDOUT ? "no completion within 2 s" : nvme_error_to_string(r);
 }
 
 /* Checks the scenario against the controller and namespace; chooses range and slots. */
@@ -262,7 +252,7 @@ static int read_reference(NvmeTraffic *t, char **error)
 		if (r < 0)
 			return backend_errorf(error, r,
 					      "NVMe reference read of LBA %" PRIu64 "+%" PRIu32 " failed: %s",
-					      chunk_lba(t, c), t->blocks_per_cmd, wait_error(r, buf));
+					      chunk_lba(t, c), t->blocks_per_cmd, wait_error(r));
 		if (r > 0)
 			return backend_errorf(error, -EIO,
 					      "NVMe reference read of LBA %" PRIu64 "+%" PRIu32 " failed: %s",
