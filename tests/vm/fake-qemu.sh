@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# A stand-in for qemu-system-x86_64 in test-run-vm.sh: it answers on the
+# second -serial file as the guest's run-tests.sh does, for the tests named
+# by iommutest.tests= on -append, and can die as QEMU 7.2 does.
+#   FAKE_QEMU_CRASH=TEST   die of SIGSEGV once TEST has begun…
+#   FAKE_QEMU_CRASHES=N    …in the first N boots (default 1); boots are
+#                          counted in FAKE_QEMU_STATE (a file)
+#   FAKE_QEMU_FAIL=TEST    TEST reports FAIL
+set -euo pipefail
+append='' serials=()
+while (($#)); do
+	case $1 in
+	-append) append=$2; shift ;;
+	-serial) serials+=("${2#file:}"); shift ;;
+	esac
+	shift
+done
+console=${serials[0]} results=${serials[1]}
+boot=$(($(cat "$FAKE_QEMU_STATE" 2>/dev/null || echo 0) + 1))
+echo "$boot" >"$FAKE_QEMU_STATE"
+tests=''
+for a in $append; do [[ $a == iommutest.tests=* ]] && tests=${a#*=}; done
+echo "[    0.000000] Linux version 9.9.9-fake" >"$console"
+{
+	echo "IOMMUTEST-GUEST kernel 9.9.9-fake, profile iommu, 2 CPUs, tests: ${tests//,/ }"
+	for t in ${tests//,/ }; do
+		echo "IOMMUTEST-BEGIN $t"
+		if [[ $t == "${FAKE_QEMU_CRASH:-}" ]] && ((boot <= ${FAKE_QEMU_CRASHES:-1})); then
+			echo "qemu-system-x86_64: vtd_iova_to_slpte: detected slpte permission error (boot $boot)" >&2
+			kill -SEGV $$
+		fi
+		if [[ $t == "${FAKE_QEMU_FAIL:-}" ]]; then
+			echo "FAIL: told to"
+			echo "IOMMUTEST-RESULT $t FAIL 0.1s told to"
+		else
+			echo "IOMMUTEST-RESULT $t PASS 0.1s"
+		fi
+	done
+	echo "IOMMUTEST-DONE"
+} >"$results"

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# run-vm.sh's verdicts, against fake-qemu.sh instead of QEMU (no kernel is
+# built: KERNEL= is any file). What it checks: a boot whose tests pass
+# passes; a failing test fails it; QEMU dying of SIGSEGV during vfio-nvme
+# (QEMU 7.2's known crash) is reported and a second boot runs the tests from
+# there on; a second crash fails the boot; a crash during any other test
+# fails it at once, with no second boot.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+W=$(mktemp -d "${TMPDIR:-/tmp}/test-run-vm.XXXXXX")
+trap 'rm -rf "$W"' EXIT
+: >"$W/bzImage"
+export QEMU=$here/fake-qemu.sh KERNEL=$W/bzImage VM_TIMEOUT=60 VM_NVME_SIZE=4K
+failures=0
+
+# expect NAME RC PATTERN… -- ENV…: run-vm.sh with ENV; its status must be RC
+# and its output must match every PATTERN (grep -E), or, with a leading !, none.
+expect() {
+	local name=$1 want=$2 rc=0
+	shift 2
+	local pats=()
+	while [[ $1 != -- ]]; do pats+=("$1"); shift; done
+	shift
+	rm -f "$W/state"
+	env FAKE_QEMU_STATE="$W/state" "$@" "$here/run-vm.sh" --profile=iommu \
+		--tests="smoke vfio-nvme vfio-unbind" >"$W/out" 2>&1 || rc=$?
+	local ok=1
+	((rc == want)) || { echo "$name: exit status $rc, expected $want"; ok=0; }
+	for p in "${pats[@]}"; do
+		if [[ $p == '!'* ]]; then
+			! grep -qE -- "${p#!}" "$W/out" || { echo "$name: output matches '${p#!}'"; ok=0; }
+		else
+			grep -qE -- "$p" "$W/out" || { echo "$name: output lacks '$p'"; ok=0; }
+		fi
+	done
+	if ((ok)); then
+		echo "ok: $name"
+	else
+		failures=$((failures + 1))
+		sed 's/^/    /' "$W/out"
+	fi
+}
+
+expect all-pass 0 'vm-custom-iommu: PASS' '3 of 3 tests passed' '1 boot\(s\)' '!NOTE' --
+expect test-fails 1 'FAIL: vfio-unbind: FAIL told to' -- FAKE_QEMU_FAIL=vfio-unbind
+expect nvme-crash-once 0 'NOTE: QEMU died of signal 11 during vfio-nvme' 'slpte permission error \(boot 1\)' \
+	'booting again for: vfio-nvme vfio-unbind' '3 of 3 tests passed' '2 boot\(s\)' 'vm-custom-iommu: PASS' \
+	-- FAKE_QEMU_CRASH=vfio-nvme
+expect nvme-crash-twice 1 'NOTE: QEMU died of signal 11 during vfio-nvme' 'FAIL: QEMU exited with status 139' \
+	'FAIL: vfio-nvme: no result' 'FAIL: vfio-unbind: no result' -- FAKE_QEMU_CRASH=vfio-nvme FAKE_QEMU_CRASHES=2
+expect smoke-crash 1 'FAIL: QEMU exited with status 139' 'FAIL: smoke: no result' '!NOTE' '!boot 2' \
+	-- FAKE_QEMU_CRASH=smoke
+expect resumed-boot-fails 1 'booting again' 'FAIL: vfio-unbind: FAIL told to' \
+	-- FAKE_QEMU_CRASH=vfio-nvme FAKE_QEMU_FAIL=vfio-unbind
+((failures == 0)) || { echo "$failures case(s) failed"; exit 1; }
