@@ -66,22 +66,22 @@ static uint64_t xorshift64(uint64_t *s)
 	return *s = x;
 }
 
-static unsigned next_domain(const Scenario *s, unsigned cur, uint64_t *rng)
+/*
+ * The domain after cur. Ping-pong is round-robin over domains 0 and 1
+ * (cycle = 2; round-robin's is Count=), which makes the two one computation
+ * and saves the worker a compare per replacement.
+ */
+static _always_inline_ unsigned next_domain(bool random, unsigned cycle, unsigned n_domains,
+					    unsigned cur, uint64_t *rng)
 {
 	unsigned k;
 
-	switch (s->pattern) {
-	case PATTERN_ROUND_ROBIN:
-		return cur + 1 >= s->n_domains ? 0 : cur + 1;
-	case PATTERN_RANDOM:
-		/* Uniform over the other domains: a replace with the current one would be a no-op.
-		 */
-		k = (unsigned)(xorshift64(rng) % (s->n_domains - 1));
+	if (random) {
+		/* Uniform over the other domains: a replace with the current one would be a no-op. */
+		k = (unsigned)(xorshift64(rng) % (n_domains - 1));
 		return k >= cur ? k + 1 : k;
-	case PATTERN_PING_PONG:
-	default:
-		return cur == 0 ? 1 : 0;
 	}
+	return cur + 1 >= cycle ? 0 : cur + 1;
 }
 
 static bool worker_stopping(void *userdata)
@@ -120,91 +120,166 @@ static bool worker_error(Worker *w, RunPoint *pt, unsigned domain, int k)
 	return false;
 }
 
-static void *worker_main(void *userdata)
-{
-	Worker *w = userdata;
-	Run *r = w->run;
-	const Scenario *s = r->scenario;
-	uint64_t done = 0;
-	size_t next = 0;
+/*
+ * What a worker's loop reads on every replacement, read once: the compiler
+ * cannot keep these in registers by itself across the atomics and the
+ * backend's indirect calls, and every reload is paid per replacement
+ * (bench-instructions counts them).
+ */
+typedef struct WorkerLoop {
+	Worker *w;
+	Run *r;
+	int (*replace)(void *, unsigned, unsigned);
+	void (*gate)(void *, unsigned);
+	int (*verify)(void *, unsigned);
+	void *ctx;
+	Histogram *hist;
+	bool random;	/* Pattern=random */
+	unsigned cycle; /* otherwise: 2 for ping-pong, Count= for round-robin */
+	unsigned n_domains;
 	Pacer pacer;
+	uint64_t left; /* successful replacements still to make; UINT64_MAX: until stopped */
+} WorkerLoop;
 
-	pacer_init(&pacer, w->interval_ns, now_ns(CLOCK_MONOTONIC));
+/*
+ * One replacement of point ap. False when the worker must stop. Inlined
+ * into both loops of worker_main() with a constant plain: true only in the
+ * loop worker_main() chose because none of what plain leaves out applies to
+ * this worker (pacing, Pattern=random, a backend gate or verify, a window
+ * ring for after-the-fact fault sources, a histogram per point), so that the
+ * compiler drops those checks from it. One body, two loops: what a
+ * replacement does is written once.
+ */
+static _always_inline_ bool worker_step(WorkerLoop *l, RunPoint *pt, unsigned ap, const bool plain)
+{
+	Run *r = l->r;
+	/* Read once: the atomics and the call below would make the compiler reload it. */
+	AttachPointState *st = pt->state;
+	unsigned d = next_domain(!plain && l->random, l->cycle, l->n_domains, pt->domain, &l->w->rng);
+	uint64_t t0, t1;
+	int k;
 
-	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
-		unsigned ap, d;
-		RunPoint *pt;
-		uint64_t t0, t1;
-		int k;
-
-		if (w->quota && done >= w->quota)
-			break;
-		ap = w->aps[next];
-		if (++next == w->n_aps)
-			next = 0;
-		pt = &r->points[ap];
-		d = next_domain(s, pt->domain, &w->rng);
-
+	if (!plain) {
 		/*
 		 * A Stop() that cuts the wait short is acted on at the top of the
 		 * loop, after this one replacement, like a Stop() that comes while
 		 * the replacement runs.
 		 */
-		(void)pacer_wait(&pacer, worker_stopping, r);
-		if (r->ops->gate)
-			r->ops->gate(r->ctx, ap);
+		(void)pacer_wait(&l->pacer, worker_stopping, r);
+		if (l->gate)
+			l->gate(l->ctx, ap);
+	}
 
-		attach_point_window_open(pt->state);
-		t0 = now_ns(CLOCK_MONOTONIC);
-		if (pt->windows) {
-			pt->windows[pt->window_idx % RUN_WINDOW_RING][0] = t0;
-			counter_set(pt->windows[pt->window_idx % RUN_WINDOW_RING][1], UINT64_MAX);
-			__atomic_store_n(&pt->window_idx, pt->window_idx + 1, __ATOMIC_RELEASE);
-		}
-		k = r->ops->replace(r->ctx, ap, d);
-		t1 = now_ns(CLOCK_MONOTONIC);
-		/* The new domain is published before the window closes: outside a window it is
-		 * exact. */
-		if (_likely_(k >= 0))
-			__atomic_store_n(&pt->state->domain, d, __ATOMIC_RELAXED);
-		if (pt->windows) {
-			uint64_t *w_ = pt->windows[(pt->window_idx - 1) % RUN_WINDOW_RING];
+	attach_point_window_open(st);
+	t0 = now_ns(CLOCK_MONOTONIC);
+	if (!plain && pt->windows) {
+		pt->windows[pt->window_idx % RUN_WINDOW_RING][0] = t0;
+		counter_set(pt->windows[pt->window_idx % RUN_WINDOW_RING][1], UINT64_MAX);
+		__atomic_store_n(&pt->window_idx, pt->window_idx + 1, __ATOMIC_RELEASE);
+	}
+	k = l->replace(l->ctx, ap, d);
+	t1 = now_ns(CLOCK_MONOTONIC);
+	/* The new domain is published before the window closes: outside a window it is
+	 * exact. */
+	if (_likely_(k >= 0))
+		__atomic_store_n(&st->domain, d, __ATOMIC_RELAXED);
+	if (!plain && pt->windows) {
+		uint64_t *w_ = pt->windows[(pt->window_idx - 1) % RUN_WINDOW_RING];
 
-			counter_set(w_[2], k >= 0 ? d : pt->domain);
-			counter_set(w_[1], t1);
-		}
-		attach_point_window_close(pt->state, t1);
+		counter_set(w_[2], k >= 0 ? d : pt->domain);
+		counter_set(w_[1], t1);
+	}
+	attach_point_window_close(st, t1);
 
-		if (_likely_(k >= 0)) {
-			pt->domain = d;
-			hist_record(w->hist, t1 - t0);
-			if (pt->hist != w->hist)
-				hist_record(pt->hist, t1 - t0);
-			counter_inc(pt->replacements);
-			done++;
-		} else if (worker_error(w, pt, d, k))
-			break;
+	if (_likely_(k >= 0)) {
+		pt->domain = d;
+		hist_record(l->hist, t1 - t0);
+		if (!plain && pt->hist != l->hist)
+			hist_record(pt->hist, t1 - t0);
+		counter_inc(pt->replacements);
+		l->left--;
+	} else if (worker_error(l->w, pt, d, k))
+		return false;
 
-		/*
-		 * Outside the window and the latency sample: a check that the
-		 * kernel holds what the run measured is not a replacement, and
-		 * a disagreement ends the run whatever MaxErrors= allows.
-		 */
-		if (r->ops->verify && ++pt->since_verify >= BACKEND_VERIFY_EVERY) {
-			pt->since_verify = 0;
-			k = r->ops->verify(r->ctx, ap);
-			if (k < 0) {
-				char where[32], reason[128];
+	/*
+	 * Outside the window and the latency sample: a check that the
+	 * kernel holds what the run measured is not a replacement, and
+	 * a disagreement ends the run whatever MaxErrors= allows.
+	 */
+	if (!plain && l->verify && ++pt->since_verify >= BACKEND_VERIFY_EVERY) {
+		pt->since_verify = 0;
+		k = l->verify(l->ctx, ap);
+		if (k < 0) {
+			char where[32], reason[128];
 
-				attach_point_to_string(pt->state->pasid, where, sizeof(where));
-				snprintf(reason, sizeof(reason), "verifying %s failed: %s", where,
-					 strerror(ERRNO_VALUE(k)));
-				/* The backend's own explanation, given first, wins. */
-				fault_sink_fail(r->sink, k, reason);
-				break;
-			}
+			attach_point_to_string(pt->state->pasid, where, sizeof(where));
+			snprintf(reason, sizeof(reason), "verifying %s failed: %s", where,
+				 strerror(ERRNO_VALUE(k)));
+			/* The backend's own explanation, given first, wins. */
+			fault_sink_fail(r->sink, k, reason);
+			return false;
 		}
 	}
+	return true;
+}
+
+/*
+ * The two loops, each in a function of its own with its own copy of the
+ * WorkerLoop: the pacer's address escapes in the general loop only, and a
+ * copy whose address does not escape lives in registers.
+ */
+static _noinline_ void worker_loop_plain(const WorkerLoop *l0)
+{
+	WorkerLoop l = *l0;
+	unsigned ap = l.w->aps[0];
+	RunPoint *pt = &l.r->points[ap];
+
+	while (!__atomic_load_n(&l.r->stop, __ATOMIC_RELAXED) && l.left > 0)
+		if (!worker_step(&l, pt, ap, true))
+			break;
+}
+
+static _noinline_ void worker_loop(const WorkerLoop *l0)
+{
+	WorkerLoop l = *l0;
+	size_t next = 0;
+
+	while (!__atomic_load_n(&l.r->stop, __ATOMIC_RELAXED) && l.left > 0) {
+		unsigned ap = l.w->aps[next];
+
+		if (++next == l.w->n_aps)
+			next = 0;
+		if (!worker_step(&l, &l.r->points[ap], ap, false))
+			break;
+	}
+}
+
+static void *worker_main(void *userdata)
+{
+	Worker *w = userdata;
+	Run *r = w->run;
+	WorkerLoop l = {
+		.w = w,
+		.r = r,
+		.replace = r->ops->replace,
+		.gate = r->ops->gate,
+		.verify = r->ops->verify,
+		.ctx = r->ctx,
+		.hist = w->hist,
+		.random = r->scenario->pattern == PATTERN_RANDOM,
+		.cycle = r->scenario->pattern == PATTERN_ROUND_ROBIN ? r->scenario->n_domains : 2,
+		.n_domains = r->scenario->n_domains,
+		.left = w->quota ?: UINT64_MAX,
+	};
+
+	pacer_init(&l.pacer, w->interval_ns, now_ns(CLOCK_MONOTONIC));
+
+	/* One point, unpaced, a fixed cycle, nothing else per replacement: the model at Rate=max. */
+	if (w->n_aps == 1 && !l.random && !l.gate && !l.verify && w->interval_ns == 0 &&
+	    !r->points[w->aps[0]].windows && r->points[w->aps[0]].hist == l.hist)
+		worker_loop_plain(&l);
+	else
+		worker_loop(&l);
 
 	__atomic_store_n(&w->exited, true, __ATOMIC_RELEASE);
 	(void)!write(r->wake_fd, &(uint64_t){1}, sizeof(uint64_t));
