@@ -8,6 +8,10 @@
 #   FAKE_QEMU_CRASHES=N    …in the first N boots (default 1); boots are
 #                          counted in FAKE_QEMU_STATE (a file)
 #   FAKE_QEMU_FAIL=TEST    TEST reports FAIL
+#   FAKE_QEMU_RATIOS="A B"  every test prints a benchmark RESULT line
+#                          (bench-fake) whose ratio is A% in boot 1, B% in 2…
+#   FAKE_QEMU_RATIOS_CONTENDED="A B"  the same for a contention point
+#                          (bench-fake-pasid workers=4)
 set -euo pipefail
 append='' serials=()
 while (($#)); do
@@ -30,6 +34,14 @@ echo "[    0.000000] Linux version 9.9.9-fake" >"$console"
 		if [[ $t == "${FAKE_QEMU_CRASH:-}" ]] && ((boot <= ${FAKE_QEMU_CRASHES:-1})); then
 			echo "qemu-system-x86_64: vtd_iova_to_slpte: detected slpte permission error (boot $boot)" >&2
 			kill -SEGV $$
+		fi
+		if [[ -n ${FAKE_QEMU_RATIOS:-} ]]; then
+			r=$(echo "$FAKE_QEMU_RATIOS" | cut -d' ' -f"$boot")
+			echo "RESULT bench-fake daemon=950/s bare=1000/s ratio=$r% spread=0.2 rounds=5 clock=\"fake\" (target >= 97%)"
+		fi
+		if [[ -n ${FAKE_QEMU_RATIOS_CONTENDED:-} ]]; then
+			r=$(echo "$FAKE_QEMU_RATIOS_CONTENDED" | cut -d' ' -f"$boot")
+			echo "RESULT bench-fake-pasid workers=4 daemon=900/s bare=1000/s ratio=$r% spread=2.0 rounds=5 clock=\"fake\""
 		fi
 		if [[ $t == "${FAKE_QEMU_FAIL:-}" ]]; then
 			echo "FAIL: told to"

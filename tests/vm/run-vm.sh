@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# run-vm.sh [--kernel=lts|sid] [--profile=iommu|mock] [--tests="a b …"] [--timeout=SECONDS] [--log-dir=DIR]
+# run-vm.sh [--kernel=lts|sid] [--profile=iommu|mock] [--bench] [--tests="a b …"] [--timeout=SECONDS] [--log-dir=DIR]
 # run-vm.sh [--kernel=lts|sid] --kernel-only   just build-kernel.sh (skipping, like the boots, without QEMU)
 #
 # Boots the VM tier's guest under QEMU (TCG) and runs guest tests in it:
 #   iommu  Intel IOMMU on, scalable mode (intel_iommu=on,sm_on): the vfio backend
 #   mock   Intel IOMMU off (intel_iommu=off): the mock backend, whose
 #          IOMMU_TEST_OP_MOCK_DOMAIN fails with EINVAL while the Intel IOMMU is on
+# --bench boots the profile's benchmarks instead (bench-vfio; bench-mock,
+# bench-mock-pasid) with QEMU's instruction counting, -icount
+# shift=$VM_ICOUNT_SHIFT,sleep=off (default shift 2: a guest instruction is
+# 4 ns of guest time): guest time then advances with the instructions the
+# guest executes, so the daemon/bare ratios the guest measures in guest time
+# do not depend on what the host does meanwhile. tests/vm/bench-vm.sh runs
+# two such boots and compares them.
 # The kernel comes from build-kernel.sh: --kernel=lts (default) is bookworm's
 # linux-source-6.12, --kernel=sid the newest linux-source of Debian sid
 # (KERNEL_TRACK; KERNEL= or KSRC= override both). The initramfs is built from
@@ -37,15 +44,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 # device away mid-run, and one that does not come back would take the tests
 # after it down too.
 declare -A default_tests=(
-	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control vtd-race vfio-nvme-positive-control vfio-pasid bad-inputs bench-vfio device-uevents vfio-nvme vfio-unbind"
-	[mock]="smoke mock-replace mock-pasid mock-pasid-errors mock-iopf bad-inputs bench-mock bench-mock-pasid"
+	[iommu]="smoke vfio-replace vfio-dma-verify vfio-positive-control vtd-race vfio-nvme-positive-control vfio-pasid bad-inputs device-uevents vfio-nvme vfio-unbind"
+	[mock]="smoke mock-replace mock-pasid mock-pasid-errors mock-iopf bad-inputs"
+)
+# The benchmark boots' tests (--bench).
+declare -A bench_tests=(
+	[iommu]="bench-vfio"
+	[mock]="bench-mock bench-mock-pasid"
 )
 declare -A profile_append=(
 	[iommu]="intel_iommu=on,sm_on"
 	[mock]="intel_iommu=off"
 )
 
-profile=iommu tests='' log_dir='' kernel_only='' track=${KERNEL_TRACK:-lts}
+profile=iommu tests='' log_dir='' kernel_only='' bench='' track=${KERNEL_TRACK:-lts}
 timeout=${VM_TIMEOUT:-600}
 for arg; do
 	case $arg in
@@ -55,6 +67,7 @@ for arg; do
 	--timeout=*) timeout=${arg#*=} ;;
 	--log-dir=*) log_dir=${arg#*=} ;;
 	--kernel-only) kernel_only=1 ;;
+	--bench) bench=1 ;;
 	-h | --help)
 		sed -n '3,/^set -e/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
 		exit 0
@@ -74,6 +87,14 @@ done
 	exit 2
 }
 export KERNEL_TRACK=$track
+if [[ -n $bench ]]; then
+	tests=${tests:-${bench_tests[$profile]}}
+	icount_shift=${VM_ICOUNT_SHIFT:-2}
+	[[ $icount_shift =~ ^[0-9]$|^10$ ]] || {
+		echo "run-vm.sh: VM_ICOUNT_SHIFT=$icount_shift: QEMU's -icount shift is 0 to 10" >&2
+		exit 2
+	}
+fi
 tests=${tests:-${default_tests[$profile]}}
 tests=$(echo $tests | tr ' ' ',')
 [[ $tests =~ ^[a-z0-9,-]+$ ]] || {
@@ -97,6 +118,7 @@ if [[ -n ${KERNEL:-}${KSRC:-} ]]; then
 else
 	tag="vm-$track-$profile"
 fi
+[[ -n $bench ]] && tag+="-bench"
 T=$(mktemp -d "${TMPDIR:-/tmp}/iommutest-vm.XXXXXX")
 qemu_pid=
 nvme_img=
@@ -128,6 +150,7 @@ append="console=ttyS0 printk.time=1 panic=-1 oops=panic ${profile_append[$profil
 append+=" rcupdate.rcu_cpu_stall_suppress=1 nowatchdog sysctl.kernel.hung_task_timeout_secs=0"
 append+=" iommutest.profile=$profile iommutest.timeout=${VM_TEST_TIMEOUT:-300}"
 [[ ${VM_EXPECT_HITLESS:-0} == 1 ]] && append+=" iommutest.expect_hitless=1"
+[[ -n $bench ]] && append+=" iommutest.icount=$icount_shift"
 append+=" ${VM_APPEND:-}"
 # The emulated NVMe controller's namespace: a raw image of data that is not
 # zeros (null-co would read zeros, which a missed DMA can pass for), on tmpfs
@@ -150,6 +173,10 @@ qemu_cmd() { # TESTS: the command line of one boot running TESTS
 		-kernel "$kernel" -initrd "$T/initramfs.cpio.gz" -append "$append iommutest.tests=$1"
 		-nographic -no-reboot -monitor none
 		-serial "file:$T/console.log" -serial "file:$T/results.log")
+	# sleep=off: an idle guest's clock jumps to its next timer instead of
+	# following the host's, so a run's guest time is its instructions only.
+	[[ -n $bench ]] && cmd+=(-icount "shift=$icount_shift,sleep=off")
+	return 0
 }
 
 # Tests during which QEMU 7.2 itself is known to crash (SIGSEGV), through no

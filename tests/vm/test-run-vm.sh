@@ -6,7 +6,8 @@
 # passes; a failing test fails it; QEMU dying of SIGSEGV during vfio-nvme
 # (QEMU 7.2's known crash) is reported and a second boot runs the tests from
 # there on; a second crash fails the boot; a crash during any other test
-# fails it at once, with no second boot.
+# fails it at once, with no second boot. And bench-vm.sh's comparison of two
+# benchmark boots: within the tolerance passes, beyond it fails.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/test-run-vm.XXXXXX")
@@ -24,8 +25,8 @@ expect() {
 	while [[ $1 != -- ]]; do pats+=("$1"); shift; done
 	shift
 	rm -f "$W/state"
-	env FAKE_QEMU_STATE="$W/state" "$@" "$here/run-vm.sh" --profile=iommu \
-		--tests="smoke vfio-nvme vfio-unbind" >"$W/out" 2>&1 || rc=$?
+	env FAKE_QEMU_STATE="$W/state" "$@" ${RUNNER:-$here/run-vm.sh} --profile=iommu \
+		--tests="${TESTS:-smoke vfio-nvme vfio-unbind}" >"$W/out" 2>&1 || rc=$?
 	local ok=1
 	((rc == want)) || { echo "$name: exit status $rc, expected $want"; ok=0; }
 	for p in "${pats[@]}"; do
@@ -54,4 +55,15 @@ expect smoke-crash 1 'FAIL: QEMU exited with status 139' 'FAIL: smoke: no result
 	-- FAKE_QEMU_CRASH=smoke
 expect resumed-boot-fails 1 'booting again' 'FAIL: vfio-unbind: FAIL told to' \
 	-- FAKE_QEMU_CRASH=vfio-nvme FAKE_QEMU_FAIL=vfio-unbind
+
+RUNNER=$here/bench-vm.sh TESTS=bench-vfio
+expect bench-repro 0 'vm-custom-iommu-bench: PASS' 'bench-fake +boot 1 +95.0% .* boot 2 +95.8% .*difference 0.8 points \(tolerance 1\): ok' \
+	'bench-fake-pasid workers=4 .*difference 2.5 points \(tolerance 3\): ok' 'every ratio of boot 1 is within' \
+	-- FAKE_QEMU_RATIOS="95.0 95.8" FAKE_QEMU_RATIOS_CONTENDED="90.0 92.5"
+expect bench-not-repro 1 'bench-fake .*difference 1.5 points \(tolerance 1\): FAIL' '!every ratio' \
+	-- FAKE_QEMU_RATIOS="95.0 96.5"
+expect bench-contended-not-repro 1 'bench-fake-pasid workers=4 .*difference 4.0 points \(tolerance 3\): FAIL' \
+	-- FAKE_QEMU_RATIOS="95.0 95.0" FAKE_QEMU_RATIOS_CONTENDED="90.0 94.0"
+expect bench-no-ratio 1 'FAIL: the first boot printed no benchmark ratio' --
+expect bench-boot-fails 1 'FAIL: bench-vfio: FAIL told to' '!reproducibility' -- FAKE_QEMU_RATIOS="95 95" FAKE_QEMU_FAIL=bench-vfio
 ((failures == 0)) || { echo "$failures case(s) failed"; exit 1; }

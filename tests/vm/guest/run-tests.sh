@@ -10,6 +10,8 @@
 #                                    failures with identical mappings fail tests
 #   iommutest.unbind_nvme=1          vfio-unbind also unbinds the NVMe controller
 #   iommutest.nvme_race_rate=N|max   vfio-nvme's race replacement rate (default 1000)
+#   iommutest.icount=SHIFT           QEMU counts instructions (-icount shift=SHIFT):
+#                                    the benchmarks' rates are in guest time
 # Starts a private dbus-daemon and iommutestd on it, runs each test, and prints
 # for each, machine-readable:
 #   IOMMUTEST-BEGIN <test>
@@ -29,6 +31,7 @@ for arg in $(cat /proc/cmdline); do
 	iommutest.expect_hitless=*) export IOMMUTEST_EXPECT_HITLESS=${arg#*=} ;;
 	iommutest.unbind_nvme=*) export IOMMUTEST_UNBIND_NVME=${arg#*=} ;;
 	iommutest.nvme_race_rate=*) export IOMMUTEST_NVME_RACE_RATE=${arg#*=} ;;
+	iommutest.icount=*) export IOMMUTEST_ICOUNT=${arg#*=} ;;
 	esac
 done
 tests=${tests//,/ }

@@ -5,8 +5,8 @@
 # PASIDs, each with its own worker, the daemon's rate (a mock scenario with
 # Points=1-N for BENCH_SECONDS) against bare-replace mock-pasid N (the same
 # objects, N threads each ping-ponging its PASID with
-# IOMMU_TEST_OP_PASID_REPLACE in a bare loop), in the same boot. Two rounds
-# per N, alternating, best of each. Every replace of one mock device takes
+# IOMMU_TEST_OP_PASID_REPLACE in a bare loop), in the same boot. BENCH_ROUNDS
+# rounds per N, alternating, paired (bench.sh). Every replace of one mock device takes
 # the device's iopf_rwsem and its group's lock, so the curve shows what
 # contention does to the rate; the ratio shows what the daemon adds to it.
 # Fails only when a run fails.
@@ -16,7 +16,7 @@
 require_backend mock
 kernel_at_least 6.15 || kernel_lacks "PASID attach (6.15+)"
 BENCH_BACKEND=mock-pasid
-BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_SECONDS=${BENCH_SECONDS:-1}
 BENCH_WORKERS=${BENCH_WORKERS:-1 4 16 64}
 BENCH_TARGET=''
 
@@ -50,7 +50,7 @@ curve=()
 for n in $BENCH_WORKERS; do
 	BENCH_LABEL="workers=$n"
 	bench "$n"
-	curve+=("$n:${BENCH_BEST_DAEMON}/${BENCH_BEST_BARE}=$BENCH_RATIO")
+	curve+=("$n:${BENCH_MEDIAN_DAEMON}/${BENCH_MEDIAN_BARE}=$BENCH_RATIO±$BENCH_SPREAD")
 done
 echo "RESULT bench-mock-pasid curve (workers:daemon/bare=ratio, replacements/s) ${curve[*]}"
 daemon_alive || fail "iommutestd died"

@@ -8,7 +8,7 @@
 [[ $IOMMUTEST_PROFILE == mock ]] || fail "needs the mock profile (intel_iommu=off)"
 require_backend mock
 BENCH_BACKEND=mock
-BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_SECONDS=${BENCH_SECONDS:-1}
 
 bench_bare() {
 	bare-replace mock "$BENCH_SECONDS" 2>&1

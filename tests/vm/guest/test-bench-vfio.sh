@@ -8,7 +8,7 @@
 [[ $IOMMUTEST_PROFILE == iommu ]] || fail "needs the iommu profile (intel_iommu=on)"
 require_backend vfio
 BENCH_BACKEND=vfio
-BENCH_SECONDS=${BENCH_SECONDS:-5}
+BENCH_SECONDS=${BENCH_SECONDS:-1}
 
 pci_bind_vfio "$EDU_BDF" || fail "cannot bind $EDU_BDF to vfio-pci"
 trap 'pci_release "$EDU_BDF"; rm -rf "$T"' EXIT
