@@ -7,12 +7,21 @@
 #   FAKE_QEMU_CRASH=TEST   die of SIGSEGV once TEST has begun…
 #   FAKE_QEMU_CRASHES=N    …in the first N boots (default 1); boots are
 #                          counted in FAKE_QEMU_STATE (a file)
+#   FAKE_QEMU_CRASH_AFTER=TEST  the same, once TEST has ended (its verdict
+#                          reached, IOMMUTEST-END printed, RESULT not yet)
+#   FAKE_QEMU_VERSION=X.Y.Z  what --version says (default 7.2.13)
 #   FAKE_QEMU_FAIL=TEST    TEST reports FAIL
 #   FAKE_QEMU_RATIOS="A B"  every test prints a benchmark RESULT line
 #                          (bench-fake) whose ratio is A% in boot 1, B% in 2…
 #   FAKE_QEMU_RATIOS_CONTENDED="A B"  the same for a contention point
 #                          (bench-fake-pasid workers=4)
 set -euo pipefail
+if [[ ${1:-} == --version ]]; then
+	echo "QEMU emulator version ${FAKE_QEMU_VERSION:-7.2.13} (fake-qemu.sh)"
+	exit 0
+fi
+# The SIGSEGV below is asked for: no core file.
+ulimit -c 0
 append='' serials=()
 while (($#)); do
 	case $1 in
@@ -33,6 +42,10 @@ echo "[    0.000000] Linux version 9.9.9-fake" >"$console"
 		echo "IOMMUTEST-BEGIN $t"
 		if [[ $t == "${FAKE_QEMU_CRASH:-}" ]] && ((boot <= ${FAKE_QEMU_CRASHES:-1})); then
 			echo "qemu-system-x86_64: vtd_iova_to_slpte: detected slpte permission error (boot $boot)" >&2
+			kill -SEGV $$
+		fi
+		echo "IOMMUTEST-END $t $([[ $t == "${FAKE_QEMU_FAIL:-}" ]] && echo 1 || echo 0)"
+		if [[ $t == "${FAKE_QEMU_CRASH_AFTER:-}" ]] && ((boot <= ${FAKE_QEMU_CRASHES:-1})); then
 			kill -SEGV $$
 		fi
 		if [[ -n ${FAKE_QEMU_RATIOS:-} ]]; then

@@ -31,8 +31,8 @@
 # failed or skipped for another reason, the guest did not finish in time, the
 # kernel warned or crashed).
 #
-# Environment: QEMU (default qemu-system-x86_64), VM_TIMEOUT (wall clock for the
-# whole boot, default 600 s), VM_TEST_TIMEOUT (per test, default 300 s),
+# Environment: QEMU (default qemu-system-x86_64), VM_TIMEOUT (wall clock for
+# each boot, default 600 s), VM_TEST_TIMEOUT (per test, default 300 s),
 # VM_SMP (default 2), VM_MEM (default 2G), VM_APPEND (more kernel parameters),
 # VM_EXPECT_HITLESS=1 (the kernel claims hitless replacement, e.g. with the
 # entry_sync series: DMA failures under identical mappings fail the tests).
@@ -183,10 +183,14 @@ qemu_cmd() { # TESTS: the command line of one boot running TESTS
 # fault of the guest: vfio-nvme's race makes the emulated controller DMA
 # through PASID entries the guest kernel is rewriting, and QEMU 7.2 reads the
 # entry without caching it or reading it atomically (docs/testing.md). When
-# QEMU dies of a signal during one of these, the crash is reported (NOTE,
-# with QEMU's last words) and a second boot runs that test and those after
-# it; a second crash fails the boot. Any other QEMU crash fails it at once.
+# QEMU 7.2 dies of SIGSEGV while one of these runs (begun, not ended: the
+# guest prints IOMMUTEST-END as soon as a test exits, so a verdict that was
+# reached cannot be lost to a crash after it), the crash is reported (NOTE,
+# with QEMU's last words; its whole log goes to --log-dir) and a second boot
+# runs that test and those after it; a second crash fails the boot. Any other
+# QEMU crash, and any crash of another QEMU version, fails it at once.
 qemu_crash_resume=" vfio-nvme "
+qemu_version=$("$qemu" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p')
 
 pdeath=()
 setpriv --pdeathsig KILL true 2>/dev/null && pdeath=(setpriv --pdeathsig KILL)
@@ -222,16 +226,20 @@ while :; do
 	tr -d '\r' <"$T/console.log" >"$T/console" 2>/dev/null || : >"$T/console"
 	# No second serial port in the guest: the results came on the console.
 	grep -q '^IOMMUTEST-' "$T/results" || cp "$T/console" "$T/results"
-	((boots > 1)) && echo "---- boot $boots ----" >>"$T/console.all"
+	if ((boots > 1)); then
+		echo "---- boot $boots ----" >>"$T/console.all"
+		echo "---- boot $boots ----" >>"$T/results.all"
+	fi
 	cat "$T/console" >>"$T/console.all"
 	cat "$T/results" >>"$T/results.all"
+	cp "$T/qemu.log" "$T/qemu.boot$boots.log"
 
 	# The test QEMU died in: begun in this boot, no result.
-	crashed=$(awk '$1 == "IOMMUTEST-BEGIN" { t = $2 } $1 == "IOMMUTEST-RESULT" && $2 == t { t = "" } END { print t }' "$T/results")
-	if [[ -z $timed_out && ( $qemu_rc -eq 139 || $qemu_rc -eq 134 ) && -n $crashed &&
+	crashed=$(awk '$1 == "IOMMUTEST-BEGIN" { t = $2 } ($1 == "IOMMUTEST-END" || $1 == "IOMMUTEST-RESULT") && $2 == t { t = "" } END { print t }' "$T/results")
+	if [[ -z $timed_out && $qemu_rc -eq 139 && $qemu_version == 7.2.* && -n $crashed &&
 		$qemu_crash_resume == *" $crashed "* && ${#resumed[@]} -eq 0 ]]; then
 		resumed+=("$crashed")
-		echo "$tag: NOTE: QEMU died of signal $((qemu_rc - 128)) during $crashed (a QEMU 7.2 defect, see docs/testing.md); its last words: $(tail -n 3 "$T/qemu.log" | tr '\n' ' ')"
+		echo "$tag: NOTE: QEMU $qemu_version died of signal $((qemu_rc - 128)) during $crashed (a QEMU 7.2 defect, see docs/testing.md); its last words: $(tail -n 3 "$T/qemu.log" | tr '\n' ' ')"
 		remaining=$(echo "$remaining" | tr ',' '\n' | sed -n "/^$crashed\$/,\$p" | paste -sd,)
 		echo "$tag: NOTE: booting again for: ${remaining//,/ }"
 		continue
@@ -246,6 +254,9 @@ if [[ -n $log_dir ]]; then
 	mkdir -p "$log_dir"
 	cp "$T/console" "$log_dir/$tag-console.log" 2>/dev/null || true
 	cp "$T/results" "$log_dir/$tag-results.log" 2>/dev/null || true
+	for ((b = 1; b <= boots; b++)); do
+		cp "$T/qemu.boot$b.log" "$log_dir/$tag-qemu$( ((boots > 1)) && echo ".boot$b").log" 2>/dev/null || true
+	done
 fi
 
 # The guest's output: each test's lines and its result.

@@ -9,6 +9,9 @@
 # fails it at once, with no second boot. And bench-vm.sh's comparison of two
 # benchmark boots: within the tolerance passes, beyond it fails.
 set -euo pipefail
+# What the cases below set themselves, not taken from the caller.
+unset RUNNER TESTS BENCH_REPRO_POINTS BENCH_REPRO_POINTS_CONTENDED VM_ICOUNT_SHIFT VM_APPEND KSRC \
+	VM_EXPECT_HITLESS ${!FAKE_QEMU_*}
 here=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/test-run-vm.XXXXXX")
 trap 'rm -rf "$W"' EXIT
@@ -46,11 +49,16 @@ expect() {
 
 expect all-pass 0 'vm-custom-iommu: PASS' '3 of 3 tests passed' '1 boot\(s\)' '!NOTE' --
 expect test-fails 1 'FAIL: vfio-unbind: FAIL told to' -- FAKE_QEMU_FAIL=vfio-unbind
-expect nvme-crash-once 0 'NOTE: QEMU died of signal 11 during vfio-nvme' 'slpte permission error \(boot 1\)' \
+expect nvme-crash-once 0 'NOTE: QEMU 7.2.13 died of signal 11 during vfio-nvme' 'slpte permission error \(boot 1\)' \
 	'booting again for: vfio-nvme vfio-unbind' '3 of 3 tests passed' '2 boot\(s\)' 'vm-custom-iommu: PASS' \
 	-- FAKE_QEMU_CRASH=vfio-nvme
-expect nvme-crash-twice 1 'NOTE: QEMU died of signal 11 during vfio-nvme' 'FAIL: QEMU exited with status 139' \
+expect nvme-crash-twice 1 'NOTE: QEMU 7.2.13 died of signal 11 during vfio-nvme' 'FAIL: QEMU exited with status 139' \
 	'FAIL: vfio-nvme: no result' 'FAIL: vfio-unbind: no result' -- FAKE_QEMU_CRASH=vfio-nvme FAKE_QEMU_CRASHES=2
+expect failed-before-crash 1 'NOTE: QEMU 7.2.13 died of signal 11 during vfio-nvme' 'FAIL: smoke: FAIL told to' \
+	-- FAKE_QEMU_CRASH=vfio-nvme FAKE_QEMU_FAIL=smoke
+expect crash-after-end 1 'FAIL: QEMU exited with status 139' 'FAIL: vfio-nvme: no result' '!NOTE' '!boot 2' \
+	-- FAKE_QEMU_CRASH_AFTER=vfio-nvme
+expect other-qemu-crash 1 'FAIL: QEMU exited with status 139' '!NOTE' -- FAKE_QEMU_CRASH=vfio-nvme FAKE_QEMU_VERSION=8.2.2
 expect smoke-crash 1 'FAIL: QEMU exited with status 139' 'FAIL: smoke: no result' '!NOTE' '!boot 2' \
 	-- FAKE_QEMU_CRASH=smoke
 expect resumed-boot-fails 1 'booting again' 'FAIL: vfio-unbind: FAIL told to' \

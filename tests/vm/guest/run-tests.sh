@@ -15,6 +15,7 @@
 # Starts a private dbus-daemon and iommutestd on it, runs each test, and prints
 # for each, machine-readable:
 #   IOMMUTEST-BEGIN <test>
+#   IOMMUTEST-END <test> <exit status>
 #   …the test's output…
 #   IOMMUTEST-RESULT <test> PASS|FAIL|SKIP <seconds>s <reason>
 # and at the end
@@ -115,6 +116,9 @@ for t in $tests; do
 	start=$(cut -d' ' -f1 /proc/uptime)
 	timeout "$timeout" bash "$script" >/run/test.out 2>&1
 	rc=$?
+	# At once, before anything else can go wrong: the host must know that
+	# this test ended (and how), whatever happens to the boot after it.
+	echo "IOMMUTEST-END $t $rc"
 	end=$(cut -d' ' -f1 /proc/uptime)
 	secs=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }')
 	# In a shell of its own: lib.sh is written for tests (errexit, its own trap).
