@@ -38,6 +38,7 @@ for a in $append; do [[ $a == iommutest.tests=* ]] && tests=${a#*=}; done
 echo "[    0.000000] Linux version 9.9.9-fake" >"$console"
 {
 	echo "IOMMUTEST-GUEST kernel 9.9.9-fake, profile iommu, 2 CPUs, tests: ${tests//,/ }"
+	echo "IOMMUTEST-GUEST cmdline $append"
 	for t in ${tests//,/ }; do
 		echo "IOMMUTEST-BEGIN $t"
 		if [[ $t == "${FAKE_QEMU_CRASH:-}" ]] && ((boot <= ${FAKE_QEMU_CRASHES:-1})); then

@@ -163,14 +163,14 @@ head -c "${VM_NVME_SIZE:-64M}" /dev/urandom >"$nvme_img"
 # The edu device and the NVMe controller sit at fixed addresses the guest
 # tests know (00:03.0, 00:04.0); the guest kernel has no NVMe driver, so the
 # controller is free for vfio-pci.
-qemu_cmd() { # TESTS: the command line of one boot running TESTS
+qemu_cmd() { # TESTS [MORE-APPEND]: the command line of one boot running TESTS
 	cmd=("$qemu" -accel tcg -cpu max -smp "${VM_SMP:-2}" -m "${VM_MEM:-2G}"
 		-machine q35,kernel-irqchip=split -nodefaults -no-user-config
 		-device intel-iommu,intremap=on,x-scalable-mode=on
 		-device edu,addr=03.0
 		-drive "file=$nvme_img,if=none,id=nvm0,format=raw"
 		-device nvme,addr=04.0,serial=iommutest0,drive=nvm0
-		-kernel "$kernel" -initrd "$T/initramfs.cpio.gz" -append "$append iommutest.tests=$1"
+		-kernel "$kernel" -initrd "$T/initramfs.cpio.gz" -append "$append iommutest.tests=$1${2:-}"
 		-nographic -no-reboot -monitor none
 		-serial "file:$T/console.log" -serial "file:$T/results.log")
 	# sleep=off: an idle guest's clock jumps to its next timer instead of
@@ -188,7 +188,9 @@ qemu_cmd() { # TESTS: the command line of one boot running TESTS
 # reached cannot be lost to a crash after it), the crash is reported (NOTE,
 # with QEMU's last words; its whole log goes to --log-dir) and a second boot
 # runs that test and those after it; a second crash fails the boot. Any other
-# QEMU crash, and any crash of another QEMU version, fails it at once.
+# QEMU crash, and any crash of another QEMU version, fails it at once. The
+# second boot's kernel command line says iommutest.after_qemu_crash=TEST, and
+# TEST leaves out the part that crashed QEMU, saying so (vfio-nvme: its race).
 qemu_crash_resume=" vfio-nvme "
 qemu_version=$("$qemu" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p')
 
@@ -202,7 +204,7 @@ remaining=$tests boots=0 resumed=()
 : >"$T/console.all"
 while :; do
 	boots=$((boots + 1))
-	qemu_cmd "$remaining"
+	qemu_cmd "$remaining" "${resumed[*]:+ iommutest.after_qemu_crash=${resumed[*]}}"
 	echo "$tag: boot $boots: ${cmd[*]}"
 	rm -f "$T/console.log" "$T/results.log"
 	boot_start=$SECONDS

@@ -50,7 +50,7 @@ expect() {
 expect all-pass 0 'vm-custom-iommu: PASS' '3 of 3 tests passed' '1 boot\(s\)' '!NOTE' --
 expect test-fails 1 'FAIL: vfio-unbind: FAIL told to' -- FAKE_QEMU_FAIL=vfio-unbind
 expect nvme-crash-once 0 'NOTE: QEMU 7.2.13 died of signal 11 during vfio-nvme' 'slpte permission error \(boot 1\)' \
-	'booting again for: vfio-nvme vfio-unbind' '3 of 3 tests passed' '2 boot\(s\)' 'vm-custom-iommu: PASS' \
+	'booting again for: vfio-nvme vfio-unbind' 'cmdline .*iommutest.tests=vfio-nvme,vfio-unbind iommutest.after_qemu_crash=vfio-nvme' '3 of 3 tests passed' '2 boot\(s\)' 'vm-custom-iommu: PASS' \
 	-- FAKE_QEMU_CRASH=vfio-nvme
 expect nvme-crash-twice 1 'NOTE: QEMU 7.2.13 died of signal 11 during vfio-nvme' 'FAIL: QEMU exited with status 139' \
 	'FAIL: vfio-nvme: no result' 'FAIL: vfio-unbind: no result' -- FAKE_QEMU_CRASH=vfio-nvme FAKE_QEMU_CRASHES=2

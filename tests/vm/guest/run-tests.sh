@@ -9,7 +9,9 @@
 #   iommutest.expect_hitless=1       the kernel claims hitless replacement: DMA
 #                                    failures with identical mappings fail tests
 #   iommutest.unbind_nvme=1          vfio-unbind also unbinds the NVMe controller
-#   iommutest.nvme_race_rate=N|max   vfio-nvme's race replacement rate (default 1000)
+#   iommutest.nvme_race_rate=N|max   vfio-nvme's race replacement rate (default 100)
+#   iommutest.after_qemu_crash=TEST  QEMU 7.2 crashed during TEST in the previous boot
+#                                    (run-vm.sh): TEST leaves out what crashed it
 #   iommutest.icount=SHIFT           QEMU counts instructions (-icount shift=SHIFT):
 #                                    the benchmarks' rates are in guest time
 # Starts a private dbus-daemon and iommutestd on it, runs each test, and prints
@@ -33,6 +35,7 @@ for arg in $(cat /proc/cmdline); do
 	iommutest.unbind_nvme=*) export IOMMUTEST_UNBIND_NVME=${arg#*=} ;;
 	iommutest.nvme_race_rate=*) export IOMMUTEST_NVME_RACE_RATE=${arg#*=} ;;
 	iommutest.icount=*) export IOMMUTEST_ICOUNT=${arg#*=} ;;
+	iommutest.after_qemu_crash=*) export IOMMUTEST_AFTER_QEMU_CRASH=${arg#*=} ;;
 	esac
 done
 tests=${tests//,/ }

@@ -56,12 +56,27 @@ edu_fpm=$(per_minute)
 
 # Last: a race run with many controller resets was once seen to leave QEMU 7.2's
 # controller failing later reads with Invalid Namespace (docs/testing.md).
-# Replacements at 1000/s by default, not the scenario's max: at full speed
+# Replacements at 100/s by default, not the scenario's max: at full speed
 # QEMU 7.2 was seen to crash (SIGSEGV) on 7.2.13, walking guest page 0 as a
-# page table through a PASID entry caught mid-rewrite (iommutest.nvme_race_rate=max
-# on the kernel command line, host: VM_APPEND=…, runs it at full speed).
-race_rate=${IOMMUTEST_NVME_RACE_RATE:-1000}
+# page table through a PASID entry caught mid-rewrite, and at 1000/s it
+# crashed in three CI boots of four on 7.2.13, each time within 0.2 s of the
+# race's first queue-fetch fault (iommutest.nvme_race_rate=N|max on the
+# kernel command line, host: VM_APPEND=…, sets the rate).
+race_rate=${IOMMUTEST_NVME_RACE_RATE:-100}
 [[ $race_rate =~ ^([0-9]+|max)$ ]] || fail "iommutest.nvme_race_rate=$race_rate: a number or max"
+# The boot after QEMU 7.2 crashed in this race (run-vm.sh boots again once):
+# everything but the race, which is not run again, and the crash said loudly.
+if [[ ${IOMMUTEST_AFTER_QEMU_CRASH:-} == vfio-nvme ]]; then
+	echo "NOTE: QEMU 7.2 crashed (SIGSEGV) during this race in the previous boot (a QEMU defect, docs/testing.md):" \
+		"the race is not run again in this boot; the idle and edu baselines above passed"
+	echo "RESULT vfio-nvme-race kernel=$(uname -r) not-run=qemu-crashed"
+	echo "bench-nvme: $idle verified commands/s idle; edu $edu/s; while replacing: not measured (QEMU crashed)"
+	echo "RESULT bench-nvme replacing=none idle=$idle edu=$edu target=2000 missed"
+	[[ -z $(pci_driver "$NVME_BDF") ]] || fail "$NVME_BDF is still bound to $(pci_driver "$NVME_BDF") after the runs"
+	daemon_alive || fail "iommutestd died"
+	echo ok
+	exit 0
+fi
 run_conf vfio-nvme-race "$conf" --set=Scenario.Device="$NVME_BDF" --set=Replace.Duration=10s \
 	--set=Replace.Rate="$race_rate"
 dma=$(jgetc "$OUT" .backend_info.dma)
