@@ -280,7 +280,7 @@ declare -A res=() why=() secs=()
 while read -r _ name verdict t reason; do
 	res[$name]=$verdict secs[$name]=$t why[$name]=$reason
 done < <(grep '^IOMMUTEST-RESULT ' "$T/results")
-npass=0 nskip=0
+npass=0 nskip=0 failed_tests=()
 echo "---- results on kernel $release ($tag) ----"
 for t in ${tests//,/ } ; do
 	printf '[%s] %-24s %-4s %6s %s\n' "$release" "$t" "${res[$t]:-none}" "${secs[$t]:-}" "${why[$t]:-}"
@@ -294,7 +294,10 @@ for t in ${tests//,/ } ; do
 		fi
 		;;
 	none) problems+=("$t: no result") ;;
-	*) problems+=("$t: ${res[$t]} ${why[$t]}") ;;
+	*)
+		problems+=("$t: ${res[$t]} ${why[$t]}")
+		failed_tests+=("$t")
+		;;
 	esac
 done
 [[ -n ${res[setup]:-} ]] && problems+=("guest setup: $(grep '^IOMMUTEST-RESULT setup' "$T/results" | cut -d' ' -f4-)")
@@ -316,9 +319,19 @@ fi
 
 echo "$tag: kernel $release: $npass of $(echo ${tests//,/ } | wc -w) tests passed, $nskip skipped (kernel lacks the feature); $boots boot(s) took ${elapsed}s${resumed:+ (QEMU crashed during ${resumed[*]} and was booted again)}"
 if ((${#problems[@]})); then
-	echo "---- serial console (last 60 lines) ----"
-	tail -n 60 "$T/console"
+	echo "---- serial console (last 40 lines) ----"
+	tail -n 40 "$T/console"
 	[[ -s $T/qemu.log ]] && { echo "---- QEMU ----"; cat "$T/qemu.log"; }
+	# Last, next to the verdicts: meson prints only a failed test's last 100
+	# lines, and what a failed guest test and the daemon said is the why.
+	for t in "${failed_tests[@]}"; do
+		echo "---- output of $t (last 25 lines) ----"
+		sed -n "/^IOMMUTEST-BEGIN $t\$/,/^IOMMUTEST-RESULT $t /p" "$T/results" | grep -v '^IOMMUTEST-' | tail -n 25 || true
+	done
+	if grep -q '^--- iommutestd log (tail)$' "$T/results"; then
+		echo "---- iommutestd log (last 20 lines) ----"
+		sed -n '/^--- iommutestd log (tail)$/,/^IOMMUTEST-DONE/p' "$T/results" | grep -v '^IOMMUTEST-DONE\|^--- iommutestd log' | tail -n 20 || true
+	fi
 	echo "----"
 	for p in "${problems[@]}"; do echo "$tag [$release]: FAIL: $p"; done
 	[[ -n $log_dir ]] && echo "$tag: logs: $log_dir/$tag-console.log, $log_dir/$tag-results.log"

@@ -10,7 +10,7 @@
 # benchmark boots: within the tolerance passes, beyond it fails.
 set -euo pipefail
 # What the cases below set themselves, not taken from the caller.
-unset RUNNER TESTS BENCH_REPRO_POINTS BENCH_REPRO_POINTS_CONTENDED VM_ICOUNT_SHIFT VM_APPEND KSRC \
+unset RUNNER TESTS TAIL BENCH_REPRO_POINTS BENCH_REPRO_POINTS_CONTENDED VM_ICOUNT_SHIFT VM_APPEND KSRC \
 	VM_EXPECT_HITLESS ${!FAKE_QEMU_*}
 here=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/test-run-vm.XXXXXX")
@@ -30,6 +30,9 @@ expect() {
 	rm -f "$W/state"
 	env FAKE_QEMU_STATE="$W/state" "$@" ${RUNNER:-$here/run-vm.sh} --profile=iommu \
 		--tests="${TESTS:-smoke vfio-nvme vfio-unbind}" >"$W/out" 2>&1 || rc=$?
+	# With TAIL=N the patterns must match within the last N lines (what meson
+	# shows of a failed test).
+	[[ -z ${TAIL:-} ]] || { tail -n "$TAIL" "$W/out" >"$W/out.tail" && mv "$W/out.tail" "$W/out"; }
 	local ok=1
 	((rc == want)) || { echo "$name: exit status $rc, expected $want"; ok=0; }
 	for p in "${pats[@]}"; do
@@ -49,6 +52,10 @@ expect() {
 
 expect all-pass 0 'vm-custom-iommu: PASS' '3 of 3 tests passed' '1 boot\(s\)' '!NOTE' --
 expect test-fails 1 'FAIL: vfio-unbind: FAIL told to' -- FAKE_QEMU_FAIL=vfio-unbind
+# What the failed test and the daemon said, within what meson shows.
+TAIL=100 expect test-fails-says-why 1 '^---- output of vfio-unbind \(last 25 lines\)' 'vfio-unbind output line 130' \
+	'!vfio-unbind output line 50$' '^FAIL: told to' 'Run 10 refused: told to' 'FAIL: vfio-unbind: FAIL told to' \
+	-- FAKE_QEMU_FAIL=vfio-unbind
 expect nvme-crash-once 0 'NOTE: QEMU 7.2.13 died of signal 11 during vfio-nvme' 'slpte permission error \(boot 1\)' \
 	'booting again for: vfio-nvme vfio-unbind' 'cmdline .*iommutest.tests=vfio-nvme,vfio-unbind iommutest.after_qemu_crash=vfio-nvme' '3 of 3 tests passed' '2 boot\(s\)' 'vm-custom-iommu: PASS' \
 	-- FAKE_QEMU_CRASH=vfio-nvme

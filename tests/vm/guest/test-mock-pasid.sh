@@ -29,11 +29,7 @@ mock_devices() {
 fds_before=$(daemon_fds)
 mocks_before=$(mock_devices)
 
-set +e
-OUT=$(ctl --json run "$conf" 2>"$T/err")
-RC=$?
-set -e
-ERR=$(cat "$T/err")
+ctl_capture mock-pasid "$conf"
 
 if ! kernel_at_least 6.15; then
 	msg="$ERR"

@@ -10,11 +10,7 @@ require_backend mock
 conf=$SCENARIO_DIR/mock-replace.conf
 [[ -f $conf ]] || fail "missing example scenario contrib/scenarios/mock-replace.conf"
 
-set +e
-OUT=$(ctl --json run "$conf")
-RC=$?
-set -e
-[[ -n $OUT ]] || fail "iommuctl run exited $RC with no result"
+ctl_run mock-replace "$conf"
 summary mock-replace
 echo "backend: $(jgetc "$OUT" .backend_info)"
 [[ $RC -eq 0 ]] || fail "iommuctl run exited $RC (verdict $(jget "$OUT" .verdict), reason: $(jget "$OUT" .reason))"

@@ -69,11 +69,8 @@ fi
 
 # --- the model backend end to end, as in the integration tier ---
 echo "running model-hitless.conf"
-set +e
-OUT=$(ctl --json run "$SCENARIO_DIR/model-hitless.conf")
-RC=$?
-set -e
-[[ $RC -eq 0 ]] || fail "model-hitless: iommuctl run exited $RC: $OUT"
+ctl_run model-hitless "$SCENARIO_DIR/model-hitless.conf"
+[[ $RC -eq 0 ]] || fail "model-hitless: iommuctl run exited $RC: $(jget "$OUT" .reason)"
 summary model-hitless
 [[ $(jget "$OUT" .verdict) == pass ]] || fail "model-hitless: verdict $(jget "$OUT" .verdict)"
 [[ $(jget "$OUT" .replacements) -ge 1000000 ]] || fail "model-hitless: only $(jget "$OUT" .replacements) replacements"

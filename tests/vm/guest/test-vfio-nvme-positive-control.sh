@@ -16,11 +16,7 @@ conf=$SCENARIO_DIR/vfio-nvme-missing-range.conf
 [[ -f $conf ]] || fail "missing example scenario contrib/scenarios/vfio-nvme-missing-range.conf"
 mark=$(kmsg_mark)
 
-set +e
-OUT=$(ctl --json run --set=Scenario.Device="$NVME_BDF" "$conf")
-RC=$?
-set -e
-[[ -n $OUT ]] || fail "iommuctl run exited $RC with no result"
+ctl_run vfio-nvme-positive-control --set=Scenario.Device="$NVME_BDF" "$conf"
 summary vfio-nvme-positive-control
 dma=$(jgetc "$OUT" .backend_info.dma)
 echo "dma: $dma"

@@ -27,11 +27,7 @@ conf=$SCENARIO_DIR/vfio-nvme-race.conf
 run_conf() {
 	local name=$1 file=$2
 	shift 2
-	set +e
-	OUT=$(ctl --json run "$@" "$file")
-	RC=$?
-	set -e
-	[[ -n $OUT ]] || fail "$name: iommuctl run exited $RC with no result"
+	ctl_run "$name" "$@" "$file"
 	summary "$name"
 	[[ $(jget "$OUT" .state) == finished ]] || fail "$name: state $(jget "$OUT" .state): $(jget "$OUT" .reason)"
 	[[ $(jget "$OUT" .replace_errors) -eq 0 ]] || fail "$name: $(jget "$OUT" .replace_errors) replacements failed"

@@ -34,11 +34,8 @@ echo "daemon fds before: $(wc -l <<<"$fds_before")"
 expect_refusal() {
 	local name=$1 msg
 	shift
-	set +e
-	OUT=$(ctl --json run "$@" 2>"$T/$name.err")
-	RC=$?
-	set -e
-	msg="$(cat "$T/$name.err")"
+	ctl_capture "$name" "$@"
+	msg="$ERR"
 	[[ -n $OUT ]] && msg+=" $(jq -r '.reason // empty' <<<"$OUT")"
 	echo "$name: iommuctl exit $RC: $msg"
 	[[ $RC -eq 2 ]] || fail "$name: iommuctl run exited $RC, expected 2 (error): $msg"
@@ -103,12 +100,8 @@ echo "daemon fds after: $(wc -l <<<"$fds_after") (same as before)"
 # Left usable: RID replacement right away on the device as the refusal left it
 # (bound to vfio-pci, Bind=no), then with Bind=yes from no driver.
 rid_run() { # NAME BIND
-	set +e
-	OUT=$(ctl --json run --set=Scenario.Device="$EDU_BDF" --set=Scenario.Bind="$2" \
-		--set=Replace.Count=2000 --set=Expect.DmaErrors= "$replace_conf" 2>"$T/$1.err")
-	RC=$?
-	set -e
-	[[ -n $OUT ]] || fail "$1: iommuctl run exited $RC with no result: $(cat "$T/$1.err")"
+	ctl_run "$1" --set=Scenario.Device="$EDU_BDF" --set=Scenario.Bind="$2" \
+		--set=Replace.Count=2000 --set=Expect.DmaErrors= "$replace_conf"
 	summary "$1"
 	[[ $(jget "$OUT" .state) == finished ]] || fail "$1: state $(jget "$OUT" .state): $(jget "$OUT" .reason)"
 	[[ $(jget "$OUT" .replacements) -eq 2000 ]] || fail "$1: $(jget "$OUT" .replacements) replacements, want 2000"

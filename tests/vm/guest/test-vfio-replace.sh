@@ -19,11 +19,7 @@ conf=$SCENARIO_DIR/vfio-edu-replace.conf
 [[ -f $conf ]] || fail "missing example scenario contrib/scenarios/vfio-edu-replace.conf"
 [[ -z $(pci_driver "$EDU_BDF") ]] || fail "$EDU_BDF is bound to $(pci_driver "$EDU_BDF") before the run"
 
-set +e
-OUT=$(ctl --json run --set=Scenario.Device="$EDU_BDF" --set=Scenario.Bind=yes "$conf")
-RC=$?
-set -e
-[[ -n $OUT ]] || fail "iommuctl run exited $RC with no result"
+ctl_run vfio-edu-replace --set=Scenario.Device="$EDU_BDF" --set=Scenario.Bind=yes "$conf"
 summary vfio-edu-replace
 echo "backend: $(jgetc "$OUT" '.backend_info | {device, iommu_group, cdev, bound_by_run, original_driver, engine, domains, dma}')"
 [[ $(jget "$OUT" .state) == finished ]] || fail "state $(jget "$OUT" .state): $(jget "$OUT" .reason)"

@@ -11,11 +11,7 @@ require_backend vfio
 conf=$SCENARIO_DIR/vtd-replace-race.conf
 [[ -f $conf ]] || fail "missing example scenario contrib/scenarios/vtd-replace-race.conf"
 
-set +e
-OUT=$(ctl --json run --set=Scenario.Device="$EDU_BDF" --set=Replace.Duration=10s "$conf")
-RC=$?
-set -e
-[[ -n $OUT ]] || fail "iommuctl run exited $RC with no result"
+ctl_run vtd-replace-race --set=Scenario.Device="$EDU_BDF" --set=Replace.Duration=10s "$conf"
 summary vtd-replace-race
 [[ $(jget "$OUT" .state) == finished ]] || fail "state $(jget "$OUT" .state): $(jget "$OUT" .reason)"
 [[ $(jget "$OUT" .replace_errors) -eq 0 ]] || fail "$(jget "$OUT" .replace_errors) replacements failed"
