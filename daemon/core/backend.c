@@ -119,6 +119,27 @@ int backend_errorf(char **error, int r, const char *fmt, ...)
 	return r;
 }
 
+int backend_key_errorf(char **error, int r, const Scenario *s, const char *key,
+		       const char *effective, const char *fmt, ...)
+{
+	_cleanup_free_ char *where = NULL, *msg = NULL;
+	va_list ap;
+	int n;
+
+	if (!error)
+		return r;
+	where = scenario_key_where(s, key, effective);
+	va_start(ap, fmt);
+	n = vasprintf(&msg, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		msg = NULL;
+	free(*error);
+	if (!where || !msg || asprintf(error, "%s: %s", where, msg) < 0)
+		*error = NULL;
+	return r;
+}
+
 const char *backend_errno_text(int r, char *buf, size_t n)
 {
 	const char *name = errno_to_name(r);

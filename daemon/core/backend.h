@@ -129,6 +129,15 @@ int backend_device_single(BackendDevice **ret, size_t *ret_n, const char *id,
  */
 int backend_errorf(char **error, int r, const char *fmt, ...) _printf_(3, 4);
 
+/*
+ * backend_errorf() for a scenario key the device refuses, found at setup:
+ * "x.conf:6: [Traffic] QueueDepth=64: <message>", the way parse errors name
+ * line and key (scenario_key_where(); effective is the value in force, shown
+ * when the key was left at its default).
+ */
+int backend_key_errorf(char **error, int r, const Scenario *s, const char *key,
+		       const char *effective, const char *fmt, ...) _printf_(6, 7);
+
 /* "Device or resource busy (EBUSY)" for r = -EBUSY (no name in parentheses when glibc has none). */
 const char *backend_errno_text(int r, char *buf, size_t n);
 

@@ -282,6 +282,14 @@ bool expectation_holds(const Expectation *e, double actual)
 	}
 }
 
+/* Where a key got its current value. */
+typedef struct Origin {
+	char *value;   /* as assigned, trimmed */
+	unsigned line; /* 0 for an override */
+	unsigned seq;  /* order of assignment, across the file and the overrides */
+	bool set;      /* a non-empty value; an empty one restores the default */
+} Origin;
+
 Scenario *scenario_free(Scenario *s)
 {
 	if (!s)
@@ -297,6 +305,10 @@ Scenario *scenario_free(Scenario *s)
 	free(s->engine);
 	free(s->transitions);
 	free(s->expect);
+	if (s->origins)
+		for (size_t i = 0; i < _KEY_MAX; i++)
+			free(s->origins[i].value);
+	free(s->origins);
 	return mfree(s);
 }
 DEFINE_TRIVIAL_CLEANUP_FUNC(Scenario *, scenario_free);
@@ -442,14 +454,6 @@ static const char *show(Shown *sh, const char *s)
 	strcpy(sh->buf + n, "…");
 	return sh->buf;
 }
-
-/* Where a key got its current value. */
-typedef struct Origin {
-	char *value;   /* as assigned, trimmed */
-	unsigned line; /* 0 for an override */
-	unsigned seq;  /* order of assignment, across the file and the overrides */
-	bool set;      /* a non-empty value; an empty one restores the default */
-} Origin;
 
 typedef struct Parser {
 	Scenario *s;
@@ -1509,6 +1513,33 @@ static Key key_by_name(const char *name)
 	return _KEY_MAX;
 }
 
+char *scenario_key_where(const Scenario *s, const char *key, const char *effective)
+{
+	Key k = key_by_name(key);
+	const Origin *o;
+	Shown a, c;
+	char *w;
+	int r;
+
+	/* A caller naming a key that does not exist is our bug: say so rather than crash. */
+	assert(k < _KEY_MAX);
+	if (k >= _KEY_MAX)
+		return strdup(key);
+	o = s->origins ? &s->origins[k] : NULL;
+	if (o && o->set) {
+		if (o->line == 0)
+			r = asprintf(&w, "override %s.%s=%s", section_names[key_table[k].section],
+				     key_table[k].name, show(&c, o->value));
+		else
+			r = asprintf(&w, "%s:%u: [%s] %s=%s", s->source ?: "scenario", o->line,
+				     section_names[key_table[k].section], key_table[k].name,
+				     show(&c, o->value));
+	} else
+		r = asprintf(&w, "[%s] %s=%s (the default)", section_names[key_table[k].section],
+			     key_table[k].name, show(&a, strempty(effective)));
+	return r < 0 ? NULL : w;
+}
+
 bool scenario_check_is_set(const ScenarioCheck *c, const char *key)
 {
 	Key k = key_by_name(key);
@@ -1796,6 +1827,16 @@ int scenario_parse(const char *text, const char *source, char *const *overrides,
 		free(p.s->overrides);
 		p.s->overrides = joined;
 	}
+
+	/* The values move to the scenario: the parser no longer frees them. */
+	p.s->origins = malloc(sizeof(p.origin));
+	if (!p.s->origins) {
+		if (ret_error)
+			*ret_error = strdup("out of memory");
+		return -ENOMEM;
+	}
+	memcpy(p.s->origins, p.origin, sizeof(p.origin));
+	memset(p.origin, 0, sizeof(p.origin));
 
 	*ret = TAKE_PTR(p.s);
 	return 0;

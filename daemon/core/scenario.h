@@ -149,7 +149,19 @@ typedef struct Scenario {
 	/* [Expect] */
 	Expectation *expect;
 	size_t n_expect;
+
+	/* Where each key got its value, for errors found after parsing (scenario_key_where()). */
+	struct Origin *origins;
 } Scenario;
+
+/*
+ * For an error about key ("Traffic.QueueDepth") found after parsing, when
+ * the device is known: the assignment that set it, as parse errors name it
+ * ("x.conf:6: [Traffic] QueueDepth=4096", "override Traffic.QueueDepth=4096"),
+ * or "[Traffic] QueueDepth=<effective> (the default)" when nothing set it.
+ * The caller frees; NULL when out of memory.
+ */
+char *scenario_key_where(const Scenario *s, const char *key, const char *effective);
 
 /*
  * What a backend's scenario hook (BackendScenarioRules.check) sees of the

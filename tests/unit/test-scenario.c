@@ -1458,6 +1458,23 @@ START_TEST(test_fuzz_overrides)
 }
 END_TEST
 
+/* Where a key got its value, for errors the device finds after parsing. */
+START_TEST(test_key_where)
+{
+	char *const overrides[] = {"Traffic.QueueDepth=16", NULL};
+	_cleanup_(scenario_freep) Scenario *s =
+		parse_ok(VFIO "[Traffic]\nEngine=nvme\nNamespace=3\nNamespace=2\nSize=4K\n", "n.conf",
+			 overrides);
+	_cleanup_free_ char *ns = scenario_key_where(s, "Traffic.Namespace", "2");
+	_cleanup_free_ char *depth = scenario_key_where(s, "Traffic.QueueDepth", "16");
+	_cleanup_free_ char *lba = scenario_key_where(s, "Traffic.NvmeLBA", "0+0");
+
+	ck_assert_str_eq(ns, "n.conf:7: [Traffic] Namespace=2");
+	ck_assert_str_eq(depth, "override Traffic.QueueDepth=16");
+	ck_assert_str_eq(lba, "[Traffic] NvmeLBA=0+0 (the default)");
+}
+END_TEST
+
 static Suite *scenario_suite(void)
 {
 	Suite *s = suite_create("scenario");
@@ -1470,6 +1487,7 @@ static Suite *scenario_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("values");
+	tcase_add_test(tc, test_key_where);
 	tcase_add_loop_test(tc, test_good_values, 0, ELEMENTSOF(good_cases));
 	tcase_add_test(tc, test_defaults_model);
 	tcase_add_test(tc, test_defaults_mock);

@@ -876,7 +876,7 @@ START_TEST(test_engine_mismatch)
 
 	s = scenario("[Traffic]\nEngine=edu\n");
 	ck_assert_int_eq(do_setup(s, &ctx, &error), -ENODEV);
-	ck_assert_str_eq(error, "[Traffic] Engine=edu drives QEMU edu devices, and 0000:00:03.0 is "
+	ck_assert_str_eq(error, "test.conf:5: [Traffic] Engine=edu: the edu engine drives QEMU edu devices, and 0000:00:03.0 is "
 				"PCI 8086:10d3 (set [Traffic] Engine=none to run without DMA)");
 	assert_released();
 	error = mfree(error);
@@ -884,7 +884,7 @@ START_TEST(test_engine_mismatch)
 	/* Engine=nvme goes by the class code, checked before anything is bound or opened. */
 	s = scenario("[Traffic]\nEngine=nvme\n");
 	ck_assert_int_eq(do_setup(s, &ctx, &error), -ENODEV);
-	ck_assert_str_eq(error, "[Traffic] Engine=nvme drives NVMe controller devices, and 0000:00:03.0 is "
+	ck_assert_str_eq(error, "test.conf:5: [Traffic] Engine=nvme: the nvme engine drives NVMe controller devices, and 0000:00:03.0 is "
 				"PCI 8086:10d3 (set [Traffic] Engine=none to run without DMA)");
 	assert_released();
 
@@ -2156,18 +2156,23 @@ static void nvme_refused(const char *extra, int expect, const char *message)
 
 START_TEST(test_nvme_setup_errors)
 {
+	/* Line and key, as the parser names them: the scenario has 3 lines before these. */
 	nvme_refused("[Traffic]\nEngine=nvme\nNamespace=2\n", -ENOENT,
-		     "the NVMe controller 0000:00:03.0: [Traffic] Namespace=2: NVMe namespace 2 does not exist: the controller has 1");
+		     "the NVMe controller 0000:00:03.0: test.conf:6: [Traffic] Namespace=2: NVMe namespace 2 does not exist: the controller has 1");
 	nvme_refused("[Traffic]\nEngine=nvme\nNvmeLBA=4000+200\n", -EINVAL,
-		     "[Traffic] NvmeLBA=4000+200 runs beyond the end of namespace 1 (4096 blocks of 512 bytes)");
+		     "test.conf:6: [Traffic] NvmeLBA=4000+200: runs beyond the end of namespace 1 (4096 blocks of 512 bytes)");
 	nvme_refused("[Traffic]\nEngine=nvme\nSize=4K\nNvmeLBA=0+4\n", -EINVAL,
-		     "[Traffic] NvmeLBA= covers 4 blocks are fewer than one command moves (Size=4096: 8 blocks)");
+		     "test.conf:7: [Traffic] NvmeLBA=0+4: 4 blocks are fewer than one command moves (Size=4096: 8 blocks)");
 	fake_nvme_free(nvme);
 	nvme_start(&(FakeNvmeConfig){.mqes = 15, .mdts = 1});
+	/* Nothing set it: the value in force, said to be the default. */
 	nvme_refused("[Traffic]\nEngine=nvme\n", -EINVAL,
-		     "[Traffic] QueueDepth=64 is above the controller's limit of 16 entries (CAP.MQES)");
+		     ": [Traffic] QueueDepth=64 (the default): above the controller's limit of 16 entries (CAP.MQES)");
 	nvme_refused("[Traffic]\nEngine=nvme\nQueueDepth=16\nSize=16K\n", -EINVAL,
-		     "[Traffic] Size=16384 is above the controller's maximum data transfer size (MDTS: 8192 bytes)");
+		     "test.conf:7: [Traffic] Size=16K: above the controller's maximum data transfer size (MDTS: 8192 bytes)");
+	/* The last assignment is the one blamed. */
+	nvme_refused("[Traffic]\nEngine=nvme\nQueueDepth=8\nQueueDepth=32\n", -EINVAL,
+		     "test.conf:7: [Traffic] QueueDepth=32: above the controller's limit of 16 entries (CAP.MQES)");
 	/* A namespace whose LBA format carries metadata is refused, not misread. */
 	fake_nvme_free(nvme);
 	nvme_start(&(FakeNvmeConfig){.ms = 8});

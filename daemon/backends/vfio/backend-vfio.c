@@ -1337,6 +1337,7 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 {
 	const Scenario *s = setup->scenario;
 	const DmaEngineDriver *drv;
+	char size[16];
 
 	if (!streq_ptr(s->backend, "vfio"))
 		return backend_errorf(error, -EINVAL, "scenario is for backend %s, not vfio",
@@ -1382,17 +1383,17 @@ static int check_scenario(const BackendSetup *setup, VfioBackend *b, char **erro
 	b->driver = drv;
 	if (drv->block)
 		return 0; /* its own rules ran at parse time (nvme_traffic_check_scenario) */
+	snprintf(size, sizeof(size), "%" PRIu32, s->dma_size);
 	if (s->dma_size == 0 || s->dma_size > drv->max_transfer)
-		return backend_errorf(error, -EINVAL,
-				      "[Traffic] Size=%" PRIu32
-				      ": the %s engine moves 1 to %" PRIu32 " bytes at a time",
-				      s->dma_size, drv->name, drv->max_transfer);
+		return backend_key_errorf(error, -EINVAL, s, "Traffic.Size", size,
+					  "the %s engine moves 1 to %" PRIu32 " bytes at a time",
+					  drv->name, drv->max_transfer);
 	if ((uint64_t)s->dma_size * 2 > s->map_size)
-		return backend_errorf(
-			error, -EINVAL,
-			"[Traffic] Size=%" PRIu32 " needs MapSize= of at least %" PRIu64
+		return backend_key_errorf(
+			error, -EINVAL, s, "Traffic.Size", size,
+			"needs [Domains] MapSize= of at least %" PRIu64
 			": each transfer copies the first half of the mapping to the second",
-			s->dma_size, (uint64_t)s->dma_size * 2);
+			(uint64_t)s->dma_size * 2);
 	if (s->iova + s->map_size > drv->dma_limit)
 		return backend_errorf(error, -EINVAL,
 				      "the %s engine reaches IOVAs below 0x%" PRIx64
@@ -1435,9 +1436,9 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 		goto fail;
 	/* Before any rebinding: a device we cannot drive is left where it is. */
 	if (b->driver && !b->driver->match(b->pci->vendor, b->pci->device, b->pci->class)) {
-		r = backend_errorf(
-			error, -ENODEV,
-			"[Traffic] Engine=%s drives %s devices, and %s is PCI %04x:%04x (set [Traffic] Engine=none to run without DMA)",
+		r = backend_key_errorf(
+			error, -ENODEV, s, "Traffic.Engine", b->driver->name,
+			"the %s engine drives %s devices, and %s is PCI %04x:%04x (set [Traffic] Engine=none to run without DMA)",
 			b->driver->name, b->driver->description, b->pci->bdf, b->pci->vendor,
 			b->pci->device);
 		goto fail;

@@ -179,14 +179,18 @@ static int layout(NvmeTraffic *t, const NvmeDma *data, char **error)
 	bool write = s->nvme_mode == NVME_MODE_WRITE_VERIFY;
 	uint64_t per_slot = (uint64_t)t->size * (write ? 2 : 1);
 
+	char size[16], lba[48];
+
+	snprintf(size, sizeof(size), "%" PRIu32, t->size);
+	snprintf(lba, sizeof(lba), "%" PRIu64 "+%" PRIu64, s->nvme_lba_start, s->nvme_lba_count);
 	if (t->size % t->ns.lba_size)
-		return backend_errorf(error, -EINVAL,
-				      "[Traffic] Size=%" PRIu32 " is not a multiple of namespace %" PRIu32 "'s LBA size (%" PRIu32 " bytes)",
-				      t->size, t->ns.nsid, t->ns.lba_size);
+		return backend_key_errorf(error, -EINVAL, s, "Traffic.Size", size,
+					  "not a multiple of namespace %" PRIu32 "'s LBA size (%" PRIu32 " bytes)",
+					  t->ns.nsid, t->ns.lba_size);
 	if (id->mdts_bytes && t->size > id->mdts_bytes)
-		return backend_errorf(error, -EINVAL,
-				      "[Traffic] Size=%" PRIu32 " is above the controller's maximum data transfer size (MDTS: %" PRIu32 " bytes)",
-				      t->size, id->mdts_bytes);
+		return backend_key_errorf(error, -EINVAL, s, "Traffic.Size", size,
+					  "above the controller's maximum data transfer size (MDTS: %" PRIu32 " bytes)",
+					  id->mdts_bytes);
 	t->blocks_per_cmd = t->size / t->ns.lba_size;
 	t->n_slots = (unsigned)MIN(MIN((uint64_t)t->depth - 1, data->size / per_slot), (uint64_t)SLOTS_MAX);
 
@@ -194,10 +198,9 @@ static int layout(NvmeTraffic *t, const NvmeDma *data, char **error)
 		t->lba_start = s->nvme_lba_start;
 		t->lba_count = s->nvme_lba_count;
 		if (t->lba_start >= t->ns.blocks || t->lba_count > t->ns.blocks - t->lba_start)
-			return backend_errorf(error, -EINVAL,
-					      "[Traffic] NvmeLBA=%" PRIu64 "+%" PRIu64 " runs beyond the end of namespace %" PRIu32 " (%" PRIu64 " blocks of %" PRIu32 " bytes)",
-					      t->lba_start, t->lba_count, t->ns.nsid, t->ns.blocks,
-					      t->ns.lba_size);
+			return backend_key_errorf(error, -EINVAL, s, "Traffic.NvmeLBA", lba,
+						  "runs beyond the end of namespace %" PRIu32 " (%" PRIu64 " blocks of %" PRIu32 " bytes)",
+						  t->ns.nsid, t->ns.blocks, t->ns.lba_size);
 	} else {
 		/* One chunk per slot from block 0, as far as the namespace and the reference copy go. */
 		if (!write)
@@ -206,18 +209,22 @@ static int layout(NvmeTraffic *t, const NvmeDma *data, char **error)
 		t->lba_count = MIN((uint64_t)t->blocks_per_cmd * t->n_slots, t->ns.blocks);
 	}
 	t->n_chunks = t->lba_count / t->blocks_per_cmd;
-	if (t->n_chunks == 0)
-		return backend_errorf(error, -EINVAL,
-				      "[Traffic] %s%" PRIu64 " blocks are fewer than one command moves (Size=%" PRIu32 ": %" PRIu32 " blocks)",
-				      s->nvme_lba_count ? "NvmeLBA= covers " : "namespace has ",
-				      t->lba_count, t->size, t->blocks_per_cmd);
+	if (t->n_chunks == 0) {
+		if (s->nvme_lba_count)
+			return backend_key_errorf(error, -EINVAL, s, "Traffic.NvmeLBA", lba,
+						  "%" PRIu64 " blocks are fewer than one command moves (Size=%" PRIu32 ": %" PRIu32 " blocks)",
+						  t->lba_count, t->size, t->blocks_per_cmd);
+		return backend_key_errorf(error, -EINVAL, s, "Traffic.Size", size,
+					  "one command moves %" PRIu32 " blocks, more than namespace %" PRIu32 " has (%" PRIu64 ")",
+					  t->blocks_per_cmd, t->ns.nsid, t->lba_count);
+	}
 	/* Two slots writing one chunk would race: in write-verify each slot owns its chunks. */
 	if (write)
 		t->n_slots = (unsigned)MIN((uint64_t)t->n_slots, t->n_chunks);
 	if (!write && t->n_chunks * t->size > REFERENCE_MAX)
-		return backend_errorf(error, -EINVAL,
-				      "[Traffic] NvmeLBA= covers %" PRIu64 " MiB, more than the %u MiB reference copy read-verify keeps in memory",
-				      t->n_chunks * t->size >> 20, REFERENCE_MAX >> 20);
+		return backend_key_errorf(error, -EINVAL, s, "Traffic.NvmeLBA", lba,
+					  "covers %" PRIu64 " MiB, more than the %u MiB reference copy read-verify keeps in memory",
+					  t->n_chunks * t->size >> 20, REFERENCE_MAX >> 20);
 
 	t->slots = calloc(t->n_slots, sizeof(Slot));
 	t->slot_of_cid = calloc(t->depth, sizeof(int));
@@ -280,9 +287,12 @@ int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *co
 	if (r < 0)
 		goto fail;
 	if (t->depth > nvme_identity(t->ctrl)->max_queue_depth) {
-		r = backend_errorf(error, -EINVAL,
-				   "[Traffic] QueueDepth=%u is above the controller's limit of %" PRIu32 " entries (CAP.MQES)",
-				   t->depth, nvme_identity(t->ctrl)->max_queue_depth);
+		char depth[16];
+
+		snprintf(depth, sizeof(depth), "%u", t->depth);
+		r = backend_key_errorf(error, -EINVAL, s, "Traffic.QueueDepth", depth,
+				       "above the controller's limit of %" PRIu32 " entries (CAP.MQES)",
+				       nvme_identity(t->ctrl)->max_queue_depth);
 		goto fail;
 	}
 	r = nvme_enable(t->ctrl, 1, t->depth, error);
@@ -291,9 +301,11 @@ int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *co
 	r = nvme_identify_namespace(t->ctrl, s->nvme_namespace, &t->ns, error);
 	if (r < 0) {
 		_cleanup_free_ char *why = TAKE_PTR(*error);
+		char nsid[16];
 
-		r = backend_errorf(error, r, "[Traffic] Namespace=%" PRIu32 ": %s", s->nvme_namespace,
-				   why ?: strerror(-r));
+		snprintf(nsid, sizeof(nsid), "%" PRIu32, s->nvme_namespace);
+		r = backend_key_errorf(error, r, s, "Traffic.Namespace", nsid, "%s",
+				       why ?: strerror(-r));
 		goto fail;
 	}
 	t->id = *nvme_identity(t->ctrl);

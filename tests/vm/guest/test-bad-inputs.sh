@@ -42,23 +42,24 @@ iommu)
 
 	# Engine=nvme: the class code is checked before anything is touched, and
 	# the scenario against the identified controller and namespace before the
-	# run attaches; after each refusal the controller is back on no driver.
+	# run attaches, each error naming line and key (vfio_conf's extra lines
+	# start at line 7); after each refusal the controller is back on no driver.
 	[[ -z $(pci_driver "$NVME_BDF") ]] || fail "$NVME_BDF is bound to $(pci_driver "$NVME_BDF") before the test"
 	vfio_conf "$EDU_BDF" yes $'[Traffic]\nEngine=nvme' |
-		expect_error nvme-on-edu "Engine=nvme drives NVMe controller devices, and $EDU_BDF is PCI 1234:11e8"
+		expect_error nvme-on-edu ".conf:8: [Traffic] Engine=nvme: the nvme engine drives NVMe controller devices, and $EDU_BDF is PCI 1234:11e8"
 	[[ -z $(pci_driver "$EDU_BDF") ]] || fail "nvme-on-edu: $EDU_BDF left bound to $(pci_driver "$EDU_BDF")"
 	# QEMU's controller reports 256 namespace IDs (NN) of which only 1 is active.
 	vfio_conf "$NVME_BDF" yes $'[Traffic]\nEngine=nvme\nNamespace=2' |
-		expect_error nvme-no-namespace "[Traffic] Namespace=2: NVMe namespace 2 is not active"
+		expect_error nvme-no-namespace ".conf:9: [Traffic] Namespace=2: NVMe namespace 2 is not active"
 	vfio_conf "$NVME_BDF" yes $'[Traffic]\nEngine=nvme\nNvmeLBA=131000+1000' |
-		expect_error nvme-lba-range "[Traffic] NvmeLBA=131000+1000 runs beyond the end of namespace 1 (131072 blocks of 512 bytes)"
+		expect_error nvme-lba-range ".conf:9: [Traffic] NvmeLBA=131000+1000: runs beyond the end of namespace 1 (131072 blocks of 512 bytes)"
 	# QEMU's default MDTS is 7: 2^7 pages of 4 KiB.
 	vfio_conf "$NVME_BDF" yes $'[Domains]\nMapSize=4M\n[Traffic]\nEngine=nvme\nSize=1M' |
-		expect_error nvme-mdts "[Traffic] Size=1048576 is above the controller's maximum data transfer size (MDTS: 524288 bytes)"
+		expect_error nvme-mdts ".conf:11: [Traffic] Size=1M: above the controller's maximum data transfer size (MDTS: 524288 bytes)"
 	vfio_conf "$NVME_BDF" yes $'[Traffic]\nEngine=nvme\nNvmeMode=write-verify' |
 		expect_error nvme-write-unnamed "write-verify overwrites the namespace"
 	vfio_conf "$NVME_BDF" yes $'[Traffic]\nEngine=nvme\nNamespace=300' |
-		expect_error nvme-namespace-beyond "NVMe namespace 300 does not exist: the controller has 256"
+		expect_error nvme-namespace-beyond ".conf:9: [Traffic] Namespace=300: NVMe namespace 300 does not exist: the controller has 256"
 	[[ -z $(pci_driver "$NVME_BDF") ]] || fail "nvme: $NVME_BDF left bound to $(pci_driver "$NVME_BDF")"
 
 	# The kernel ABI is checked first, then the device (test-vfio-pasid.sh has the rest).
