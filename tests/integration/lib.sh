@@ -122,6 +122,35 @@ CONF
 	fail "iommutestd did not send READY=1"
 }
 
+# wait_notify PATTERN [SECONDS]: the daemon's sd_notify() messages include a
+# line matching PATTERN (grep -E) within SECONDS (default 10). notify-capture
+# writes what it receives when it is scheduled, not when the daemon sends it:
+# on a loaded machine a message sent before the daemon exited can come later.
+wait_notify() {
+	local deadline=$((SECONDS + ${2:-10}))
+	until grep -qE -- "$1" "$T/notify.log"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
+# start_monitor OUT ARGS…: "busctl --address=$ADDR ARGS…" (a monitor) in the
+# background, its output in OUT, its pid in MON; returns once busctl says it
+# is monitoring, so that no signal sent after this is missed (a fixed sleep
+# is not enough on a loaded machine).
+start_monitor() {
+	local out=$1
+	shift
+	busctl --address="$ADDR" "$@" >"$out" 2>"$out.err" &
+	MON=$!
+	for _ in $(seq 200); do
+		grep -q 'Monitoring bus message stream' "$out.err" && return 0
+		kill -0 "$MON" 2>/dev/null || fail "busctl monitor exited: $(cat "$out.err")"
+		sleep 0.05
+	done
+	fail "busctl monitor did not start within 10 s"
+}
+
 ctl() {
 	"$IOMMUCTL" --bus-address="$ADDR" --no-pager "$@"
 }

@@ -9,10 +9,8 @@
 start_bus
 start_daemon
 
-busctl --address="$ADDR" monitor --match="type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'" \
-	>"$T/monitor.log" 2>&1 &
-MON=$!
-sleep 0.5
+start_monitor "$T/monitor.log" monitor \
+	--match="type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'"
 
 # Clear-then-update faults on purpose, so that every point has faults to count.
 path=$(ctl start --set=Replace.Duration=2s --set=Model.Writer=clear-then-update \

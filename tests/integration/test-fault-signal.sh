@@ -7,17 +7,19 @@
 start_bus
 start_daemon
 
-busctl --address="$ADDR" --json=short monitor \
-	--match="type='signal',interface='org.iommutest1.Run',member='Fault'" >"$T/faults.json" 2>/dev/null &
-MON=$!
-sleep 0.5
+start_monitor "$T/faults.json" --json=short monitor \
+	--match="type='signal',interface='org.iommutest1.Run',member='Fault'"
 out=$(ctl --json run --set=Replace.Count= --set=Replace.Duration=3s "$(scenario model-clear-then-update)")
-sleep 0.5
-kill $MON
-wait $MON 2>/dev/null || true
-
 faults=$(jget "$out" .faults)
 dropped=$(jget "$out" '[.faults_by_source[].dropped] | add')
+# The last signals may still be on their way to the monitor (a loaded
+# machine): wait up to 10 s for what they must add up to, then compare.
+for _ in $(seq 200); do
+	[[ $(jq -s 'map(.payload.data[1]) | add // 0' "$T/faults.json" 2>/dev/null) -eq $((faults - dropped)) ]] && break
+	sleep 0.05
+done
+kill $MON
+wait $MON 2>/dev/null || true
 secs=$(jget "$out" '.elapsed_usec / 1e6')
 n_sig=$(jq -s 'length' "$T/faults.json")
 merged=$(jq -s 'map(.payload.data[1]) | add // 0' "$T/faults.json")

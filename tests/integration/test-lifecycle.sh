@@ -5,12 +5,11 @@
 start_bus
 WATCHDOG_USEC=300000 start_daemon
 grep -q '^READY=1' "$T/notify.log" || fail "no READY=1"
-grep -q 'STATUS=Idle' "$T/notify.log" || fail "no STATUS= line"
+wait_notify 'STATUS=Idle' || fail "no STATUS= line"
 
 path=$(ctl start --set=Replace.Count= --set=Replace.Duration=60s "$(scenario model-hitless)")
-sleep 1
-grep -q 'STATUS=Run 1' "$T/notify.log" || fail "STATUS= does not show the run"
-grep -q '^WATCHDOG=1' "$T/notify.log" || fail "no WATCHDOG=1 with WATCHDOG_USEC set"
+wait_notify 'STATUS=Run 1' || fail "STATUS= does not show the run"
+wait_notify '^WATCHDOG=1' || fail "no WATCHDOG=1 with WATCHDOG_USEC set"
 
 t0=$(date +%s%N)
 kill -TERM "$DAEMON_PID"
@@ -22,6 +21,6 @@ DAEMON_PID=
 t1=$(date +%s%N)
 echo "SIGTERM mid-run → exit status $rc after $(((t1 - t0) / 1000000)) ms"
 [[ $rc -eq 0 ]] || fail "daemon exit status $rc after SIGTERM"
-grep -q '^STOPPING=1' "$T/notify.log" || fail "no STOPPING=1"
+wait_notify '^STOPPING=1' || fail "no STOPPING=1"
 grep -q 'Run 1 (model-hitless) finished' "$T/daemon.log" || fail "run was not wound down: $(cat "$T/daemon.log")"
 echo "ok"

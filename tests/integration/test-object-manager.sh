@@ -12,10 +12,7 @@ objects=$(busctl --address="$ADDR" --json=short call org.iommutest1 /org/iommute
 jq -e '.data[0]["/org/iommutest1/device/model0"]["org.iommutest1.Device"].Backend.data == "model"' \
 	<<<"$objects" >/dev/null || fail "GetManagedObjects does not list model0: $objects"
 
-busctl --address="$ADDR" monitor --match="type='signal',interface='org.freedesktop.DBus.ObjectManager'" \
-	>"$T/monitor.log" 2>&1 &
-MON=$!
-sleep 0.5
+start_monitor "$T/monitor.log" monitor --match="type='signal',interface='org.freedesktop.DBus.ObjectManager'"
 
 p1=$(ctl start --set=Replace.Count=1000 "$(scenario model-hitless)")
 # Run to the end (the verdict does not matter here: 1000 replacements are too few for its expectations).

@@ -6,10 +6,8 @@
 start_bus
 start_daemon
 
-busctl --address="$ADDR" monitor --match="type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'" \
-	>"$T/monitor.log" 2>&1 &
-MON=$!
-sleep 0.5
+start_monitor "$T/monitor.log" monitor \
+	--match="type='signal',interface='org.freedesktop.DBus.Properties',member='PropertiesChanged'"
 
 path=$(ctl start --set=Replace.Count= --set=Replace.Duration=2s --set=Expect.Faults=0 "$(scenario model-hitless)")
 [[ $path == /org/iommutest1/run/* ]] || fail "start printed '$path'"
