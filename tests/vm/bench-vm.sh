@@ -30,8 +30,16 @@ tolerance=${BENCH_REPRO_POINTS:-1} tolerance_contended=${BENCH_REPRO_POINTS_CONT
 
 for ((boot = 1; boot <= boots; boot++)); do
 	echo "==== benchmark boot $boot of $boots ===="
+	# Each boot its own --log-dir (DIR/bootN): one boot's logs must not overwrite another's.
+	boot_args=()
+	for arg in "${args[@]}"; do
+		if [[ $arg == --log-dir=* ]] && ((boots > 1)); then
+			arg=$arg/boot$boot
+		fi
+		boot_args+=("$arg")
+	done
 	rc=0
-	"$here/run-vm.sh" --bench "${args[@]}" >"$T/boot$boot" 2>&1 || rc=$?
+	"$here/run-vm.sh" --bench "${boot_args[@]}" >"$T/boot$boot" 2>&1 || rc=$?
 	cat "$T/boot$boot"
 	((rc == 0)) || exit "$rc"
 done

@@ -10,7 +10,7 @@
 # benchmark boots: within the tolerance passes, beyond it fails.
 set -euo pipefail
 # What the cases below set themselves, not taken from the caller.
-unset RUNNER TESTS TAIL BENCH_REPRO_POINTS BENCH_REPRO_POINTS_CONTENDED VM_ICOUNT_SHIFT VM_APPEND KSRC \
+unset RUNNER TESTS TAIL EXTRA BENCH_REPRO_POINTS BENCH_REPRO_POINTS_CONTENDED VM_ICOUNT_SHIFT VM_APPEND KSRC \
 	VM_EXPECT_HITLESS ${!FAKE_QEMU_*}
 here=$(cd "$(dirname "$0")" && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/test-run-vm.XXXXXX")
@@ -18,6 +18,14 @@ trap 'rm -rf "$W"' EXIT
 : >"$W/bzImage"
 export QEMU=$here/fake-qemu.sh KERNEL=$W/bzImage VM_TIMEOUT=60 VM_NVME_SIZE=4K
 failures=0
+
+# Every case builds the guest's initramfs: without the tools for it (busybox-static,
+# cpio, …: contrib/install-deps.sh --vm) no case can run, which is a skip, not a failure.
+if ! probe=$("$here/build-initramfs.sh" "$W/probe.cpio.gz" 2>&1); then
+	echo "SKIP: the initramfs cannot be built here: $(tail -n 1 <<<"$probe")"
+	exit 77
+fi
+rm -f "$W/probe.cpio.gz"
 
 # expect NAME RC PATTERN… -- ENV…: run-vm.sh with ENV; its status must be RC
 # and its output must match every PATTERN (grep -E), or, with a leading !, none.
@@ -29,7 +37,7 @@ expect() {
 	shift
 	rm -f "$W/state"
 	env FAKE_QEMU_STATE="$W/state" "$@" ${RUNNER:-$here/run-vm.sh} --profile=iommu \
-		--tests="${TESTS:-smoke vfio-nvme vfio-unbind}" >"$W/out" 2>&1 || rc=$?
+		--tests="${TESTS:-smoke vfio-nvme vfio-unbind}" ${EXTRA:-} >"$W/out" 2>&1 || rc=$?
 	# With TAIL=N the patterns must match within the last N lines (what meson
 	# shows of a failed test).
 	[[ -z ${TAIL:-} ]] || { tail -n "$TAIL" "$W/out" >"$W/out.tail" && mv "$W/out.tail" "$W/out"; }
@@ -75,6 +83,14 @@ RUNNER=$here/bench-vm.sh TESTS=bench-vfio
 expect bench-repro 0 'vm-custom-iommu-bench: PASS' 'bench-fake +boot 1 +95.0% .* boot 2 +95.8% .*difference 0.8 points \(tolerance 1\): ok' \
 	'bench-fake-pasid workers=4 .*difference 2.5 points \(tolerance 3\): ok' 'every ratio of boot 1 is within' \
 	-- FAKE_QEMU_RATIOS="95.0 95.8" FAKE_QEMU_RATIOS_CONTENDED="90.0 92.5"
+# Each benchmark boot keeps its own logs.
+EXTRA=--log-dir=$W/logs expect bench-logs 0 'vm-custom-iommu-bench: PASS' -- FAKE_QEMU_RATIOS="95.0 95.8"
+for b in 1 2; do
+	if [[ ! -s $W/logs/boot$b/vm-custom-iommu-bench-results.log ]]; then
+		echo "bench-logs: no results log of boot $b in $W/logs/boot$b: $(ls -R "$W/logs" 2>&1 | tr '\n' ' ')"
+		failures=$((failures + 1))
+	fi
+done
 expect bench-not-repro 1 'bench-fake .*difference 1.5 points \(tolerance 1\): FAIL' '!every ratio' \
 	-- FAKE_QEMU_RATIOS="95.0 96.5"
 expect bench-contended-not-repro 1 'bench-fake-pasid workers=4 .*difference 4.0 points \(tolerance 3\): FAIL' \
