@@ -45,6 +45,7 @@
 #define DEFAULT_DMA_SIZE  1024u
 #define DEFAULT_NAMESPACE 1u
 #define DEFAULT_QUEUE_DEPTH 64u
+#define DEFAULT_QUEUES	    1u
 
 typedef enum Section {
 	SECTION_SCENARIO,
@@ -94,6 +95,7 @@ typedef enum Key {
 	KEY_NVME_ALLOW_WRITE,
 	KEY_NAMESPACE,
 	KEY_QUEUE_DEPTH,
+	KEY_QUEUES,
 	KEY_WRITER,
 	KEY_TRANSITIONS,
 	KEY_EXPECT_FIRST,
@@ -133,6 +135,7 @@ static const struct {
 	[KEY_NVME_ALLOW_WRITE] = {SECTION_TRAFFIC, "NvmeAllowWrite", "nvme"},
 	[KEY_NAMESPACE] = {SECTION_TRAFFIC, "Namespace", "nvme"},
 	[KEY_QUEUE_DEPTH] = {SECTION_TRAFFIC, "QueueDepth", "nvme"},
+	[KEY_QUEUES] = {SECTION_TRAFFIC, "Queues", "nvme"},
 	[KEY_WRITER] = {SECTION_MODEL, "Writer"},
 	[KEY_TRANSITIONS] = {SECTION_MODEL, "Transitions"},
 	[KEY_EXPECT_FIRST + EXPECT_FAULTS] = {SECTION_EXPECT, "Faults"},
@@ -1172,6 +1175,9 @@ static int assign_key(Parser *p, Key k, const char *value)
 	}
 	case KEY_QUEUE_DEPTH:
 		return assign_unsigned(p, k, value, DEFAULT_QUEUE_DEPTH, 2, 65536, &s->queue_depth);
+	case KEY_QUEUES:
+		/* The specification's limit; the driver's and the controller's are checked later. */
+		return assign_unsigned(p, k, value, DEFAULT_QUEUES, 1, 65535, &s->queues);
 	case KEY_WRITER:
 		if (empty) {
 			s->writer = ENTRY_WRITER_ENTRY_SYNC;
@@ -1770,6 +1776,7 @@ static Scenario *scenario_new(const char *source)
 	s->verify = true;
 	s->nvme_namespace = DEFAULT_NAMESPACE;
 	s->queue_depth = DEFAULT_QUEUE_DEPTH;
+	s->queues = DEFAULT_QUEUES;
 	s->writer = ENTRY_WRITER_ENTRY_SYNC;
 	return TAKE_PTR(s);
 }

@@ -140,6 +140,7 @@ typedef struct Scenario {
 	bool nvme_allow_write;	 /* NvmeAllowWrite=, default no */
 	uint32_t nvme_namespace; /* Namespace=, default 1 */
 	unsigned queue_depth;	 /* QueueDepth=, default 64 (the engine checks its limits) */
+	unsigned queues;	 /* Queues=, default 1: I/O queue pairs the commands spread over */
 
 	/* [Model] (Backend=model only) */
 	EntryWriterKind writer;	     /* Writer=entry-sync|clear-then-update|direct */

@@ -1884,8 +1884,42 @@ START_TEST(test_nvme_read_verify)
 
 	info = describe(ctx);
 	ck_assert_msg(strstr(info, "\"nvme\":{\"model\":\"iommutest fake NVMe\",\"serial\":\"FAKE-SN-0001\""), "%s", info);
-	ck_assert_msg(strstr(info, "\"mode\":\"read-verify\",\"lba_start\":0,\"lba_count\":56,\"queue_depth\":8,\"commands_in_flight\":7"), "%s", info);
+	ck_assert_msg(strstr(info, "\"mode\":\"read-verify\",\"lba_start\":0,\"lba_count\":56,\"queue_depth\":8,\"queues\":1,\"queues_granted\":1,\"commands_in_flight\":7"), "%s", info);
 	ck_assert_msg(strstr(info, "\"resets\":0"), "%s", info);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
+	backend_vfio.teardown(ctx);
+	ck_assert(!nvme_ready());
+	assert_released();
+}
+END_TEST
+
+/* Queues=4: the commands in flight spread over four I/O queue pairs, every one served. */
+START_TEST(test_nvme_queues)
+{
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Domains]\nMapSize=1M\n[Traffic]\nEngine=nvme\nSize=4K\nQueueDepth=4\nQueues=4\n");
+	_cleanup_free_ char *info = NULL;
+	FakeNvmeStats st;
+	BackendCounters c;
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	/* 3 commands per queue of 4 entries, 4 queues: 12 slots, 12 reference chunks. */
+	fake_nvme_stats(nvme, &st);
+	ck_assert_uint_eq(st.reads, 12);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	run_traffic(ctx, 300);
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_ok, 40);
+	ck_assert_uint_eq(c.dma_errors, 0);
+	fake_nvme_stats(nvme, &st);
+	for (unsigned q = 1; q <= 4; q++)
+		ck_assert_msg(st.io_by_queue[q] > 5, "queue %u served %llu commands", q,
+			      (unsigned long long)st.io_by_queue[q]);
+	ck_assert_uint_eq(st.io_by_queue[5], 0);
+	ck_assert_uint_eq(st.reads, 12 + c.dma_transfers);
+	info = describe(ctx);
+	ck_assert_msg(strstr(info, "\"queue_depth\":4,\"queues\":4,\"queues_granted\":4,\"commands_in_flight\":12"), "%s", info);
 	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
 	backend_vfio.teardown(ctx);
 	ck_assert(!nvme_ready());
@@ -2173,6 +2207,11 @@ START_TEST(test_nvme_setup_errors)
 	/* The last assignment is the one blamed. */
 	nvme_refused("[Traffic]\nEngine=nvme\nQueueDepth=8\nQueueDepth=32\n", -EINVAL,
 		     "test.conf:7: [Traffic] QueueDepth=32: above the controller's limit of 16 entries (CAP.MQES)");
+	/* A controller that grants fewer queues than Queues= asks for. */
+	fake_nvme_free(nvme);
+	nvme_start(&(FakeNvmeConfig){.max_queues = 2});
+	nvme_refused("[Traffic]\nEngine=nvme\nQueues=4\n", -EINVAL,
+		     "test.conf:6: [Traffic] Queues=4: the NVMe controller grants 2 I/O queue pairs (Set Features, Number of Queues)");
 	/* A namespace whose LBA format carries metadata is refused, not misread. */
 	fake_nvme_free(nvme);
 	nvme_start(&(FakeNvmeConfig){.ms = 8});
@@ -2231,6 +2270,7 @@ static Suite *vfio_suite(void)
 	tcase_add_checked_fixture(tc, nvme_setup, nvme_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_nvme_read_verify);
+	tcase_add_test(tc, test_nvme_queues);
 	tcase_add_test(tc, test_nvme_missing_range);
 	tcase_add_test(tc, test_nvme_dropped_data);
 	tcase_add_test(tc, test_nvme_write_verify);

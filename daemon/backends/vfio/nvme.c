@@ -45,6 +45,8 @@
 #define ADMIN_CREATE_SQ 0x01
 #define ADMIN_CREATE_CQ 0x05
 #define ADMIN_IDENTIFY	0x06
+#define ADMIN_SET_FEATURES 0x09
+#define FEAT_NUM_QUEUES	   0x07
 #define CNS_NAMESPACE	0x00
 #define CNS_CONTROLLER	0x01
 
@@ -99,6 +101,7 @@ struct NvmeCtrl {
 	NvmeQueue admin;
 	NvmeQueue io[NVME_MAX_IO_QUEUES];
 	unsigned n_io;
+	unsigned next_wait; /* the queue queue_wait() looks at first next time */
 	uint8_t *identify; /* one page */
 	uint64_t identify_iova;
 };
@@ -383,6 +386,7 @@ static bool cq_pop(NvmeCtrl *c, NvmeQueue *q, NvmeCompletion *ret)
 	ret->status = (uint16_t)((((status >> 8) & 0x7) << 8) | (status & 0xff));
 	ret->dnr = (status >> 14) & 1;
 	ret->result = e->dw0;
+	ret->qid = (uint16_t)q->qid;
 	q->sq_head = (e->dw2 & 0xffff) % q->depth;
 	if (++q->cq_head == q->depth) {
 		q->cq_head = 0;
@@ -396,13 +400,20 @@ static bool cq_pop(NvmeCtrl *c, NvmeQueue *q, NvmeCompletion *ret)
 	return true;
 }
 
-static int queue_wait(NvmeCtrl *c, NvmeQueue *q, uint64_t timeout_ns, NvmeCompletion *ret)
+/* The next completion on any of the n queues from q: each looked at in turn, none starved. */
+static int queue_wait(NvmeCtrl *c, NvmeQueue *q, unsigned n, uint64_t timeout_ns,
+		      NvmeCompletion *ret)
 {
 	uint64_t start = now_ns(CLOCK_MONOTONIC), t = start, step = SLEEP_MIN_NS;
 
 	for (;;) {
-		if (cq_pop(c, q, ret))
-			return 0;
+		for (unsigned i = 0; i < n; i++) {
+			NvmeQueue *next = &q[c->next_wait % n];
+
+			c->next_wait++;
+			if (cq_pop(c, next, ret))
+				return 0;
+		}
 		/* Spinning is cheap for a fast device; past SPIN_NS, also look for death. */
 		if (t - start >= SPIN_NS) {
 			uint32_t csts = rd32(c, REG_CSTS);
@@ -421,9 +432,9 @@ static int queue_wait(NvmeCtrl *c, NvmeQueue *q, uint64_t timeout_ns, NvmeComple
 }
 
 /* One admin command, synchronously. *status gets the completion's status. */
-static int admin_cmd(NvmeCtrl *c, NvmeSqe *e, uint16_t *status)
+/* One admin command, synchronously: its whole completion in *ret. */
+static int admin_cmd_result(NvmeCtrl *c, NvmeSqe *e, NvmeCompletion *ret)
 {
-	NvmeCompletion done;
 	int cid, r;
 
 	cid = slot_get(&c->admin);
@@ -432,14 +443,23 @@ static int admin_cmd(NvmeCtrl *c, NvmeSqe *e, uint16_t *status)
 	e->cdw0 = (e->cdw0 & 0xffff) | (uint32_t)cid << 16;
 	sq_push(c, &c->admin, e);
 	for (;;) {
-		r = queue_wait(c, &c->admin, ADMIN_TIMEOUT_NS, &done);
+		r = queue_wait(c, &c->admin, 1, ADMIN_TIMEOUT_NS, ret);
 		if (r < 0)
 			return r;
-		if (done.cid == cid)
-			break;
+		if (ret->cid == cid)
+			return 0;
 	}
-	*status = done.status;
-	return 0;
+}
+
+/* One admin command, synchronously. *status gets the completion's status. */
+static int admin_cmd(NvmeCtrl *c, NvmeSqe *e, uint16_t *status)
+{
+	NvmeCompletion done;
+	int r = admin_cmd_result(c, e, &done);
+
+	if (r >= 0)
+		*status = done.status;
+	return r;
 }
 
 const char *nvme_error_to_string(int r)
@@ -507,6 +527,39 @@ static int identify(NvmeCtrl *c, uint8_t cns, uint32_t nsid, const char *what, c
 		return backend_errorf(error, status == NVME_SC_INVALID_NS ? -ENOENT : -EIO,
 				      "NVMe Identify %s failed: %s", what,
 				      nvme_status_to_string(status, buf));
+	return 0;
+}
+
+/*
+ * Set Features, Number of Queues: a controller need not take I/O queues it
+ * was not asked for, and may grant fewer than asked (0's based counts in
+ * the result, submission queues in 15:0, completion queues in 31:16).
+ */
+static int set_queue_count(NvmeCtrl *c, unsigned n, char **error)
+{
+	NvmeSqe e = {
+		.cdw0 = ADMIN_SET_FEATURES,
+		.cdw10 = FEAT_NUM_QUEUES,
+		.cdw11 = (n - 1) << 16 | (n - 1),
+	};
+	NvmeCompletion done;
+	unsigned granted;
+	char buf[32];
+	int r;
+
+	r = admin_cmd_result(c, &e, &done);
+	if (r < 0)
+		return backend_errorf(error, r, "NVMe Set Features (Number of Queues) failed: %s",
+				      admin_error(r));
+	if (done.status)
+		return backend_errorf(error, -EIO, "NVMe Set Features (Number of Queues) failed: %s",
+				      nvme_status_to_string(done.status, buf));
+	granted = MIN((done.result & 0xffff) + 1, (done.result >> 16) + 1);
+	c->id.queues_granted = granted;
+	if (granted < n)
+		return backend_errorf(error, -EINVAL,
+				      "the NVMe controller grants %u I/O queue pairs, fewer than the %u asked for (Set Features, Number of Queues)",
+				      granted, n);
 	return 0;
 }
 
@@ -618,6 +671,9 @@ int nvme_enable(NvmeCtrl *c, unsigned n_queues, unsigned depth, char **error)
 	c->id.mdts_bytes = mdts == 0 ? 0 : mdts >= 20 ? UINT32_MAX : NVME_PAGE_SIZE << mdts;
 	c->id.namespaces = le32(id + 516);
 
+	r = set_queue_count(c, n_queues, error);
+	if (r < 0)
+		return r;
 	for (unsigned i = 0; i < n_queues; i++) {
 		r = create_queue(c, &c->io[i], error);
 		if (r < 0)
@@ -727,9 +783,11 @@ int nvme_submit(NvmeCtrl *c, unsigned qid, uint8_t opcode, uint32_t nsid, uint64
 
 int nvme_wait(NvmeCtrl *c, unsigned qid, uint64_t timeout_ns, NvmeCompletion *ret)
 {
-	if (qid < 1 || qid > c->n_io)
+	if (qid == 0)
+		return c->n_io ? queue_wait(c, c->io, c->n_io, timeout_ns, ret) : -EINVAL;
+	if (qid > c->n_io)
 		return -EINVAL;
-	return queue_wait(c, &c->io[qid - 1], timeout_ns, ret);
+	return queue_wait(c, &c->io[qid - 1], 1, timeout_ns, ret);
 }
 
 const char *nvme_status_to_string(uint16_t status, char buf[static 32])

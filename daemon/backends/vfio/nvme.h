@@ -65,6 +65,7 @@ typedef struct NvmeIdentity {
 	uint32_t max_queue_depth; /* CAP.MQES + 1 */
 	uint32_t timeout_ms;	 /* CAP.TO: the ready-transition bound */
 	uint32_t doorbell_stride; /* bytes */
+	uint32_t queues_granted;	 /* I/O queue pairs granted (Set Features, Number of Queues) */
 } NvmeIdentity;
 
 typedef struct NvmeNamespace {
@@ -76,6 +77,7 @@ typedef struct NvmeNamespace {
 } NvmeNamespace;
 
 typedef struct NvmeCompletion {
+	uint16_t qid;	 /* the I/O queue it came on (0: admin) */
 	uint16_t cid;
 	uint16_t status; /* SCT << 8 | SC; 0 is success */
 	bool dnr;	 /* do not retry */
@@ -117,7 +119,8 @@ int nvme_identify_namespace(NvmeCtrl *c, uint32_t nsid, NvmeNamespace *ret, char
 int nvme_submit(NvmeCtrl *c, unsigned qid, uint8_t opcode, uint32_t nsid, uint64_t slba,
 		uint32_t lba_size, uint64_t data_iova, uint32_t len);
 /*
- * The next completion on I/O queue qid within timeout_ns: 0, -ETIMEDOUT,
+ * The next completion on I/O queue qid, or on any of them for qid 0 (in
+ * turn, so that none starves), within timeout_ns: 0, -ETIMEDOUT,
  * -EIO when the controller reports a fatal status (CSTS.CFS: call
  * nvme_enable() to recover), -ENODEV when it reads all ones.
  */

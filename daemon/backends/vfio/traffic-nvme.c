@@ -65,6 +65,7 @@ typedef struct Slot {
 	uint8_t *wbuf, *rbuf;
 	uint64_t wiova, riova;
 	uint64_t deadline; /* CLOCK_MONOTONIC: the command in flight is lost after this */
+	unsigned qid;	   /* its I/O queue: slots are spread over the queues in turn */
 } Slot;
 
 struct NvmeTraffic {
@@ -73,12 +74,12 @@ struct NvmeTraffic {
 	NvmeIdentity id;
 	const Scenario *s;
 	NvmeNamespace ns;
-	unsigned depth, n_slots;
+	unsigned depth, n_queues, n_slots;
 	uint32_t size, blocks_per_cmd;
 	uint64_t lba_start, lba_count, n_chunks;
 	uint8_t *reference; /* read-verify: n_chunks × size bytes */
 	Slot *slots;
-	int *slot_of_cid; /* by command identifier, -1 when none */
+	int *slot_of_cid; /* by (qid - 1) × depth + command identifier, -1 when none */
 	uint64_t seq, next_chunk;
 
 	/* Written by the traffic thread only, read by describe(). */
@@ -96,6 +97,10 @@ int nvme_traffic_check_scenario(Scenario *s, ScenarioCheck *c)
 		return scenario_check_fail(c, "Traffic.QueueDepth",
 					   "at most %u (the controller's own limit, CAP.MQES, is checked when it is enabled)",
 					   NVME_MAX_DEPTH);
+	if (s->queues > NVME_MAX_IO_QUEUES)
+		return scenario_check_fail(c, "Traffic.Queues",
+					   "at most %u (this driver's limit; the controller's own, Set Features Number of Queues, is checked when it is enabled)",
+					   NVME_MAX_IO_QUEUES);
 	if (s->nvme_mode == NVME_MODE_WRITE_VERIFY &&
 	    (!scenario_check_is_set(c, "Traffic.NvmeLBA") || !s->nvme_allow_write))
 		return scenario_check_fail(c, "Traffic.NvmeMode",
@@ -111,7 +116,7 @@ int nvme_traffic_check_scenario(Scenario *s, ScenarioCheck *c)
 
 size_t nvme_traffic_control_size(const Scenario *s)
 {
-	return nvme_control_size(1, s->queue_depth);
+	return nvme_control_size(s->queues, s->queue_depth);
 }
 
 
@@ -119,7 +124,7 @@ static void slots_reset(NvmeTraffic *t)
 {
 	for (unsigned i = 0; i < t->n_slots; i++)
 		t->slots[i].state = SLOT_FREE;
-	for (unsigned i = 0; i < t->depth; i++)
+	for (unsigned i = 0; i < t->n_queues * t->depth; i++)
 		t->slot_of_cid[i] = -1;
 }
 
@@ -130,12 +135,12 @@ static uint64_t chunk_lba(const NvmeTraffic *t, uint64_t chunk)
 
 static int submit(NvmeTraffic *t, Slot *sl, uint8_t op)
 {
-	int cid = nvme_submit(t->ctrl, 1, op, t->ns.nsid, chunk_lba(t, sl->chunk), t->ns.lba_size,
-			      op == NVME_CMD_WRITE ? sl->wiova : sl->riova, t->size);
+	int cid = nvme_submit(t->ctrl, sl->qid, op, t->ns.nsid, chunk_lba(t, sl->chunk),
+			      t->ns.lba_size, op == NVME_CMD_WRITE ? sl->wiova : sl->riova, t->size);
 
 	sl->deadline = now_ns(CLOCK_MONOTONIC) + CMD_TIMEOUT_NS;
 	if (cid >= 0)
-		t->slot_of_cid[cid] = (int)(sl - t->slots);
+		t->slot_of_cid[(sl->qid - 1) * t->depth + (unsigned)cid] = (int)(sl - t->slots);
 	return cid < 0 ? cid : 0;
 }
 
@@ -159,10 +164,10 @@ static int command_sync(NvmeTraffic *t, Slot *sl, uint8_t op)
 	r = submit(t, sl, op);
 	if (r < 0)
 		return r;
-	r = nvme_wait(t->ctrl, 1, CMD_TIMEOUT_NS, &done);
+	r = nvme_wait(t->ctrl, sl->qid, CMD_TIMEOUT_NS, &done);
 	if (r < 0)
 		return r;
-	t->slot_of_cid[done.cid % t->depth] = -1;
+	t->slot_of_cid[(sl->qid - 1) * t->depth + done.cid % t->depth] = -1;
 	return done.status;
 }
 
@@ -192,7 +197,9 @@ static int layout(NvmeTraffic *t, const NvmeDma *data, char **error)
 					  "above the controller's maximum data transfer size (MDTS: %" PRIu32 " bytes)",
 					  id->mdts_bytes);
 	t->blocks_per_cmd = t->size / t->ns.lba_size;
-	t->n_slots = (unsigned)MIN(MIN((uint64_t)t->depth - 1, data->size / per_slot), (uint64_t)SLOTS_MAX);
+	/* depth - 1 commands per queue at most: a submission queue holds one entry fewer. */
+	t->n_slots = (unsigned)MIN(MIN((uint64_t)t->n_queues * (t->depth - 1), data->size / per_slot),
+				   (uint64_t)SLOTS_MAX);
 
 	if (s->nvme_lba_count) {
 		t->lba_start = s->nvme_lba_start;
@@ -227,7 +234,7 @@ static int layout(NvmeTraffic *t, const NvmeDma *data, char **error)
 					  t->n_chunks * t->size >> 20, REFERENCE_MAX >> 20);
 
 	t->slots = calloc(t->n_slots, sizeof(Slot));
-	t->slot_of_cid = calloc(t->depth, sizeof(int));
+	t->slot_of_cid = calloc((size_t)t->n_queues * t->depth, sizeof(int));
 	if (!t->slots || !t->slot_of_cid)
 		return -ENOMEM;
 	for (unsigned i = 0; i < t->n_slots; i++) {
@@ -238,6 +245,7 @@ static int layout(NvmeTraffic *t, const NvmeDma *data, char **error)
 		sl->wiova = data->iova + off;
 		sl->rbuf = sl->wbuf + (write ? t->size : 0);
 		sl->riova = sl->wiova + (write ? t->size : 0);
+		sl->qid = 1 + i % t->n_queues;
 	}
 	slots_reset(t);
 	return 0;
@@ -282,6 +290,7 @@ int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *co
 	t->s = s;
 	t->size = s->dma_size;
 	t->depth = s->queue_depth;
+	t->n_queues = s->queues;
 
 	r = nvme_open(bar, bar_size, control, &t->ctrl, error);
 	if (r < 0)
@@ -295,9 +304,21 @@ int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *co
 				       nvme_identity(t->ctrl)->max_queue_depth);
 		goto fail;
 	}
-	r = nvme_enable(t->ctrl, 1, t->depth, error);
-	if (r < 0)
+	r = nvme_enable(t->ctrl, t->n_queues, t->depth, error);
+	if (r < 0) {
+		unsigned granted = nvme_identity(t->ctrl)->queues_granted;
+
+		/* Fewer queues than asked: the scenario's key, in the parser's words. */
+		if (granted && granted < t->n_queues) {
+			char queues[16];
+
+			snprintf(queues, sizeof(queues), "%u", t->n_queues);
+			r = backend_key_errorf(error, -EINVAL, s, "Traffic.Queues", queues,
+					       "the NVMe controller grants %u I/O queue pairs (Set Features, Number of Queues)",
+					       granted);
+		}
 		goto fail;
+	}
 	r = nvme_identify_namespace(t->ctrl, s->nvme_namespace, &t->ns, error);
 	if (r < 0) {
 		_cleanup_free_ char *why = TAKE_PTR(*error);
@@ -333,7 +354,7 @@ fail:
 
 int nvme_traffic_resume(NvmeTraffic *t, char **error)
 {
-	int r = nvme_enable(t->ctrl, 1, t->depth, error);
+	int r = nvme_enable(t->ctrl, t->n_queues, t->depth, error);
 
 	if (r >= 0)
 		slots_reset(t);
@@ -446,13 +467,14 @@ static void verify(NvmeTraffic *t, const NvmeTrafficHooks *h, Slot *sl)
 /* A completion: 1 when its slot is free again, 0 when it went on to its Read. */
 static int complete(NvmeTraffic *t, const NvmeTrafficHooks *h, const NvmeCompletion *done)
 {
-	int i = done->cid < t->depth ? t->slot_of_cid[done->cid] : -1;
+	unsigned idx = (done->qid - 1u) * t->depth + done->cid;
+	int i = done->qid >= 1 && done->qid <= t->n_queues && done->cid < t->depth ? t->slot_of_cid[idx] : -1;
 	Slot *sl;
 	char buf[32];
 
 	if (i < 0)
 		return 0; /* not ours: nothing was waiting for it */
-	t->slot_of_cid[done->cid] = -1;
+	t->slot_of_cid[idx] = -1;
 	sl = &t->slots[i];
 	if (done->status) {
 		bool wr = sl->state == SLOT_WRITE;
@@ -500,7 +522,7 @@ static bool recover(NvmeTraffic *t, const NvmeTrafficHooks *h, const char *after
 	for (unsigned i = 0; i < RECOVER_ATTEMPTS && now_ns(CLOCK_MONOTONIC) - start < RECOVER_MAX_NS; i++) {
 		/* Every attempt starts from a disabled controller: a fatal one clears its status. */
 		err = mfree(err);
-		r = nvme_enable(t->ctrl, 1, t->depth, &err);
+		r = nvme_enable(t->ctrl, t->n_queues, t->depth, &err);
 		if (r >= 0) {
 			h->hold(h->userdata, false);
 			counter_inc(t->resets);
@@ -579,7 +601,7 @@ void nvme_traffic_run(NvmeTraffic *t, const NvmeTrafficHooks *h)
 		{
 			uint64_t now = now_ns(CLOCK_MONOTONIC);
 
-			r = nvme_wait(t->ctrl, 1, sl && sl->deadline > now ? sl->deadline - now : 0, &done);
+			r = nvme_wait(t->ctrl, 0, sl && sl->deadline > now ? sl->deadline - now : 0, &done);
 		}
 		if (r == 0) {
 			in_flight -= (unsigned)complete(t, h, &done);
@@ -636,6 +658,8 @@ void nvme_traffic_describe(NvmeTraffic *t, JsonWriter *j)
 	json_u64(j, "lba_start", t->lba_start);
 	json_u64(j, "lba_count", t->n_chunks * t->blocks_per_cmd);
 	json_u64(j, "queue_depth", t->depth);
+	json_u64(j, "queues", t->n_queues);
+	json_u64(j, "queues_granted", id->queues_granted);
 	json_u64(j, "commands_in_flight", t->n_slots);
 	json_u64(j, "fatal_statuses", counter_get(t->fatal));
 	json_u64(j, "timeouts", counter_get(t->timeouts));

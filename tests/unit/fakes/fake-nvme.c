@@ -90,7 +90,7 @@ static void pad(uint8_t *dst, const char *s, size_t n)
 	memcpy(dst, s, strnlen(s, n));
 }
 
-static uint16_t admin_exec(FakeNvme *f, const uint32_t *sqe)
+static uint16_t admin_exec(FakeNvme *f, const uint32_t *sqe, uint32_t *result)
 {
 	uint8_t op = sqe[0] & 0xff;
 	uint64_t prp1 = sqe[6] | (uint64_t)sqe[7] << 32;
@@ -139,6 +139,18 @@ static uint16_t admin_exec(FakeNvme *f, const uint32_t *sqe)
 			return 0x0100; /* completion queue invalid */
 		f->sq[qid] = (FakeQueue){.live = true, .base = prp1, .size = size, .cqid = sqe[11] >> 16};
 		return 0;
+	case 0x09: /* Set Features */
+		if ((sqe[10] & 0xff) == 0x07) { /* Number of Queues, 0's based */
+			unsigned max = f->cfg.max_queues ?: MAX_Q - 1;
+			unsigned nsq = (sqe[11] & 0xffff) + 1, ncq = (sqe[11] >> 16) + 1;
+
+			nsq = nsq < max ? nsq : max;
+			ncq = ncq < max ? ncq : max;
+
+			*result = (ncq - 1) << 16 | (nsq - 1);
+			return 0;
+		}
+		return 0x02;
 	default:
 		return 0x01;
 	}
@@ -239,16 +251,23 @@ static bool serve(FakeNvme *f, unsigned q)
 		FakeQueue *cq = &f->cq[sq->cqid];
 		uint8_t *p = translate(f, sq->base + (uint64_t)sq->head * 64, 64);
 		uint16_t status;
+		uint32_t result;
 
 		if (!p)
 			return false;
 		memcpy(sqe, p, 64);
 		sq->head = (sq->head + 1) % sq->size;
-		status = q == 0 ? admin_exec(f, sqe) : io_exec(f, sqe);
+		result = 0;
+		if (q == 0)
+			status = admin_exec(f, sqe, &result);
+		else {
+			status = io_exec(f, sqe);
+			f->stats.io_by_queue[q]++;
+		}
 		cqe = (uint32_t *)translate(f, cq->base + (uint64_t)cq->tail * 16, 16);
 		if (!cqe)
 			return false;
-		cqe[0] = 0;
+		cqe[0] = result;
 		cqe[1] = 0;
 		cqe[2] = sq->head | q << 16;
 		__atomic_store_n(&cqe[3], (sqe[0] >> 16) | cq->phase << 16 | (uint32_t)status << 17,

@@ -29,6 +29,7 @@ typedef struct FakeNvmeConfig {
 	uint64_t blocks; /* namespace 1's size; default 2048 */
 	unsigned lbads;	 /* 2^lbads bytes per block; default 9 */
 	uint16_t ms;	 /* metadata bytes per block */
+	unsigned max_queues; /* I/O queue pairs Set Features (Number of Queues) grants; default 16 */
 	bool never_ready; /* CC.EN=1 never sets CSTS.RDY */
 	bool drop_untranslated; /* untranslatable data: success, nothing moved (QEMU 7.2) */
 	/* The register file in memory of the test's (a fake VFIO cdev's BAR0), else its own. */
@@ -71,6 +72,7 @@ typedef struct FakeNvmeStats {
 	uint64_t prp2_pages;	/* commands whose PRP2 was a second page */
 	uint64_t enables;	/* CC.EN 0 → 1 transitions */
 	uint64_t transfer_errors;
+	uint64_t io_by_queue[17]; /* I/O commands served per submission queue (1…16) */
 	uint32_t last_nlb;
 } FakeNvmeStats;
 void fake_nvme_stats(FakeNvme *f, FakeNvmeStats *ret);

@@ -44,6 +44,18 @@ per_minute() {
 # The same traffic with one replacement a second: the controller's own pace.
 run_conf vfio-nvme-idle "$conf" --set=Scenario.Device="$NVME_BDF" --set=Replace.Rate=1 --set=Replace.Duration=5s
 idle=$(per_second)
+# The same with the commands in flight spread over four I/O queue pairs
+# (Queues=4, 16 commands: MapSize= holds their buffers): every command
+# accounted, none failed, on the queues asked for.
+run_conf vfio-nvme-queues "$conf" --set=Scenario.Device="$NVME_BDF" --set=Replace.Rate=1 --set=Replace.Duration=3s \
+	--set=Traffic.Queues=4 --set=Domains.MapSize=64K
+dma=$(jgetc "$OUT" .backend_info.dma)
+[[ $(jget "$dma" .nvme.queues) -eq 4 ]] || fail "vfio-nvme-queues: $(jget "$dma" .nvme.queues) queues, asked for 4"
+(($(jget "$dma" .nvme.queues_granted) >= 4)) || fail "vfio-nvme-queues: QEMU granted $(jget "$dma" .nvme.queues_granted) queue pairs"
+(($(jget "$dma" .ok) > 0 && $(jget "$dma" .errors) == 0)) || fail "vfio-nvme-queues: $(jget "$dma" .ok) verified, $(jget "$dma" .errors) failed"
+(($(jget "$dma" .ok) == $(jget "$dma" .transfers))) || fail "vfio-nvme-queues: commands not accounted: $dma"
+queues4=$(per_second)
+echo "RESULT vfio-nvme-queues queues=4 granted=$(jget "$dma" .nvme.queues_granted) in_flight=$(jget "$dma" .nvme.commands_in_flight) verified_per_s=$queues4 (1 queue: $idle/s)"
 # edu in the same boot, for scale.
 run_conf vfio-edu-scale "$SCENARIO_DIR/vfio-edu-replace.conf" --set=Scenario.Device="$EDU_BDF" \
 	--set=Replace.Count= --set=Replace.Duration=5s
