@@ -161,11 +161,13 @@ static _always_inline_ bool worker_step(WorkerLoop *l, RunPoint *pt, unsigned ap
 
 	if (!plain) {
 		/*
-		 * A Stop() that cuts the wait short is acted on at the top of the
-		 * loop, after this one replacement, like a Stop() that comes while
-		 * the replacement runs.
+		 * A Stop() (or the end of Duration=) that cuts the wait short ends
+		 * the loop before the replacement it waited for: the one that would
+		 * come at the end lands as traffic winds down, and Rate=1 for 5 s is
+		 * the 4 replacements of seconds 1 to 4, not a fifth at the stop.
 		 */
-		(void)pacer_wait(&l->pacer, worker_stopping, r);
+		if (!pacer_wait(&l->pacer, worker_stopping, r))
+			return false;
 		if (l->gate)
 			l->gate(l->ctx, ap);
 	}
