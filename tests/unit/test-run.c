@@ -180,6 +180,30 @@ START_TEST(test_duration_stop)
 }
 END_TEST
 
+/*
+ * Paced: the first replacement comes one interval after the start, and the
+ * wait that the end of Duration= cuts short ends the run without one more:
+ * Rate=10 for 450 ms is the replacements of 100, 200, 300 and 400 ms, and
+ * Rate=1 for 300 ms is none.
+ */
+START_TEST(test_paced_end)
+{
+	Harness h;
+
+	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Replace]\nCount=\nRate=10\nDuration=450ms\n"), NULL), 0);
+	loop_until_ended(&h, 20000);
+	ck_assert_int_eq(h.run->state, RUN_FINISHED);
+	ck_assert_uint_eq(h.run->stats.replacements, 4);
+	done(&h);
+
+	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Replace]\nCount=\nRate=1\nDuration=300ms\n"), NULL), 0);
+	loop_until_ended(&h, 20000);
+	ck_assert_int_eq(h.run->state, RUN_FINISHED);
+	ck_assert_uint_eq(h.run->stats.replacements, 0);
+	done(&h);
+}
+END_TEST
+
 static int on_stop_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	run_request_stop(userdata, "test");
@@ -585,6 +609,7 @@ int main(void)
 	tcase_add_test(tc, test_count_stop);
 	tcase_add_test(tc, test_count_below_workers);
 	tcase_add_test(tc, test_duration_stop);
+	tcase_add_test(tc, test_paced_end);
 	tcase_add_test(tc, test_stop_request);
 	tcase_add_test(tc, test_fail_from_outside);
 	tcase_add_test(tc, test_failing_backend);
