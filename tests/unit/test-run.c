@@ -183,17 +183,17 @@ END_TEST
 /*
  * Paced: the first replacement comes one interval after the start, and the
  * wait that the end of Duration= cuts short ends the run without one more:
- * Rate=10 for 450 ms is the replacements of 100, 200, 300 and 400 ms, and
- * Rate=1 for 300 ms is none.
+ * Rate=2 for 1750 ms is the replacements of 0.5, 1 and 1.5 s (250 ms either
+ * side, for a loaded machine), and Rate=1 for 300 ms is none.
  */
 START_TEST(test_paced_end)
 {
 	Harness h;
 
-	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Replace]\nCount=\nRate=10\nDuration=450ms\n"), NULL), 0);
+	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Replace]\nCount=\nRate=2\nDuration=1750ms\n"), NULL), 0);
 	loop_until_ended(&h, 20000);
 	ck_assert_int_eq(h.run->state, RUN_FINISHED);
-	ck_assert_uint_eq(h.run->stats.replacements, 4);
+	ck_assert_uint_eq(h.run->stats.replacements, 3);
 	done(&h);
 
 	ck_assert_int_eq(start(&h, MODEL_SCENARIO("[Replace]\nCount=\nRate=1\nDuration=300ms\n"), NULL), 0);
