@@ -347,6 +347,47 @@ int vfio_device_reset(int device_fd)
 	return do_ioctl(device_fd, VFIO_DEVICE_RESET, NULL);
 }
 
+int vfio_device_get_irq_info(int device_fd, uint32_t index, uint32_t *ret_count,
+			     uint32_t *ret_flags)
+{
+	struct vfio_irq_info cmd;
+	int r;
+
+	memset(&cmd, 0, sizeof(cmd));
+	cmd.argsz = sizeof(cmd);
+	cmd.index = index;
+	r = do_ioctl(device_fd, VFIO_DEVICE_GET_IRQ_INFO, &cmd);
+	if (r < 0)
+		return r;
+	if (ret_count)
+		*ret_count = cmd.count;
+	if (ret_flags)
+		*ret_flags = cmd.flags;
+	return 0;
+}
+
+int vfio_device_set_irq_eventfds(int device_fd, uint32_t index, uint32_t start,
+				 const int32_t *fds, uint32_t n)
+{
+	enum { MAX_FDS = 32 };
+	_Alignas(struct vfio_irq_set) uint8_t buf[sizeof(struct vfio_irq_set) + MAX_FDS * sizeof(int32_t)];
+	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
+
+	if (n > MAX_FDS || (n > 0 && !fds))
+		return -EINVAL;
+	memset(buf, 0, sizeof(buf));
+	/* The kernel reads argsz bytes: exactly the header and the n descriptors. */
+	set->argsz = (uint32_t)(sizeof(*set) + n * sizeof(int32_t));
+	set->flags = VFIO_IRQ_SET_ACTION_TRIGGER |
+		     (n > 0 ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE);
+	set->index = index;
+	set->start = n > 0 ? start : 0;
+	set->count = n;
+	if (n > 0)
+		memcpy(set->data, fds, n * sizeof(int32_t));
+	return do_ioctl(device_fd, VFIO_DEVICE_SET_IRQS, set);
+}
+
 /* A zeroed IOMMU_TEST_CMD for op on object id. */
 static void test_cmd_init(struct iommu_test_cmd *cmd, uint32_t op, uint32_t id)
 {
@@ -537,6 +578,10 @@ const char *uapi_request_name(unsigned long request)
 		return "VFIO_DEVICE_GET_REGION_INFO";
 	case VFIO_DEVICE_RESET:
 		return "VFIO_DEVICE_RESET";
+	case VFIO_DEVICE_GET_IRQ_INFO:
+		return "VFIO_DEVICE_GET_IRQ_INFO";
+	case VFIO_DEVICE_SET_IRQS:
+		return "VFIO_DEVICE_SET_IRQS";
 	case VFIO_DEVICE_BIND_IOMMUFD:
 		return "VFIO_DEVICE_BIND_IOMMUFD";
 	case VFIO_DEVICE_ATTACH_IOMMUFD_PT:

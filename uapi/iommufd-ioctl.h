@@ -77,6 +77,16 @@ int vfio_device_detach_pasid(int device_fd, uint32_t pasid);		     /* 6.15+ */
 int vfio_device_get_info(int device_fd, struct vfio_device_info *ret);
 int vfio_device_get_region_info(int device_fd, uint32_t index, struct vfio_region_info *ret);
 int vfio_device_reset(int device_fd);
+/* VFIO_DEVICE_GET_IRQ_INFO: how many interrupts index has (MSI-X: the table's size), and its flags. */
+int vfio_device_get_irq_info(int device_fd, uint32_t index, uint32_t *ret_count,
+			     uint32_t *ret_flags);
+/*
+ * VFIO_DEVICE_SET_IRQS, ACTION_TRIGGER: interrupts start … start + n - 1 of
+ * index signal the eventfds fds[0 … n - 1] (at most 32); n = 0 turns the
+ * index off (DATA_NONE with count 0: MSI-X disabled again).
+ */
+int vfio_device_set_irq_eventfds(int device_fd, uint32_t index, uint32_t start,
+				 const int32_t *fds, uint32_t n);
 
 /* --- IOMMU_TEST_CMD (CONFIG_IOMMUFD_TEST) --- */
 /* Creates a mock device attached to ioas_id. */

@@ -96,6 +96,7 @@ typedef enum Key {
 	KEY_NAMESPACE,
 	KEY_QUEUE_DEPTH,
 	KEY_QUEUES,
+	KEY_NVME_COMPLETIONS,
 	KEY_WRITER,
 	KEY_TRANSITIONS,
 	KEY_EXPECT_FIRST,
@@ -136,6 +137,7 @@ static const struct {
 	[KEY_NAMESPACE] = {SECTION_TRAFFIC, "Namespace", "nvme"},
 	[KEY_QUEUE_DEPTH] = {SECTION_TRAFFIC, "QueueDepth", "nvme"},
 	[KEY_QUEUES] = {SECTION_TRAFFIC, "Queues", "nvme"},
+	[KEY_NVME_COMPLETIONS] = {SECTION_TRAFFIC, "NvmeCompletions", "nvme"},
 	[KEY_WRITER] = {SECTION_MODEL, "Writer"},
 	[KEY_TRANSITIONS] = {SECTION_MODEL, "Transitions"},
 	[KEY_EXPECT_FIRST + EXPECT_FAULTS] = {SECTION_EXPECT, "Faults"},
@@ -188,6 +190,16 @@ static const char *const nvme_mode_names[_NVME_MODE_MAX] = {
 const char *nvme_mode_to_string(NvmeMode m)
 {
 	return m < _NVME_MODE_MAX ? nvme_mode_names[m] : NULL;
+}
+
+static const char *const nvme_completions_names[_NVME_COMPLETIONS_MAX] = {
+	[NVME_COMPLETIONS_POLL] = "poll",
+	[NVME_COMPLETIONS_MSIX] = "msix",
+};
+
+const char *nvme_completions_to_string(NvmeCompletions c)
+{
+	return c < _NVME_COMPLETIONS_MAX ? nvme_completions_names[c] : NULL;
 }
 
 static const char *const layout_names[_LAYOUT_MAX] = {
@@ -1178,6 +1190,16 @@ static int assign_key(Parser *p, Key k, const char *value)
 	case KEY_QUEUES:
 		/* The specification's limit; the driver's and the controller's are checked later. */
 		return assign_unsigned(p, k, value, DEFAULT_QUEUES, 1, 65535, &s->queues);
+	case KEY_NVME_COMPLETIONS:
+		if (empty) {
+			s->nvme_completions = NVME_COMPLETIONS_POLL;
+			return 0;
+		}
+		r = assign_enum(p, k, value, nvme_completions_names,
+				ELEMENTSOF(nvme_completions_names), "completion method", &i);
+		if (r >= 0)
+			s->nvme_completions = (NvmeCompletions)i;
+		return r;
 	case KEY_WRITER:
 		if (empty) {
 			s->writer = ENTRY_WRITER_ENTRY_SYNC;

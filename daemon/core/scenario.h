@@ -38,6 +38,15 @@ typedef enum NvmeMode {
 
 const char *nvme_mode_to_string(NvmeMode m);
 
+/* [Traffic] NvmeCompletions= of Engine=nvme: how the driver learns that a command completed. */
+typedef enum NvmeCompletions {
+	NVME_COMPLETIONS_POLL, /* read the completion queues' phase bits, backing off in sleeps */
+	NVME_COMPLETIONS_MSIX, /* sleep until the controller's MSI-X vector 0 signals an eventfd */
+	_NVME_COMPLETIONS_MAX,
+} NvmeCompletions;
+
+const char *nvme_completions_to_string(NvmeCompletions c);
+
 typedef enum Layout {
 	LAYOUT_IDENTICAL,     /* every domain maps the DMA buffer at the same IOVA → hitless-eligible */
 	LAYOUT_MISSING_RANGE, /* odd-numbered domains lack the DMA range: a positive control */
@@ -141,6 +150,7 @@ typedef struct Scenario {
 	uint32_t nvme_namespace; /* Namespace=, default 1 */
 	unsigned queue_depth;	 /* QueueDepth=, default 64 (the engine checks its limits) */
 	unsigned queues;	 /* Queues=, default 1: I/O queue pairs the commands spread over */
+	NvmeCompletions nvme_completions; /* NvmeCompletions=, default poll */
 
 	/* [Model] (Backend=model only) */
 	EntryWriterKind writer;	     /* Writer=entry-sync|clear-then-update|direct */

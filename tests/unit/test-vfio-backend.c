@@ -76,6 +76,9 @@ static struct {
 	int bound_fd;	   /* the cdev fd bound to the iommufd, -1 none */
 	int replace_errno; /* attach while attached fails with this */
 	int req_fd;	   /* the eventfd registered for VFIO_PCI_REQ_IRQ_INDEX */
+	int msix_fd;	   /* the eventfd of MSI-X vector 0, -1 while MSI-X is off */
+	unsigned msix_count; /* what GET_IRQ_INFO says of MSI-X; a test sets 0 for none */
+	unsigned msix_signals; /* interrupts delivered to msix_fd */
 
 	/* PASIDs, as 7.2 has them (fk->pasid_abi: ≥ 6.15, else any VFIO attach flag is EINVAL) */
 	bool pasid_no_ops;     /* a VFIO driver without pasid_attach_ioas: EOPNOTSUPP */
@@ -246,10 +249,35 @@ static int fake_vfio_cmd(int fd, unsigned long req, void *arg)
 		fake_iommufd_detach();
 		return 0;
 	}
+	case VFIO_DEVICE_GET_IRQ_INFO: {
+		struct vfio_irq_info *c = arg;
+
+		ck_assert_uint_eq(argsz, sizeof(*c));
+		if (c->index != VFIO_PCI_MSIX_IRQ_INDEX)
+			return -EINVAL;
+		c->count = K.msix_count;
+		c->flags = K.msix_count ? VFIO_IRQ_INFO_EVENTFD | VFIO_IRQ_INFO_NORESIZE : 0;
+		return 0;
+	}
 	case VFIO_DEVICE_SET_IRQS: {
 		struct vfio_irq_set *c = arg;
 		int32_t efd;
 
+		if (c->index == VFIO_PCI_MSIX_IRQ_INDEX) {
+			/* Vector 0 to an eventfd, or everything off (DATA_NONE, count 0). */
+			if (c->flags == (VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER) && c->count == 0) {
+				ck_assert_uint_eq(argsz, sizeof(*c));
+				__atomic_store_n(&K.msix_fd, -1, __ATOMIC_RELEASE);
+				return 0;
+			}
+			ck_assert_uint_eq(argsz, sizeof(*c) + sizeof(int32_t));
+			if (c->start != 0 || c->count != 1 || K.msix_count == 0 ||
+			    c->flags != (VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER))
+				return -EINVAL;
+			memcpy(&efd, c->data, sizeof(efd));
+			__atomic_store_n(&K.msix_fd, efd, __ATOMIC_RELEASE);
+			return 0;
+		}
 		ck_assert_uint_eq(argsz, sizeof(*c) + sizeof(int32_t));
 		if (c->index != VFIO_PCI_REQ_IRQ_INDEX || c->start != 0 || c->count != 1 ||
 		    c->flags != (VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER))
@@ -454,7 +482,7 @@ static void k_reset(void)
 	memcpy(fk->hw_info.data, &vtd, sizeof(vtd));
 	fk->hw_info.data_len = sizeof(vtd);
 	iommu_pasids(0);
-	K = (typeof(K)){.bound_fd = -1, .req_fd = -1};
+	K = (typeof(K)){.bound_fd = -1, .req_fd = -1, .msix_fd = -1, .msix_count = 16};
 	/* /proc/self/fd shows canonical paths: TMPDIR may be a symlink. */
 	ck_assert_ptr_nonnull(realpath(fs->dev_iommu, fk->dev_iommu));
 	ck_assert_ptr_nonnull(realpath(fs->dev_vfio, K.cdev_dir));
@@ -1796,6 +1824,17 @@ static uint8_t *nvme_translate(uint64_t iova, uint64_t len)
 	return fake_translate(iova, (uint32_t)len);
 }
 
+/* The controller's MSI-X write, as vfio-pci delivers it: the eventfd of vector 0, if any. */
+static void nvme_interrupt(void)
+{
+	int fd = __atomic_load_n(&K.msix_fd, __ATOMIC_ACQUIRE);
+
+	if (fd >= 0) {
+		(void)!write(fd, &(uint64_t){1}, sizeof(uint64_t));
+		__atomic_add_fetch(&K.msix_signals, 1, __ATOMIC_RELAXED);
+	}
+}
+
 static void nvme_start(const FakeNvmeConfig *extra)
 {
 	FakeNvmeConfig cfg = *extra;
@@ -1804,6 +1843,7 @@ static void nvme_start(const FakeNvmeConfig *extra)
 	cfg.translate = nvme_translate;
 	cfg.dma_lock = fake_iommufd_lock;
 	cfg.dma_unlock = fake_iommufd_unlock;
+	cfg.interrupt = nvme_interrupt;
 	if (!cfg.blocks)
 		cfg.blocks = 4096;
 	nvme = fake_nvme_new(&cfg);
@@ -1884,7 +1924,7 @@ START_TEST(test_nvme_read_verify)
 
 	info = describe(ctx);
 	ck_assert_msg(strstr(info, "\"nvme\":{\"model\":\"iommutest fake NVMe\",\"serial\":\"FAKE-SN-0001\""), "%s", info);
-	ck_assert_msg(strstr(info, "\"mode\":\"read-verify\",\"lba_start\":0,\"lba_count\":56,\"queue_depth\":8,\"queues\":1,\"queues_granted\":1,\"commands_in_flight\":7"), "%s", info);
+	ck_assert_msg(strstr(info, "\"mode\":\"read-verify\",\"lba_start\":0,\"lba_count\":56,\"queue_depth\":8,\"queues\":1,\"completions\":\"poll\",\"queues_granted\":1,\"commands_in_flight\":7"), "%s", info);
 	ck_assert_msg(strstr(info, "\"resets\":0"), "%s", info);
 	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
 	backend_vfio.teardown(ctx);
@@ -1919,10 +1959,37 @@ START_TEST(test_nvme_queues)
 	ck_assert_uint_eq(st.io_by_queue[5], 0);
 	ck_assert_uint_eq(st.reads, 12 + c.dma_transfers);
 	info = describe(ctx);
-	ck_assert_msg(strstr(info, "\"queue_depth\":4,\"queues\":4,\"queues_granted\":4,\"commands_in_flight\":12"), "%s", info);
+	ck_assert_msg(strstr(info, "\"queue_depth\":4,\"queues\":4,\"completions\":\"poll\",\"queues_granted\":4,\"commands_in_flight\":12"), "%s", info);
 	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
 	backend_vfio.teardown(ctx);
 	ck_assert(!nvme_ready());
+	assert_released();
+}
+END_TEST
+
+/* NvmeCompletions=msix: the driver sleeps on MSI-X vector 0's eventfd; MSI-X is off after teardown. */
+START_TEST(test_nvme_msix)
+{
+	_cleanup_(scenario_freep) Scenario *s =
+		scenario("[Traffic]\nEngine=nvme\nSize=4K\nQueueDepth=8\nNvmeCompletions=msix\n");
+	_cleanup_free_ char *info = NULL;
+	BackendCounters c;
+	void *ctx = NULL;
+
+	ck_assert_int_eq(do_setup(s, &ctx, NULL), 0);
+	ck_assert_int_ge(K.msix_fd, 0);
+	ck_assert_int_eq(backend_vfio.attach(ctx, 0, 0), 0);
+	run_traffic(ctx, 300);
+	backend_vfio.sample(ctx, &c);
+	ck_assert_uint_gt(c.dma_ok, 20);
+	ck_assert_uint_eq(c.dma_errors, 0);
+	/* Each I/O completion interrupted; admin commands and the reference reads too. */
+	ck_assert_uint_ge(K.msix_signals, c.dma_transfers);
+	info = describe(ctx);
+	ck_assert_msg(strstr(info, "\"queues\":1,\"completions\":\"msix\""), "%s", info);
+	ck_assert_int_eq(backend_vfio.detach(ctx, 0), 0);
+	backend_vfio.teardown(ctx);
+	ck_assert_int_eq(K.msix_fd, -1);
 	assert_released();
 }
 END_TEST
@@ -2207,6 +2274,11 @@ START_TEST(test_nvme_setup_errors)
 	/* The last assignment is the one blamed. */
 	nvme_refused("[Traffic]\nEngine=nvme\nQueueDepth=8\nQueueDepth=32\n", -EINVAL,
 		     "test.conf:7: [Traffic] QueueDepth=32: above the controller's limit of 16 entries (CAP.MQES)");
+	/* A device without MSI-X for NvmeCompletions=msix. */
+	K.msix_count = 0;
+	nvme_refused("[Traffic]\nEngine=nvme\nNvmeCompletions=msix\n", -EOPNOTSUPP,
+		     "test.conf:6: [Traffic] NvmeCompletions=msix: 0000:00:03.0 has no MSI-X vector vfio-pci can signal (use NvmeCompletions=poll)");
+	K.msix_count = 16;
 	/* A controller that grants fewer queues than Queues= asks for. */
 	fake_nvme_free(nvme);
 	nvme_start(&(FakeNvmeConfig){.max_queues = 2});
@@ -2271,6 +2343,7 @@ static Suite *vfio_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_nvme_read_verify);
 	tcase_add_test(tc, test_nvme_queues);
+	tcase_add_test(tc, test_nvme_msix);
 	tcase_add_test(tc, test_nvme_missing_range);
 	tcase_add_test(tc, test_nvme_dropped_data);
 	tcase_add_test(tc, test_nvme_write_verify);

@@ -123,6 +123,8 @@ typedef struct VfioBackend {
 	/* The kernel's request to give the device back (VFIO_PCI_REQ_IRQ_INDEX). */
 	int req_fd;
 	int req_stop_fd;
+	/* NvmeCompletions=msix: what MSI-X vector 0 signals; -EBADF when polling. */
+	int irq_fd;
 	pthread_t req_thread;
 	bool req_thread_started;
 
@@ -725,26 +727,13 @@ static void vfio_traffic_stop(void *ctx)
  * Unbinding a device from vfio-pci (or unplugging it) blocks in the kernel
  * until its user closes it; vfio-pci signals the VFIO_PCI_REQ_IRQ_INDEX
  * eventfd meanwhile and ioctls keep working, so only this tells the run that
- * the device is going. uapi/ has no VFIO_DEVICE_SET_IRQS wrapper: the command
- * is built as its wrappers build theirs (zeroed, argsz set) and goes through
- * uapi_ioctl_hook, so that the tests' fake kernel sees it.
+ * the device is going.
  */
 static int vfio_set_req_eventfd(int device_fd, int efd)
 {
-	_Alignas(struct vfio_irq_set) uint8_t buf[sizeof(struct vfio_irq_set) + sizeof(int32_t)];
-	struct vfio_irq_set *set = (struct vfio_irq_set *)buf;
 	int32_t fd32 = efd;
 
-	memset(buf, 0, sizeof(buf));
-	set->argsz = sizeof(buf);
-	set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
-	set->index = VFIO_PCI_REQ_IRQ_INDEX;
-	set->start = 0;
-	set->count = 1;
-	memcpy(set->data, &fd32, sizeof(fd32));
-	if (uapi_ioctl_hook(device_fd, VFIO_DEVICE_SET_IRQS, set) < 0)
-		return errno > 0 ? -errno : -EIO;
-	return 0;
+	return vfio_device_set_irq_eventfds(device_fd, VFIO_PCI_REQ_IRQ_INDEX, 0, &fd32, 1);
 }
 
 static void *request_main(void *userdata)
@@ -885,6 +874,11 @@ static void vfio_teardown(void *ctx)
 	b->engine = NULL;
 	/* Disables the controller: no DMA into the queues or buffers after this. */
 	nvme_traffic_free(TAKE_PTR(b->nvme));
+	/* MSI-X off before the eventfd goes (closing the device would also turn it off). */
+	if (b->irq_fd >= 0 &&
+	    vfio_device_set_irq_eventfds(b->device_fd, VFIO_PCI_MSIX_IRQ_INDEX, 0, NULL, 0) < 0)
+		log_debug("%s: turning MSI-X off failed", b->pci->bdf);
+	b->irq_fd = safe_close(b->irq_fd);
 	/* Bus mastering back off, as vfio-pci will on close; the device may already be gone. */
 	if (b->command_changed &&
 	    pwrite(b->device_fd, &b->saved_command, sizeof(b->saved_command),
@@ -1236,6 +1230,41 @@ static int setup_domains(VfioBackend *b, char **error)
 	return 0;
 }
 
+/*
+ * NvmeCompletions=msix: MSI-X vector 0 of the controller signals an eventfd
+ * (VFIO_DEVICE_SET_IRQS), which the NVMe driver sleeps on.
+ */
+static int nvme_msix_setup(VfioBackend *b, char **error)
+{
+	uint32_t count = 0, flags = 0;
+	int32_t fd32;
+	char e[96];
+	int r;
+
+	r = vfio_device_get_irq_info(b->device_fd, VFIO_PCI_MSIX_IRQ_INDEX, &count, &flags);
+	if (r < 0)
+		return backend_key_errorf(error, r, b->scenario, "Traffic.NvmeCompletions", "msix",
+					  "asking vfio-pci for %s's MSI-X vectors (VFIO_DEVICE_GET_IRQ_INFO) failed: %s",
+					  b->pci->bdf, backend_errno_text(r, e, sizeof(e)));
+	if (count == 0 || !(flags & VFIO_IRQ_INFO_EVENTFD))
+		return backend_key_errorf(error, -EOPNOTSUPP, b->scenario, "Traffic.NvmeCompletions",
+					  "msix", "%s has no MSI-X vector vfio-pci can signal (use NvmeCompletions=poll)",
+					  b->pci->bdf);
+	b->irq_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->irq_fd < 0)
+		return backend_errorf(error, -errno, "eventfd() for MSI-X failed: %s",
+				      backend_errno_text(-errno, e, sizeof(e)));
+	fd32 = b->irq_fd;
+	r = vfio_device_set_irq_eventfds(b->device_fd, VFIO_PCI_MSIX_IRQ_INDEX, 0, &fd32, 1);
+	if (r < 0) {
+		b->irq_fd = safe_close(b->irq_fd);
+		return backend_key_errorf(error, r, b->scenario, "Traffic.NvmeCompletions", "msix",
+					  "enabling MSI-X vector 0 of %s (VFIO_DEVICE_SET_IRQS) failed: %s",
+					  b->pci->bdf, backend_errno_text(r, e, sizeof(e)));
+	}
+	return 0;
+}
+
 static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error)
 {
 	const DmaEngineDriver *drv = b->driver;
@@ -1305,7 +1334,13 @@ static int setup_traffic(VfioBackend *b, const BackendSetup *setup, char **error
 		r = point_attach(b, b->rid, 0);
 		if (r < 0)
 			return attach_error(b, b->rid, 0, r, error);
-		r = nvme_traffic_new(b->bar, b->bar_size, &control, &data, b->scenario, &b->nvme, &why);
+		if (b->scenario->nvme_completions == NVME_COMPLETIONS_MSIX) {
+			r = nvme_msix_setup(b, error);
+			if (r < 0)
+				return r;
+		}
+		r = nvme_traffic_new(b->bar, b->bar_size, &control, &data, b->irq_fd, b->scenario,
+				     &b->nvme, &why);
 		k = detach_all(b);
 		if (r < 0)
 			return backend_errorf(error, r, "the NVMe controller %s: %s", b->pci->bdf,
@@ -1421,6 +1456,7 @@ static int vfio_setup(const BackendSetup *setup, void **ret_ctx, char **error)
 	b->iommufd = -EBADF;
 	b->device_fd = -EBADF;
 	b->req_fd = -EBADF;
+	b->irq_fd = -EBADF;
 	b->req_stop_fd = -EBADF;
 	b->sink = setup->sink;
 

@@ -8,10 +8,12 @@
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backends/vfio/nvme.h"
 #include "core/backend.h"
@@ -102,6 +104,7 @@ struct NvmeCtrl {
 	NvmeQueue io[NVME_MAX_IO_QUEUES];
 	unsigned n_io;
 	unsigned next_wait; /* the queue queue_wait() looks at first next time */
+	int irq_fd;	    /* MSI-X vector 0's eventfd, or -1: completions by polling */
 	uint8_t *identify; /* one page */
 	uint64_t identify_iova;
 };
@@ -260,6 +263,7 @@ int nvme_open(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *control, 
 	if (!c)
 		return -ENOMEM;
 	c->bar = bar;
+	c->irq_fd = -1;
 	c->bar_size = bar_size;
 	c->control = *control;
 
@@ -318,6 +322,11 @@ void nvme_close(NvmeCtrl *c)
 	queues_free(c);
 	free(c->admin.busy);
 	free(c);
+}
+
+void nvme_set_irq_fd(NvmeCtrl *c, int fd)
+{
+	c->irq_fd = fd;
 }
 
 const NvmeIdentity *nvme_identity(const NvmeCtrl *c)
@@ -400,6 +409,32 @@ static bool cq_pop(NvmeCtrl *c, NvmeQueue *q, NvmeCompletion *ret)
 	return true;
 }
 
+/*
+ * With interrupts: sleeps until the MSI-X eventfd fires (an interrupt that
+ * came before the sleep left the eventfd readable: none is lost) or 100 ms
+ * pass; between sleeps, looks for a fatal status and a vanished device, as
+ * polling does.
+ */
+static int irq_wait(NvmeCtrl *c, uint64_t start, uint64_t timeout_ns)
+{
+	struct pollfd p = {.fd = c->irq_fd, .events = POLLIN};
+	uint64_t now = now_ns(CLOCK_MONOTONIC), left, v;
+	uint32_t csts = rd32(c, REG_CSTS);
+
+	if (csts == UINT32_MAX)
+		return -ENODEV;
+	if (csts & CSTS_CFS)
+		return -EIO;
+	if (now - start >= timeout_ns)
+		return -ETIMEDOUT;
+	left = MIN(timeout_ns - (now - start), 100 * NSEC_PER_MSEC);
+	if (poll(&p, 1, (int)((left + NSEC_PER_MSEC - 1) / NSEC_PER_MSEC)) < 0 && errno != EINTR)
+		return -errno;
+	if (p.revents & POLLIN)
+		(void)!read(c->irq_fd, &v, sizeof(v));
+	return 0;
+}
+
 /* The next completion on any of the n queues from q: each looked at in turn, none starved. */
 static int queue_wait(NvmeCtrl *c, NvmeQueue *q, unsigned n, uint64_t timeout_ns,
 		      NvmeCompletion *ret)
@@ -413,6 +448,13 @@ static int queue_wait(NvmeCtrl *c, NvmeQueue *q, unsigned n, uint64_t timeout_ns
 			c->next_wait++;
 			if (cq_pop(c, next, ret))
 				return 0;
+		}
+		if (c->irq_fd >= 0) {
+			int r = irq_wait(c, start, timeout_ns);
+
+			if (r < 0)
+				return r;
+			continue;
 		}
 		/* Spinning is cheap for a fast device; past SPIN_NS, also look for death. */
 		if (t - start >= SPIN_NS) {
@@ -569,7 +611,8 @@ static int create_queue(NvmeCtrl *c, NvmeQueue *q, char **error)
 		.cdw0 = ADMIN_CREATE_CQ,
 		.prp1 = q->cq_iova,
 		.cdw10 = (q->depth - 1) << 16 | q->qid,
-		.cdw11 = 1, /* physically contiguous, interrupts off: we poll */
+		/* Physically contiguous; interrupts on vector 0 when there is an eventfd for it. */
+		.cdw11 = c->irq_fd >= 0 ? 1u | 2u : 1u,
 	};
 	NvmeSqe sq = {
 		.cdw0 = ADMIN_CREATE_SQ,

@@ -107,6 +107,13 @@ int nvme_disable(NvmeCtrl *c);
  */
 int nvme_enable(NvmeCtrl *c, unsigned n_queues, unsigned depth, char **error);
 const NvmeIdentity *nvme_identity(const NvmeCtrl *c);
+/*
+ * Completions by interrupt from the next nvme_enable() on: fd is an eventfd
+ * that MSI-X vector 0 signals (the caller set that up and owns fd; -1 goes
+ * back to polling). I/O completion queues are created with interrupts on
+ * vector 0, and waits sleep on fd instead of backing off in sleeps.
+ */
+void nvme_set_irq_fd(NvmeCtrl *c, int fd);
 int nvme_identify_namespace(NvmeCtrl *c, uint32_t nsid, NvmeNamespace *ret, char **error);
 
 /*

@@ -279,7 +279,8 @@ static int read_reference(NvmeTraffic *t, char **error)
 }
 
 int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *control,
-		     const NvmeDma *data, const Scenario *s, NvmeTraffic **ret, char **error)
+		     const NvmeDma *data, int irq_fd, const Scenario *s, NvmeTraffic **ret,
+		     char **error)
 {
 	NvmeTraffic *t;
 	int r;
@@ -295,6 +296,7 @@ int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *co
 	r = nvme_open(bar, bar_size, control, &t->ctrl, error);
 	if (r < 0)
 		goto fail;
+	nvme_set_irq_fd(t->ctrl, irq_fd);
 	if (t->depth > nvme_identity(t->ctrl)->max_queue_depth) {
 		char depth[16];
 
@@ -659,6 +661,7 @@ void nvme_traffic_describe(NvmeTraffic *t, JsonWriter *j)
 	json_u64(j, "lba_count", t->n_chunks * t->blocks_per_cmd);
 	json_u64(j, "queue_depth", t->depth);
 	json_u64(j, "queues", t->n_queues);
+	json_string(j, "completions", nvme_completions_to_string(t->s->nvme_completions));
 	json_u64(j, "queues_granted", id->queues_granted);
 	json_u64(j, "commands_in_flight", t->n_slots);
 	json_u64(j, "fatal_statuses", counter_get(t->fatal));

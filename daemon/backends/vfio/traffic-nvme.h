@@ -66,10 +66,12 @@ size_t nvme_traffic_control_size(const Scenario *s);
  * controller, identifies it and the namespace, checks the scenario against
  * them (namespace, LBA range, LBA size, MDTS, CAP.MQES), and in read-verify
  * mode reads the reference copy. Leaves the controller disabled (no DMA) so
- * that the backend may detach. *error says what failed, naming the key.
+ * that the backend may detach. irq_fd: MSI-X vector 0's eventfd for
+ * NvmeCompletions=msix, else -1. *error says what failed, naming the key.
  */
 int nvme_traffic_new(volatile uint8_t *bar, uint64_t bar_size, const NvmeDma *control,
-		     const NvmeDma *data, const Scenario *s, NvmeTraffic **ret, char **error);
+		     const NvmeDma *data, int irq_fd, const Scenario *s, NvmeTraffic **ret,
+		     char **error);
 /* Enables the controller again, for the traffic thread. */
 int nvme_traffic_resume(NvmeTraffic *t, char **error);
 /* The traffic thread's body: until hooks->stopping(), or a failure. */

@@ -30,6 +30,7 @@ typedef struct FakeQueue {
 	bool live;
 	uint64_t base;
 	unsigned size, head, tail, cqid, phase;
+	bool ien; /* completion queue: interrupts enabled */
 } FakeQueue;
 
 struct FakeNvme {
@@ -130,7 +131,8 @@ static uint16_t admin_exec(FakeNvme *f, const uint32_t *sqe, uint32_t *result)
 	case 0x05: /* Create I/O Completion Queue */
 		if (qid == 0 || qid >= MAX_Q || size > f->cfg.mqes + 1 || f->cq[qid].live)
 			return 0x0101; /* invalid queue identifier */
-		f->cq[qid] = (FakeQueue){.live = true, .base = prp1, .size = size, .phase = 1};
+		f->cq[qid] = (FakeQueue){.live = true, .base = prp1, .size = size, .phase = 1,
+					 .ien = (sqe[11] >> 1) & 1};
 		return 0;
 	case 0x01: /* Create I/O Submission Queue */
 		if (qid == 0 || qid >= MAX_Q || size > f->cfg.mqes + 1 || f->sq[qid].live)
@@ -276,6 +278,8 @@ static bool serve(FakeNvme *f, unsigned q)
 			cq->tail = 0;
 			cq->phase ^= 1;
 		}
+		if (cq->ien && f->cfg.interrupt)
+			f->cfg.interrupt();
 	}
 	return true;
 }
@@ -307,7 +311,7 @@ static void step(FakeNvme *f)
 		f->stats.enables++;
 		f->sq[0] = (FakeQueue){.live = true, .base = r64(f, REG_ASQ), .size = (aqa & 0xfff) + 1};
 		f->cq[0] = (FakeQueue){.live = true, .base = r64(f, REG_ACQ),
-				       .size = ((aqa >> 16) & 0xfff) + 1, .phase = 1};
+				       .size = ((aqa >> 16) & 0xfff) + 1, .phase = 1, .ien = true};
 		w32(f, REG_CSTS, 1);
 	}
 	if (!f->enabled || f->fatal)

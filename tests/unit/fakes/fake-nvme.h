@@ -41,6 +41,12 @@ typedef struct FakeNvmeConfig {
 	uint8_t *(*translate)(uint64_t iova, uint64_t len);
 	void (*dma_lock)(void);
 	void (*dma_unlock)(void);
+	/*
+	 * Called after a completion is posted to a queue with interrupts on
+	 * (the admin queue always, I/O queues created with IEN), as the MSI-X
+	 * vector 0 write of a real controller; may be NULL.
+	 */
+	void (*interrupt)(void);
 } FakeNvmeConfig;
 
 typedef struct FakeNvme FakeNvme;
